@@ -1,0 +1,1 @@
+"""Pure CLOSRADS domain logic: importable and testable without Airflow, the network or a database."""

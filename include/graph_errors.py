@@ -1,0 +1,23 @@
+"""Sort Graph API errors into "wait and retry" and "retrying cannot help".
+
+Retrying a permanent error (bad parameter, rejected token, missing permission) only burns quota
+and delays the alert; not retrying a throttle turns a busy minute into a failed day. The codes
+follow Meta's Marketing API error reference.
+"""
+
+from __future__ import annotations
+
+# 1 unknown, 2 service, 4 app rate limit, 17 user rate limit, 341 app limit, 613 calls limit,
+# 80000-80014 business use case rate limits (ads management, insights, ...).
+TRANSIENT_CODES = frozenset({1, 2, 4, 17, 341, 613, *range(80000, 80015)})
+INVALID_TOKEN_CODE = 190
+
+
+def is_transient(code: int | None, *, flagged_transient: bool = False, http_status: int | None = None) -> bool:
+    """True when the same call may succeed if repeated after a pause."""
+    if flagged_transient:
+        return True
+    if code is None:
+        # No Graph error body at all: a gateway hiccup (5xx, 429) is transient, the rest are not.
+        return http_status is not None and (http_status >= 500 or http_status == 429)
+    return int(code) in TRANSIENT_CODES

@@ -1,0 +1,107 @@
+"""A small client for the sandbox control API, shared by the tests, the demo and the CLI."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from include.regions import state_for_key
+from sandbox import scenario as defaults
+
+
+class SandboxClient:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def _call(self, method: str, route: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.base_url}/_sandbox/{route}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    # reads
+    def healthy(self) -> bool:
+        try:
+            return bool(self._call("GET", "health")["ok"])
+        except OSError:
+            return False
+
+    def state(self) -> dict:
+        return self._call("GET", "state")
+
+    def requests(self, service: str | None = None, **match) -> list[dict]:
+        rows = self._call("GET", "requests")
+        return [
+            r
+            for r in rows
+            if (service is None or r["service"] == service) and all(r.get(k) == v for k, v in match.items())
+        ]
+
+    def graph_writes(self) -> list[dict]:
+        return self.requests("graph", method="POST")
+
+    def slack_messages(self) -> list[dict]:
+        return self._call("GET", "slack")
+
+    def adset(self, adset_id: str) -> dict:
+        return next(a for a in self.state()["adsets"] if a["id"] == adset_id)
+
+    def targeted_states(self) -> dict[str, list[str]]:
+        """Ad set id -> the USPS codes its targeting holds now."""
+        return {
+            a["id"]: sorted(state_for_key(r["key"]) for r in a["targeting"].get("geo_locations", {}).get("regions", []))
+            for a in self.state()["adsets"]
+        }
+
+    # changes
+    def reset(self, scenario: dict | None = None) -> None:
+        self._call("POST", "reset", scenario)
+
+    def add_fault(self, target: str, times: int = 1, **details) -> None:
+        """``target``: closrtech | listing | graph | slack. See SandboxState.take_fault."""
+        self._call("POST", "faults", {"target": target, "times": times, **details})
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def set_demand(self, demand) -> None:
+        self._call("POST", "demand", demand)
+
+    def update_adset(self, adset_id: str, **fields) -> dict:
+        return self._call("POST", f"adsets/{adset_id}", fields)
+
+    def set_credentials(self, **credentials) -> None:
+        self._call("POST", "credentials", credentials)
+
+
+def airflow_connections(base_url: str) -> dict[str, dict]:
+    """The three sandbox Connections, in the JSON form ``airflow connections import`` and
+    ``AIRFLOW_CONN_<ID>`` environment variables both accept."""
+    return {
+        "closrtech_default": {
+            "conn_type": "http",
+            "host": base_url,
+            "login": defaults.CLOSRTECH_EMAIL,
+            "password": defaults.CLOSRTECH_PASSWORD,
+            "extra": {"campaign": defaults.CLOSRTECH_CAMPAIGN},
+        },
+        "facebook_ads_default": {
+            "conn_type": "generic",
+            "password": defaults.ACCESS_TOKEN,
+            "extra": {
+                "ad_account_id": defaults.AD_ACCOUNT_ID,
+                "campaign_id": defaults.CAMPAIGN_ID,
+                "api_version": "v24.0",
+                "graph_url": base_url,
+            },
+        },
+        "closrads_slack": {
+            "conn_type": "slackwebhook",
+            "password": f"{base_url}{defaults.SLACK_WEBHOOK_PATH}",
+        },
+    }

@@ -1,0 +1,144 @@
+"""The default sandbox world: a realistic campaign and a realistic day of CLOSRTECH demand.
+
+Credentials are obviously fake; the tests still check that none of them leaks into logs.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+REGION_KEYS = json.loads((Path(__file__).parents[1] / "include" / "fb_region_keys.json").read_text())
+
+CLOSRTECH_EMAIL = "ops@closrads.example"
+CLOSRTECH_PASSWORD = "sandbox-closrtech-p4ss-Zq81"
+CLOSRTECH_CAMPAIGN = "VND_VETERAN_LEADS"
+ACCESS_TOKEN = "sandbox-graph-token-Xv93LmQ2"
+AD_ACCOUNT_ID = "act_1029384756"
+CAMPAIGN_ID = "120209876500000001"
+SLACK_WEBHOOK_PATH = "/slack/services/T0SANDBOX/B0SANDBOX/sandbox-webhook-secret-Kd7"
+
+# All 51 codes, as CLOSRTECH lists them: some states want nothing today.
+DEFAULT_DEMAND = {
+    "AL": 6, "AK": 0, "AZ": 9, "AR": 3, "CA": 22, "CO": 7, "CT": 0, "DE": 0, "DC": 1, "FL": 18,
+    "GA": 11, "HI": 0, "ID": 2, "IL": 10, "IN": 5, "IA": 0, "KS": 3, "KY": 4, "LA": 5, "ME": 0,
+    "MD": 6, "MA": 0, "MI": 8, "MN": 4, "MS": 2, "MO": 5, "MT": 0, "NE": 1, "NV": 6, "NH": 0,
+    "NJ": 7, "NM": 3, "NY": 12, "NC": 13, "ND": 0, "OH": 15, "OK": 4, "OR": 3, "PA": 9, "RI": 0,
+    "SC": 6, "SD": 0, "TN": 8, "TX": 24, "UT": 2, "VT": 0, "VA": 10, "WA": 5, "WV": 1, "WI": 3,
+    "WY": 0,
+}  # fmt: skip
+
+
+def regions(*codes: str) -> list[dict]:
+    """Region objects as Graph returns them in targeting."""
+    return [{"key": REGION_KEYS[c]["key"], "name": REGION_KEYS[c]["name"], "country": "US"} for c in codes]
+
+
+def demanded_codes(demand: dict) -> list[str]:
+    return sorted(code for code, value in demand.items() if int(value) > 0)
+
+
+def _targeting(codes, **extra) -> dict:
+    base = {
+        "age_min": 35,
+        "age_max": 65,
+        "genders": [1, 2],
+        "geo_locations": {"regions": regions(*codes), "location_types": ["home", "recent"]},
+        "publisher_platforms": ["facebook", "instagram"],
+        "facebook_positions": ["feed", "marketplace", "video_feeds"],
+        "instagram_positions": ["stream", "explore"],
+        "device_platforms": ["mobile", "desktop"],
+        "targeting_automation": {"advantage_audience": 0},
+    }
+    base.update(extra)
+    return base
+
+
+def _adset(num: int, name: str, status: str, targeting: dict) -> dict:
+    return {
+        "id": f"12021555000000{num:04d}",
+        "name": name,
+        "effective_status": status,
+        "status": "ACTIVE" if status == "CAMPAIGN_PAUSED" else status,
+        "account_id": AD_ACCOUNT_ID.removeprefix("act_"),
+        "campaign_id": CAMPAIGN_ID,
+        "targeting": targeting,
+    }
+
+
+def default_scenario() -> dict:
+    """A campaign of 8 ad sets (3 pages of 3), 6 ACTIVE: most need new states, one already matches."""
+    wanted = demanded_codes(DEFAULT_DEMAND)
+    yesterday = [c for c in wanted if c not in ("TX", "WV", "NE")] + ["AK", "MA", "VT"]
+    adsets = [
+        _adset(1, "Veterans - Core - Broad", "ACTIVE", _targeting(yesterday)),
+        _adset(
+            2,
+            "Veterans - Spouses 45+",
+            "ACTIVE",
+            _targeting(
+                yesterday,
+                age_min=45,
+                genders=[2],
+                interests=[{"id": "6003139266461", "name": "Military"}, {"id": "6003020834693", "name": "Veterans"}],
+            ),
+        ),
+        _adset(
+            3,
+            "Veterans - Lookalike 1%",
+            "ACTIVE",
+            _targeting(
+                wanted,
+                custom_audiences=[{"id": "23850000000000001", "name": "Lookalike (US, 1%) - Converted leads"}],
+                excluded_custom_audiences=[{"id": "23850000000000002", "name": "Existing customers"}],
+            ),
+        ),
+        _adset(4, "Veterans - Retargeting 30d", "PAUSED", _targeting(["OH", "TX"])),
+        _adset(
+            5,
+            "Veterans - Mobile only",
+            "ACTIVE",
+            _targeting(
+                ["OH", "PA", "NY"],
+                device_platforms=["mobile"],
+                user_os=["iOS", "Android"],
+                flexible_spec=[{"behaviors": [{"id": "6002714895372", "name": "Veterans (US)"}]}],
+            ),
+        ),
+        _adset(
+            6,
+            "Veterans - Southeast",
+            "ACTIVE",
+            _targeting(
+                ["FL", "GA", "AL", "SC"],
+                geo_locations={
+                    "regions": regions("FL", "GA", "AL", "SC"),
+                    "location_types": ["home"],
+                    "excluded_zips": [
+                        {"key": "US:32801", "name": "32801", "primary_city_id": 2421836, "region_id": 3852}
+                    ],
+                },
+            ),
+        ),
+        _adset(7, "Veterans - Old test (archived)", "ARCHIVED", _targeting(["CA"])),
+        _adset(
+            8,
+            "Veterans - Canada cross-border",
+            "ACTIVE",
+            _targeting(
+                yesterday,
+                geo_locations={
+                    "regions": regions(*yesterday),
+                    "countries": ["CA"],
+                    "location_types": ["home", "recent"],
+                },
+                locales=[6, 24],
+            ),
+        ),
+    ]
+    return {"demand": dict(DEFAULT_DEMAND), "adsets": adsets, "page_size": 3}
+
+
+def clone(scenario: dict) -> dict:
+    return copy.deepcopy(scenario)

@@ -1,0 +1,396 @@
+"""The sandbox HTTP server: CLOSRTECH, Graph API and Slack webhook on one local port.
+
+Routes
+  GET  /demand.php?campaign=&email=&pass=      CLOSRTECH demand
+  GET  /<version>/<campaign_id>/adsets         Graph: ad sets of a campaign, cursor paging
+  GET  /<version>/<adset_id>                   Graph: read one ad set
+  POST /<version>/<adset_id>[/]                Graph: update (form field ``targeting`` = JSON)
+  GET  /<version>/search?type=adgeolocation    Graph: region search
+  POST /slack/...                              Slack incoming webhook receiver
+  /_sandbox/...                                control API for tests and the demo (see ``_control``)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from sandbox import scenario as defaults
+
+# Graph error catalogue: code -> (type, HTTP status, is_transient, subcode, message), as Meta sends them.
+GRAPH_ERRORS = {
+    1: ("OAuthException", 500, True, None, "An unknown error occurred"),
+    2: ("OAuthException", 503, True, None, "An unexpected error has occurred. Please retry your request later."),
+    4: ("OAuthException", 400, False, None, "Application request limit reached"),
+    17: ("OAuthException", 400, False, 2446079, "User request limit reached"),
+    80004: (
+        "OAuthException",
+        400,
+        False,
+        2446079,
+        "There have been too many calls to this ad-account. Wait a bit and try again.",
+    ),
+    100: ("OAuthException", 400, False, 1487756, "Invalid parameter"),
+    190: ("OAuthException", 401, False, 463, "Error validating access token: The session is invalid."),
+    200: ("OAuthException", 403, False, None, "(#200) Permissions error"),
+}
+_ID = re.compile(r"^\d+$")
+
+
+class SandboxState:
+    """Scenario (demand, ad sets), pending faults, the request log and received Slack messages."""
+
+    def __init__(self, state_file: Path | None = None) -> None:
+        self.lock = threading.RLock()
+        self.state_file = state_file
+        self.credentials = {
+            "email": defaults.CLOSRTECH_EMAIL,
+            "password": defaults.CLOSRTECH_PASSWORD,
+            "campaign": defaults.CLOSRTECH_CAMPAIGN,
+            "access_token": defaults.ACCESS_TOKEN,
+        }
+        self.scenario = defaults.default_scenario()
+        if state_file and state_file.exists():
+            self.scenario = json.loads(state_file.read_text())
+        self.faults: list[dict] = []
+        self.requests: list[dict] = []
+        self.slack: list[dict] = []
+
+    def reset(self, scenario: dict | None = None) -> None:
+        with self.lock:
+            self.scenario = scenario or defaults.default_scenario()
+            self.faults, self.requests, self.slack = [], [], []
+            self.save()
+
+    def save(self) -> None:
+        if self.state_file:
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.state_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.scenario, indent=2))
+            tmp.replace(self.state_file)
+
+    def adset(self, adset_id: str) -> dict | None:
+        return next((a for a in self.scenario["adsets"] if a["id"] == adset_id), None)
+
+    def take_fault(self, target: str, adset_id: str | None = None, method: str | None = None) -> dict | None:
+        """The first pending fault for this call; consumes one of its ``times``."""
+        with self.lock:
+            for fault in self.faults:
+                if fault["target"] != target:
+                    continue
+                if fault.get("adset_id") not in (None, adset_id):
+                    continue
+                if fault.get("method") not in (None, method):
+                    continue
+                fault["times"] -= 1
+                if fault["times"] <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    server_version = "closrads-sandbox/1"
+    protocol_version = "HTTP/1.1"
+    state: SandboxState  # set on the subclass by make_server()
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        url = urlsplit(self.path)
+        self.query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        self.raw_body = self.rfile.read(length) if length else b""
+        self.form = {}
+        if "application/x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
+            self.form = {k: v[-1] for k, v in parse_qs(self.raw_body.decode(), keep_blank_values=True).items()}
+        parts = [p for p in url.path.split("/") if p]
+        try:
+            if parts[:1] == ["_sandbox"]:
+                return self._control(method, parts[1:])
+            if parts == ["demand.php"] and method == "GET":
+                return self._closrtech()
+            if parts[:1] == ["slack"] and method == "POST":
+                return self._slack(url.path)
+            if parts and re.match(r"^v\d+\.\d+$", parts[0]):
+                return self._graph(method, parts[1:])
+            self._send(404, {"error": f"no such sandbox route: {method} {url.path}"})
+        except BrokenPipeError:
+            pass
+
+    def _record(self, service: str, **details) -> None:
+        entry = {
+            "time": time.time(),
+            "service": service,
+            "method": self.command,
+            "path": urlsplit(self.path).path,
+        } | details
+        with self.state.lock:
+            self.state.requests.append(entry)
+
+    def _send(self, status: int, payload, content_type: str = "application/json", headers: dict | None = None):
+        body = (
+            payload
+            if isinstance(payload, bytes)
+            else (payload.encode() if isinstance(payload, str) else json.dumps(payload).encode())
+        )
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    # -- CLOSRTECH ---------------------------------------------------------------------------
+
+    def _closrtech(self) -> None:
+        creds = self.state.credentials
+        ok = self.query.get("email") == creds["email"] and self.query.get("pass") == creds["password"]
+        self._record("closrtech", campaign=self.query.get("campaign"), auth_ok=ok)
+        fault = self.state.take_fault("closrtech")
+        if fault:
+            time.sleep(fault.get("delay", 0))
+            if "status" in fault or "body" in fault:
+                return self._send(
+                    fault.get("status", 200),
+                    fault.get("body", ""),
+                    fault.get("content_type", "text/html; charset=utf-8"),
+                )
+        if not ok:
+            return self._send(401, {"error": "Invalid credentials"})
+        if self.query.get("campaign") != creds["campaign"]:
+            return self._send(404, {"error": "Unknown campaign"})
+        with self.state.lock:
+            demand = self.state.scenario["demand"]
+        if isinstance(demand, str):  # a scenario may hold a raw body, e.g. "[]" or "null"
+            return self._send(200, demand)
+        self._send(200, demand)
+
+    # -- Slack -------------------------------------------------------------------------------
+
+    def _slack(self, path: str) -> None:
+        try:
+            message = json.loads(self.raw_body or b"{}")
+        except ValueError:
+            message = {"raw": self.raw_body.decode(errors="replace")}
+        self._record("slack")
+        fault = self.state.take_fault("slack")
+        if fault:
+            time.sleep(fault.get("delay", 0))
+            return self._send(fault.get("status", 500), fault.get("body", "internal_error"), "text/plain")
+        if path != defaults.SLACK_WEBHOOK_PATH:
+            return self._send(404, "no_service", "text/plain")
+        with self.state.lock:
+            self.state.slack.append(message)
+        self._send(200, "ok", "text/plain")
+
+    # -- Graph -------------------------------------------------------------------------------
+
+    def _graph(self, method: str, parts: list[str]) -> None:
+        token = self.query.get("access_token") or self.form.get("access_token")
+        token_ok = token == self.state.credentials["access_token"]
+        adset_id = parts[0] if len(parts) == 1 else None
+        kind = "listing" if parts[-1:] == ["adsets"] else "search" if parts == ["search"] else "adset"
+        self._record(
+            "graph",
+            kind=kind,
+            object_id=parts[0] if parts else None,
+            token_ok=token_ok,
+            fields=self.query.get("fields"),
+            after=self.query.get("after"),
+            targeting=self.form.get("targeting"),
+        )
+        fault = self.state.take_fault("listing" if kind == "listing" else "graph", adset_id, method)
+        if fault:
+            time.sleep(fault.get("delay", 0))
+            if "code" in fault:
+                return self._graph_error(fault["code"], fault.get("message"))
+            return self._send(
+                fault.get("status", 500),
+                fault.get("body", "<html>Bad gateway</html>"),
+                fault.get("content_type", "text/html"),
+            )
+        if not token_ok:
+            return self._graph_error(190)
+        if kind == "listing" and method == "GET":
+            return self._list_adsets(parts[0])
+        if kind == "search" and method == "GET":
+            return self._search()
+        if kind == "adset" and len(parts) == 1 and _ID.match(parts[0]):
+            adset = self.state.adset(parts[0])
+            if adset is None:
+                return self._graph_error(100, f"Unsupported get request. Object with ID '{parts[0]}' does not exist")
+            return self._read_adset(adset) if method == "GET" else self._update_adset(adset)
+        self._graph_error(100, f"Unknown path components: /{'/'.join(parts)}")
+
+    def _graph_error(self, code: int, message: str | None = None) -> None:
+        err_type, status, transient, subcode, default_message = GRAPH_ERRORS.get(
+            code, ("OAuthException", 400, False, None, "Graph error")
+        )
+        error = {
+            "message": message or default_message,
+            "type": err_type,
+            "code": code,
+            "is_transient": transient,
+            "fbtrace_id": secrets.token_urlsafe(8),
+        }
+        if subcode:
+            error["error_subcode"] = subcode
+        self._send(status, {"error": error}, headers={"WWW-Authenticate": 'OAuth "Facebook Platform"'})
+
+    def _usage_headers(self) -> dict:
+        account = defaults.AD_ACCOUNT_ID.removeprefix("act_")
+        with self.state.lock:
+            calls = sum(1 for r in self.state.requests if r["service"] == "graph")
+        usage = {
+            account: [
+                {
+                    "type": "ads_management",
+                    "call_count": min(calls, 100),
+                    "total_cputime": 1,
+                    "total_time": 1,
+                    "estimated_time_to_regain_access": 0,
+                }
+            ]
+        }
+        return {"X-Business-Use-Case-Usage": json.dumps(usage)}
+
+    def _fields(self, obj: dict, default: tuple[str, ...] = ("id",)) -> dict:
+        wanted = [f for f in (self.query.get("fields") or ",".join(default)).split(",") if f]
+        return {f: obj[f] for f in wanted if f in obj}
+
+    def _list_adsets(self, campaign_id: str) -> None:
+        with self.state.lock:
+            scenario = self.state.scenario
+            rows = [a for a in scenario["adsets"] if a["campaign_id"] == campaign_id]
+            page_size = min(int(self.query.get("limit") or 25), int(scenario.get("page_size", 25)))
+        start = int(base64.b64decode(self.query["after"]).decode()) if self.query.get("after") else 0
+        page = rows[start : start + page_size]
+        body: dict = {"data": [self._fields(a) for a in page]}
+        if page:
+            cursors = {
+                "before": base64.b64encode(str(start).encode()).decode(),
+                "after": base64.b64encode(str(start + len(page)).encode()).decode(),
+            }
+            body["paging"] = {"cursors": cursors}
+            if start + len(page) < len(rows):
+                host = self.headers.get("Host", "127.0.0.1")
+                body["paging"]["next"] = (
+                    f"http://{host}{urlsplit(self.path).path}?limit={page_size}&after={cursors['after']}"
+                )
+        self._send(200, body, headers=self._usage_headers())
+
+    def _read_adset(self, adset: dict) -> None:
+        with self.state.lock:
+            self._send(200, self._fields(adset), headers=self._usage_headers())
+
+    def _update_adset(self, adset: dict) -> None:
+        raw = self.form.get("targeting")
+        if raw is None:
+            return self._graph_error(100, "(#100) No fields to update were given")
+        try:
+            targeting = json.loads(raw)
+        except ValueError:
+            return self._graph_error(100, "(#100) Param targeting must be a JSON object")
+        if not isinstance(targeting, dict) or not targeting.get("geo_locations"):
+            return self._graph_error(100, "(#100) Targeting spec must include geo_locations")
+        with self.state.lock:
+            adset["targeting"] = targeting
+            self.state.save()
+        self._send(200, {"success": True}, headers=self._usage_headers())
+
+    def _search(self) -> None:
+        data = [
+            {
+                "key": r["key"],
+                "name": r["name"],
+                "type": "region",
+                "country_code": "US",
+                "country_name": "United States",
+                "supports_region": True,
+                "supports_city": True,
+            }
+            for r in defaults.REGION_KEYS.values()
+        ]
+        data.append({"key": "4031", "name": "Puerto Rico", "type": "region", "country_code": "PR"})
+        self._send(200, {"data": sorted(data, key=lambda r: int(r["key"]))})
+
+    # -- control API -------------------------------------------------------------------------
+
+    def _control(self, method: str, parts: list[str]) -> None:
+        """Test/demo controls. JSON in, JSON out.
+
+        GET  health | state | requests | slack
+        POST reset [scenario]  | faults {target, times, ...} | demand {...} | adsets/<id> {fields to set}
+        POST credentials {...} | scenario {partial scenario fields}
+        """
+        state = self.state
+        body = json.loads(self.raw_body or b"null") if method == "POST" else None
+        route = "/".join(parts)
+        with state.lock:
+            if method == "GET" and route == "health":
+                return self._send(200, {"ok": True})
+            if method == "GET" and route == "state":
+                return self._send(200, state.scenario)
+            if method == "GET" and route == "requests":
+                return self._send(200, state.requests)
+            if method == "GET" and route == "slack":
+                return self._send(200, state.slack)
+            if method == "POST" and route == "reset":
+                state.reset(body)
+                return self._send(200, {"ok": True})
+            if method == "POST" and route == "faults":
+                for fault in body if isinstance(body, list) else [body]:
+                    state.faults.append({"times": 1} | fault)
+                return self._send(200, {"pending": state.faults})
+            if method == "DELETE" and route == "faults":
+                state.faults.clear()
+                return self._send(200, {"pending": []})
+            if method == "POST" and route == "demand":
+                state.scenario["demand"] = body
+                state.save()
+                return self._send(200, {"ok": True})
+            if method == "POST" and route == "scenario":
+                state.scenario.update(body)
+                state.save()
+                return self._send(200, {"ok": True})
+            if method == "POST" and route == "credentials":
+                state.credentials.update(body)
+                return self._send(200, {"ok": True})
+            if method == "POST" and len(parts) == 2 and parts[0] == "adsets":
+                adset = state.adset(parts[1])
+                if adset is None:
+                    return self._send(404, {"error": f"no ad set {parts[1]}"})
+                adset.update(body)
+                state.save()
+                return self._send(200, adset)
+        self._send(404, {"error": f"no control route {method} /_sandbox/{route}"})
+
+
+def make_server(host: str = "127.0.0.1", port: int = 0, state_file: Path | None = None) -> ThreadingHTTPServer:
+    """A ready-to-serve sandbox (port 0 picks a free port: read ``server.server_address``)."""
+    handler = type("BoundSandboxHandler", (SandboxHandler,), {"state": SandboxState(state_file)})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    server.state = handler.state  # type: ignore[attr-defined]
+    return server
