@@ -69,6 +69,12 @@ class SyncReport:
     adsets: list[AdSetOutcome] = field(default_factory=list)
     step_errors: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> SyncReport:
+        fields = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        fields["adsets"] = [AdSetOutcome.from_dict(row) for row in data.get("adsets", [])]
+        return cls(**fields)
+
     def count(self, outcome: str) -> int:
         return sum(1 for adset in self.adsets if adset.outcome == outcome)
 

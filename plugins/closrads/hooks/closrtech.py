@@ -10,6 +10,7 @@ from airflow.sdk import BaseHook
 
 from closrads.errors import ClosrtechRejected, ClosrtechUnavailable, network_reason
 from closrads.hooks.connection_fields import extras, load_connection, require
+from closrads.hooks.quiet_urls import keep_urls_out_of_logs
 from closrads.retrying import CLOSRTECH_BACKOFF, call_with_backoff
 from include.demand import DemandDataError, parse_demand
 from include.redaction import scrub
@@ -88,6 +89,7 @@ class ClosrtechHook(BaseHook):
 
         settings = self.settings
         where = f"CLOSRTECH at {settings.base_url}"
+        keep_urls_out_of_logs()
         try:
             response = requests.get(
                 f"{settings.base_url}/demand.php",

@@ -17,6 +17,7 @@ from airflow.sdk import BaseHook
 
 from closrads.errors import GraphError, InvalidAccessToken, network_reason
 from closrads.hooks.connection_fields import extras, load_connection, require
+from closrads.hooks.quiet_urls import keep_urls_out_of_logs
 from closrads.retrying import GRAPH_BACKOFF, call_with_backoff
 from include.graph_errors import INVALID_TOKEN_CODE, is_transient
 from include.redaction import scrub
@@ -92,6 +93,7 @@ class FacebookAdsHook(BaseHook):
         from facebook_business.session import FacebookSession
 
         settings = self.settings
+        keep_urls_out_of_logs()
         session = FacebookSession(access_token=settings.access_token, timeout=self.timeout)
         session.GRAPH = settings.graph_url  # instance attribute: other hooks keep the real Graph URL
         return FacebookAdsApi(session, api_version=settings.api_version)
