@@ -96,6 +96,7 @@ class FacebookAdsHook(BaseHook):
         keep_urls_out_of_logs()
         session = FacebookSession(access_token=settings.access_token, timeout=self.timeout)
         session.GRAPH = settings.graph_url  # instance attribute: other hooks keep the real Graph URL
+        session.requests.hooks["response"].append(_reject_non_graph_errors)
         return FacebookAdsApi(session, api_version=settings.api_version)
 
     # -- calls -------------------------------------------------------------------------------
@@ -185,6 +186,11 @@ class FacebookAdsHook(BaseHook):
             return func()
         except FacebookRequestError as exc:
             raise _graph_error(exc, what, token, self.facebook_conn_id) from None
+        except _NonGraphHttpError as exc:
+            raise GraphError(
+                f"{what}: {where} answered HTTP {exc.status} with a body that is not Graph JSON",
+                transient=is_transient(None, http_status=exc.status),
+            ) from None
         except requests.Timeout:
             raise GraphError(f"{what}: {where} did not answer within {self.timeout:g} s", transient=True) from None
         except requests.RequestException as exc:
@@ -192,6 +198,26 @@ class FacebookAdsHook(BaseHook):
             raise GraphError(f"{what}: could not reach {where} ({reason})", transient=True) from None
         except (FacebookError, ValueError, KeyError, TypeError) as exc:
             raise GraphError(f"{what}: unexpected response from {where}: {scrub(exc, token)[:300]}") from None
+
+
+class _NonGraphHttpError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _reject_non_graph_errors(response, *args, **kwargs):
+    """``requests`` response hook: an HTTP error without a Graph JSON error body (a gateway's
+    HTML 502, say) must fail the call. The SDK alone counts any non-JSON body as a success."""
+    if response.status_code < 400:
+        return response
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not (isinstance(body, dict) and "error" in body):
+        raise _NonGraphHttpError(response.status_code)
+    return response
 
 
 def _graph_error(exc, what: str, token: str, conn_id: str) -> GraphError:

@@ -1,0 +1,98 @@
+"""Graph API failures: transient ones are retried, permanent ones fail one ad set, not the others."""
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+MOBILE = "120215550000000005"  # map index 3 (active ad sets sorted by id)
+
+
+def writes_to(sandbox, adset_id):
+    return sandbox.requests("graph", method="POST", object_id=adset_id)
+
+
+@pytest.mark.parametrize("code", [2, 17, 80004])
+def test_transient_error_is_retried_then_the_write_succeeds(sandbox, run_dag, code):
+    sandbox.add_fault("graph", adset_id=MOBILE, method="POST", code=code, times=1)
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "success"
+    assert len(writes_to(sandbox, MOBILE)) == 2
+    assert result.outcomes()[MOBILE]["outcome"] == "updated"
+    assert f"Graph error {code}" in result.log and "retrying in" in result.log
+
+
+@pytest.mark.parametrize("code", [100, 200])
+def test_permanent_error_fails_only_that_adset_after_one_attempt(sandbox, run_dag, code):
+    sandbox.add_fault("graph", adset_id=MOBILE, method="POST", code=code, times=5)
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "failed"
+    assert result.task_states["update_adset[3]"] == "failed"
+    assert [s for t, s in result.task_states.items() if t.startswith("update_adset") and s != "success"] == ["failed"]
+    assert len(writes_to(sandbox, MOBILE)) == 1  # never retried
+    for other in ("120215550000000001", "120215550000000002", "120215550000000006", "120215550000000008"):
+        assert len(writes_to(sandbox, other)) == 1
+    assert sandbox.targeted_states()[MOBILE] == ["NY", "OH", "PA"]  # unchanged
+
+    outcome = result.outcomes()[MOBILE]
+    assert outcome["outcome"] == "failed"
+    assert f"Graph error {code}" in outcome["error"]
+    assert result.report["status"] == "failed"
+    assert result.report["counts"]["failed"] == 1 and result.report["counts"]["updated"] == 4
+    assert f"Veterans - Mobile only ({MOBILE}): FAILED" in result.log
+
+
+def test_invalid_token_aborts_at_listing_with_a_clear_message(sandbox, run_dag):
+    sandbox.set_credentials(access_token="the-token-facebook-knows-now")
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "failed"
+    assert result.task_states["list_adsets"] == "failed"
+    error = result.step_error("list_adsets")
+    assert "the access token was rejected by Facebook (Graph error 190/463" in error
+    assert "facebook_ads_default" in error
+    assert len(sandbox.requests("graph")) == 1  # 190 is permanent: not retried
+    assert result.report["status"] == "aborted"
+    assert sandbox.graph_writes() == []
+
+
+def test_listing_gateway_error_is_retried(sandbox, run_dag):
+    sandbox.add_fault("listing", status=502, body="<html>502 Bad Gateway</html>", times=1)
+    result = run_dag({"dry_run": False})
+    assert result.state == "success"
+    assert len(sandbox.requests("graph", kind="listing")) == 4  # 1 failed + 3 pages
+
+
+def test_graph_unreachable_aborts_without_writes(sandbox, run_dag):
+    conn = sandbox.connections["facebook_ads_default"]
+    sandbox.set_connection(
+        "facebook_ads_default", conn | {"extra": conn["extra"] | {"graph_url": "http://127.0.0.1:9"}}
+    )
+    result = run_dag({"dry_run": False})
+    assert result.state == "failed"
+    assert "could not reach the Graph API at http://127.0.0.1:9 ([Errno 111] Connection refused)" in (
+        result.step_error("list_adsets")
+    )
+    assert result.report["status"] == "aborted"
+
+
+def test_us_overlap_is_refused_for_that_adset_only(sandbox, run_dag):
+    targeting = sandbox.adset(MOBILE)["targeting"]
+    targeting["geo_locations"]["countries"] = ["US"]
+    sandbox.update_adset(MOBILE, targeting=targeting)
+
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "failed"
+    assert writes_to(sandbox, MOBILE) == []
+    assert "targets the whole United States" in result.outcomes()[MOBILE]["error"]
+    assert len(sandbox.graph_writes()) == 4
+
+
+def test_a_campaign_of_another_ad_account_is_refused(sandbox, run_dag):
+    sandbox.update_adset("120215550000000002", account_id="999999")
+    result = run_dag({"dry_run": False})
+    assert result.state == "failed"
+    assert "in ad account act_999999, not the configured act_1029384756" in result.step_error("list_adsets")
+    assert sandbox.graph_writes() == []
