@@ -1,0 +1,89 @@
+"""The DAG contract of SPEC.md section 2: names, order, mapping, trigger rule, schedule, params."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    assert list(bag.dag_ids) == ["closrads_sync"]
+    return bag.dags["closrads_sync"]
+
+
+def test_task_ids_and_order(dag):
+    assert sorted(dag.task_ids) == sorted(["fetch_demand", "map_regions", "list_adsets", "update_adset", "report"])
+    downstream = {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
+    assert downstream == {
+        "fetch_demand": ["map_regions", "update_adset"],
+        "map_regions": ["list_adsets", "update_adset"],
+        "list_adsets": ["update_adset"],
+        "update_adset": ["report"],
+        "report": [],
+    }
+
+
+def test_update_adset_is_mapped_over_the_listing_and_labelled(dag):
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    update = dag.get_task("update_adset")
+    assert isinstance(update, MappedOperator)
+    assert update.map_index_template == "{{ adset_label }}"
+    expanded = update._get_specified_expand_input().value
+    assert list(expanded) == ["adset"]
+    assert expanded["adset"].operator.task_id == "list_adsets"
+
+
+def test_report_always_runs(dag):
+    assert dag.get_task("report").trigger_rule == "all_done"
+    for task_id in ("fetch_demand", "map_regions", "list_adsets", "update_adset"):
+        assert dag.get_task(task_id).trigger_rule == "all_success"
+
+
+def test_schedule_and_concurrency(dag):
+    assert dag.timetable.expression == "0 13 * * *"  # once a day at a fixed UTC time
+    assert str(dag.timetable.timezone) == "UTC"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.doc_md and "closrads_dry_run" in dag.doc_md
+    for task in dag.tasks:
+        assert task.retries == 0, f"{task.task_id}: transient errors are retried in-task, not by Airflow"
+
+
+def test_dry_run_param_is_a_boolean_defaulting_to_true(dag):
+    param = dag.params.get_param("dry_run")
+    assert param.value is True
+    assert param.schema["type"] == "boolean"
+    assert json.dumps(dag.params.dump()) == '{"dry_run": true}'
+
+
+def test_parsing_the_dag_file_imports_neither_requests_nor_facebook_business():
+    code = textwrap.dedent(
+        f"""
+        import importlib.util, sys, time
+        import airflow.sdk  # Airflow itself is not the DAG file's cost
+        start = time.perf_counter()
+        spec = importlib.util.spec_from_file_location("closrads_sync", {str(ROOT / "dags" / "closrads_sync.py")!r})
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        print(round(time.perf_counter() - start, 3))
+        for name in ("requests", "facebook_business", "closrads.steps", "closrads.hooks.facebook_ads"):
+            print(name, name in sys.modules)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[1:5] == [
+        "requests False",
+        "facebook_business False",
+        "closrads.steps False",
+        "closrads.hooks.facebook_ads False",
+    ]
