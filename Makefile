@@ -13,6 +13,8 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 export AIRFLOW__API__EXPOSE_CONFIG := False
+# The local UI listens on localhost only.
+export AIRFLOW__API__HOST := 127.0.0.1
 # include/ and sandbox/ are imported as top-level packages from the repository root.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 export PATH := $(BIN):$(PATH)
@@ -35,7 +37,7 @@ install: $(VENV)/.installed  ## create .venv and install the locked dependencies
 $(AIRFLOW_HOME)/.ready: $(VENV)/.installed
 	mkdir -p $(AIRFLOW_HOME)
 	{ echo "# source this file to use the airflow CLI against the local Airflow home"; \
-	  for v in AIRFLOW_HOME AIRFLOW__CORE__DAGS_FOLDER AIRFLOW__CORE__PLUGINS_FOLDER AIRFLOW__CORE__LOAD_EXAMPLES \
+	  for v in AIRFLOW_HOME AIRFLOW__CORE__DAGS_FOLDER AIRFLOW__CORE__PLUGINS_FOLDER AIRFLOW__CORE__LOAD_EXAMPLES AIRFLOW__API__HOST \
 	           AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION PYTHONPATH; do \
 	    echo "export $$v='$${!v}'"; done; echo "export PATH='$(BIN):'\"\$$PATH\""; } > $(AIRFLOW_HOME)/env.sh
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }

@@ -159,14 +159,21 @@ class FacebookAdsHook(BaseHook):
         )
 
     def search_us_regions(self) -> list[dict[str, Any]]:
-        """Graph's region search for the US (``adgeolocation``), used to regenerate the key file."""
-        from facebook_business.adobjects.targetingsearch import TargetingSearch
+        """Graph's region search for the US (``adgeolocation``), used to regenerate the key file.
 
+        Calls ``api.call`` directly: the SDK's ``TargetingSearch.search`` builds its URL from the
+        class-level default Graph URL and SDK version, ignoring this hook's ``graph_url`` and
+        ``api_version``.
+        """
         params = {"type": "adgeolocation", "location_types": ["region"], "country_code": "US", "limit": 1000}
-        return self._call(
-            "searching US regions",
-            lambda: [dict(result) for result in TargetingSearch.search(params=params, api=self.api)],
-        )
+
+        def search() -> list[dict[str, Any]]:
+            body = self.api.call("GET", ("search",), params=params).json()
+            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                raise ValueError("the region search answer has no data list")
+            return body["data"]
+
+        return self._call("searching US regions", search)
 
     # -- error handling ----------------------------------------------------------------------
 

@@ -1,0 +1,48 @@
+"""Compare ``include/fb_region_keys.json`` with Facebook's region search, and optionally rewrite it.
+
+    make region-keys            # show differences, exit 1 if there are any
+    make region-keys WRITE=1    # rewrite the file from the search result
+
+Uses the ``facebook_ads_default`` Connection (any Connection with a valid token works:
+``--conn-id``). Facebook's region keys have been stable for years (design decision D08); run this
+when Meta announces a change, review the diff, and commit the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
+
+from closrads.hooks.facebook_ads import FacebookAdsHook  # noqa: E402
+from include.regions import REGION_KEYS_FILE, diff_region_keys, region_keys_from_search  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conn-id", default=FacebookAdsHook.default_conn_name)
+    parser.add_argument("--write", action="store_true", help="rewrite the key file when it differs")
+    parser.add_argument("--file", type=Path, default=REGION_KEYS_FILE)
+    args = parser.parse_args(argv)
+
+    fresh = region_keys_from_search(FacebookAdsHook(args.conn_id).search_us_regions())
+    current = json.loads(args.file.read_text()) if args.file.exists() else {}
+    changes = diff_region_keys(current, fresh)
+    if not changes:
+        print(f"{args.file.name}: all {len(fresh)} region keys match Facebook's region search")
+        return 0
+    print(f"{args.file.name} differs from Facebook's region search:")
+    print("\n".join(f"  {line}" for line in changes))
+    if args.write:
+        args.file.write_text(json.dumps(fresh, indent=2) + "\n")
+        print(f"wrote {args.file}; review and commit it")
+        return 0
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
