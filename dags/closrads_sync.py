@@ -32,6 +32,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
+from closrads.alerts import alert_task_failure
+
 # The task bodies live in plugins/closrads/steps.py and are imported inside each task, so
 # parsing this file never imports requests or facebook_business.
 
@@ -44,7 +46,7 @@ from airflow.sdk import Param, dag, get_current_context, task
     max_active_runs=1,
     doc_md=__doc__,
     tags=["closrads", "facebook-ads"],
-    default_args={"owner": "closrads", "retries": 0},
+    default_args={"owner": "closrads", "retries": 0, "on_failure_callback": alert_task_failure},
     params={
         "dry_run": Param(
             True,

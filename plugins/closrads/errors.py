@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from airflow.sdk.exceptions import AirflowFailException
+
 _OS_ERROR = re.compile(r"\[Errno -?\d+\] [^'\")]+")
 
 
@@ -46,3 +48,10 @@ def network_reason(exc: Exception) -> str:
     """A short cause (``[Errno 111] Connection refused``) without the URL that ``requests`` quotes."""
     found = _OS_ERROR.search(str(exc))
     return found.group(0).strip() if found else type(exc).__name__
+
+
+class RunFailedAfterReport(AirflowFailException):
+    """Raised by ``report`` after it delivered a report that says the run failed.
+
+    The run must end failed, but the failure alert for it would repeat the report.
+    """

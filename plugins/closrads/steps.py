@@ -17,9 +17,10 @@ from typing import Any
 from airflow.sdk import Variable
 from airflow.sdk.exceptions import AirflowFailException
 
-from closrads.errors import ClosradsError
+from closrads.errors import ClosradsError, RunFailedAfterReport
 from closrads.hooks.closrtech import ClosrtechHook
 from closrads.hooks.facebook_ads import FacebookAdsHook
+from closrads.slack import SLACK_CONN_ID, post_to_slack, run_url
 from include.demand import DemandDataError, states_with_demand
 from include.regions import map_states
 from include.report import (
@@ -34,6 +35,7 @@ from include.report import (
     decide_status,
 )
 from include.run_mode import DRY_RUN_VARIABLE, RunMode, resolve_run_mode
+from include.slack_message import report_message
 from include.targeting import TargetingConflict, plan_geo_update, targeting_with_regions
 
 log = logging.getLogger(__name__)
@@ -296,11 +298,14 @@ def report(context) -> dict:
     log.info("CLOSRADS report\n%s", result.render_text())
     # Also under its own key: a failing task's return value is not stored, this is.
     ti.xcom_push(key=REPORT_KEY, value=result.to_dict())
+    delivered = post_to_slack(*report_message(result, run_url(ti.dag_id, run_id)), what="run report")
+    if delivered is None:
+        log.info("Slack is off (no Airflow Connection '%s'): the report is in this log only", SLACK_CONN_ID)
     if not result.succeeded:
         counts = (
             f"{result.failed_count} of {len(adsets)} ad set(s) failed"
             if not step_errors
             else ("; ".join(f"{step}: {error}" for step, error in step_errors.items()))
         )
-        raise AirflowFailException(f"CLOSRADS run {result.status}: {counts}")
+        raise RunFailedAfterReport(f"CLOSRADS run {result.status}: {counts}")
     return result.to_dict()

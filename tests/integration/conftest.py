@@ -33,7 +33,16 @@ SECRETS = (
 
 def assert_no_secret(text: str, where: str) -> None:
     for secret in SECRETS:
-        assert secret not in text, f"a secret leaked into {where}"
+        at = text.find(secret)
+        if at >= 0:
+            context = text[max(0, at - 1500) : at + 300].replace(secret, "<SECRET>")
+            pytest.fail(f"a secret leaked into {where}, here:\n{context}")
+
+
+# Handlers that Airflow configures during one in-process dag.test() keep pointing at that test's
+# (later closed) pytest capture stream; each failed write then makes logging.handleError dump the
+# exception being handled into the next test's output. A harness artifact, so switch the dumps off.
+logging.raiseExceptions = False
 
 
 @pytest.fixture(scope="session")
