@@ -193,7 +193,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             message = json.loads(self.raw_body or b"{}")
         except ValueError:
             message = {"raw": self.raw_body.decode(errors="replace")}
-        self._record("slack")
+        self._record("slack", path="/slack/<webhook path, a secret>")
         fault = self.state.take_fault("slack")
         if fault:
             time.sleep(fault.get("delay", 0))

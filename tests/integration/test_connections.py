@@ -10,7 +10,7 @@ def test_missing_closrtech_connection(sandbox, run_dag):
     result = run_dag({"dry_run": False})
     assert result.state == "failed"
     assert "Airflow Connection 'closrtech_default' is not defined" in result.step_error("fetch_demand")
-    assert sandbox.requests() == []
+    assert sandbox.requests("closrtech") == [] and sandbox.requests("graph") == []
 
 
 @pytest.mark.parametrize(
