@@ -1,0 +1,109 @@
+"""docker-compose.yaml and Dockerfile, checked structurally (no Docker engine runs here).
+
+Stands in for `docker compose config`: YAML with anchors and merge keys resolved, the services and
+shared settings the production topology needs, the image pinned to requirements.txt's Airflow,
+and every interpolated variable documented in .env.example.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW_SERVICES = {
+    "airflow-apiserver": "api-server",
+    "airflow-scheduler": "scheduler",
+    "airflow-dag-processor": "dag-processor",
+    "airflow-worker": "celery worker",
+    "airflow-triggerer": "triggerer",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+
+
+def airflow_pin() -> str:
+    return re.search(r"^apache-airflow==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+
+
+def test_services(compose):
+    assert set(compose["services"]) == {"postgres", "redis", "airflow-init", *AIRFLOW_SERVICES}
+    for name, command in AIRFLOW_SERVICES.items():
+        assert compose["services"][name]["command"] == command
+
+
+def test_every_airflow_service_shares_the_common_settings(compose):
+    common = compose["x-airflow-common"]
+    for name in [*AIRFLOW_SERVICES, "airflow-init"]:
+        service = compose["services"][name]
+        assert service["image"] == common["image"], name
+        assert service["volumes"] == common["volumes"], name
+        for key, value in common["environment"].items():
+            assert service["environment"][key] == value, f"{name}: {key}"
+
+
+def test_celery_postgres_redis_wiring(compose):
+    env = compose["x-airflow-common"]["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://airflow:")
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres/airflow")
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+    assert (
+        env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
+        and "@redis:6379" in env["AIRFLOW__CELERY__BROKER_URL"]
+    )
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
+    assert env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "true"
+    assert "/opt/airflow" in env["PYTHONPATH"].split(":")
+    for secret in ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"):
+        assert env[secret].startswith(f"${{{secret}:?"), f"{secret} must come from .env and be required"
+
+
+def test_project_code_is_mounted(compose):
+    mounts = {volume.rsplit(":", 1)[1] for volume in compose["x-airflow-common"]["volumes"]}
+    assert {"/opt/airflow/dags", "/opt/airflow/plugins", "/opt/airflow/include"} <= mounts
+
+
+def test_dependencies_and_healthchecks(compose):
+    services = compose["services"]
+    for name, service in services.items():
+        for dependency, rule in (service.get("depends_on") or {}).items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            if rule["condition"] == "service_healthy":
+                assert "healthcheck" in services[dependency], f"{dependency} has no healthcheck"
+            else:
+                assert rule["condition"] == "service_completed_successfully"
+    assert services["airflow-worker"]["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy"
+    init_env = services["airflow-init"]["environment"]
+    assert init_env["_AIRFLOW_DB_MIGRATE"] == "true" and init_env["_AIRFLOW_WWW_USER_CREATE"] == "true"
+
+
+def test_image_is_built_from_the_dockerfile_pinned_to_requirements(compose):
+    pin = airflow_pin()
+    common = compose["x-airflow-common"]
+    assert common["build"]["context"] == "."
+    assert common["build"]["args"]["AIRFLOW_VERSION"] == pin
+    assert pin in common["image"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"ARG AIRFLOW_VERSION={pin}" in dockerfile
+    assert re.search(r"^FROM apache/airflow:\$\{AIRFLOW_VERSION\}-python", dockerfile, re.M)
+    assert "pip install --no-cache-dir -r /opt/closrads/requirements.lock" in dockerfile
+    assert (
+        "_PIP_ADDITIONAL_REQUIREMENTS"
+        not in (ROOT / "docker-compose.yaml").read_text().replace("# Secrets", "").split("x-airflow-common", 1)[1]
+    )
+
+
+def test_every_interpolated_variable_is_documented_and_env_is_ignored():
+    text = (ROOT / "docker-compose.yaml").read_text()
+    used = set(re.findall(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)", text))  # $${X} is a literal, not a variable
+    documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
+    optional_with_default = {"AIRFLOW_PROJ_DIR", "CLOSRADS_IMAGE"}
+    assert used - documented - optional_with_default == set()
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+    assert "env_file" in yaml.safe_load(text)["x-airflow-common"]
