@@ -21,7 +21,7 @@ export PATH := $(BIN):$(PATH)
 SANDBOX_PORT ?= 8765
 export CLOSRADS_SANDBOX_PORT := $(SANDBOX_PORT)
 
-.PHONY: help install airflow-home demo airflow sandbox sandbox-stop sandbox-reset test test-unit lint format lock region-keys clean
+.PHONY: help install airflow-home demo airflow sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ test: install  ## the whole test suite (unit, DAG integrity, integration through
 
 test-unit: install  ## only the tests that need no Airflow database
 	$(BIN)/pytest tests/unit
+
+test-deployment: install  ## only the multi-process deployment test (PostgreSQL, Redis, Celery)
+	$(BIN)/pytest -m deployment
 
 lint: install  ## ruff
 	$(BIN)/ruff check .

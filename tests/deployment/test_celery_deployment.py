@@ -1,0 +1,191 @@
+"""End to end on the production topology: PostgreSQL, Redis, scheduler, API server, DAG processor
+and a Celery worker as separate processes, driven through the REST API v2 like an operator's tools.
+
+    pytest -m deployment          # this test alone (a few minutes on 2 cores)
+
+Uses PostgreSQL and Redis where they already run on localhost, otherwise starts its own from the
+installed server binaries. Where neither is possible the test is skipped with what to install,
+except under CI=true, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from urllib.parse import quote
+
+import pytest
+
+from sandbox import scenario as sandbox_scenario
+from sandbox.client import SandboxClient, airflow_connections
+from sandbox.server import make_server
+from tests.deployment.topology import (
+    AirflowDeployment,
+    Unavailable,
+    airflow_environment,
+    find_or_start_postgres,
+    find_or_start_redis,
+    port_open,
+    wait_for,
+)
+
+pytestmark = pytest.mark.deployment
+
+DAG = "closrads_sync"
+CORE, MOBILE = "120215550000000001", "120215550000000005"  # map indexes 0 and 3
+SECRETS = (sandbox_scenario.ACCESS_TOKEN, sandbox_scenario.CLOSRTECH_PASSWORD, "sandbox-webhook-secret-Kd7")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("deployment")
+    try:
+        postgres = find_or_start_postgres(tmp)
+        redis = find_or_start_redis()
+    except Unavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"deployment test cannot run under CI: {exc}")
+        pytest.skip(str(exc))
+
+    server = make_server(port=0, state_file=tmp / "sandbox.json")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sandbox = SandboxClient(f"http://127.0.0.1:{server.server_address[1]}")
+    connections = {
+        f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn)
+        for conn_id, conn in airflow_connections(sandbox.base_url).items()
+    }
+    database = f"closrads_e2e_{secrets.token_hex(4)}"
+    postgres.sql(f"CREATE DATABASE {database}")
+    home = tmp / "airflow"
+    home.mkdir()
+    env = airflow_environment(home, postgres, database, redis, connections | {"CLOSRADS_RETRY_DELAY_SCALE": "0.01"})
+    airflow = AirflowDeployment(home, env, int(env["AIRFLOW__API__PORT"]))
+    try:
+        airflow.airflow("db", "migrate")
+        airflow.airflow(
+            "users", "create", "--role", "Admin", "--username", airflow.username, "--password", airflow.password,
+            "--email", "ops@closrads.example", "--firstname", "Ops", "--lastname", "CLOSRADS",
+        )  # fmt: skip
+        airflow.start("api-server", "api-server")
+        airflow.start("scheduler", "scheduler")
+        airflow.start("dag-processor", "dag-processor")
+        airflow.start("worker", "celery", "worker", "--queues", env["CLOSRADS_E2E_QUEUE"], "--concurrency", "4")
+        wait_for(lambda: port_open(airflow.api_port), 120, "the API server")
+        wait_for(lambda: _dag_visible(airflow), 180, "the DAG processor to register closrads_sync")
+        yield airflow, sandbox
+    finally:
+        airflow.stop()
+        server.shutdown()
+        try:
+            postgres.sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        finally:
+            postgres.stop()
+            redis.stop()
+
+
+def _dag_visible(airflow: AirflowDeployment) -> bool:
+    airflow.check_alive()
+    try:
+        return airflow.request("GET", f"/api/v2/dags/{DAG}")["dag_id"] == DAG
+    except RuntimeError:
+        return False
+
+
+def runs(airflow) -> list[dict]:
+    return airflow.request("GET", f"/api/v2/dags/{DAG}/dagRuns?limit=100")["dag_runs"]
+
+
+def wait_finished(airflow, run_id: str, timeout: float = 240) -> dict:
+    def finished():
+        airflow.check_alive()
+        run = airflow.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}")
+        return run if run["state"] in ("success", "failed") else None
+
+    return wait_for(finished, timeout, f"run {run_id} to finish", interval=2)
+
+
+def trigger(airflow, conf: dict) -> str:
+    return airflow.request("POST", f"/api/v2/dags/{DAG}/dagRuns", {"logical_date": None, "conf": conf})["dag_run_id"]
+
+
+def task_states(airflow, run_id: str) -> dict[str, str]:
+    tis = airflow.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=100")
+    return {
+        (ti["task_id"] if ti["map_index"] < 0 else f"{ti['task_id']}[{ti['map_index']}]"): ti["state"]
+        for ti in tis["task_instances"]
+    }
+
+
+def clear(airflow, run_id: str, task_id: str, map_index: int) -> None:
+    airflow.request(
+        "POST",
+        f"/api/v2/dags/{DAG}/clearTaskInstances",
+        {"dry_run": False, "dag_run_id": run_id, "task_ids": [[task_id, map_index]], "include_downstream": True,
+         "only_failed": False, "reset_dag_runs": True},
+    )  # fmt: skip
+
+
+def slack_texts(sandbox) -> list[str]:
+    texts = [json.dumps(message) for message in sandbox.slack_messages()]
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text, "a secret reached Slack"
+    return texts
+
+
+def test_scheduler_ui_trigger_and_clearing_on_celery(stack):
+    airflow, sandbox = stack
+
+    # 1. Unpausing with closrads_dry_run unset: the scheduler's run is dry. Nothing is written.
+    airflow.request("PATCH", f"/api/v2/dags/{DAG}", {"is_paused": False})
+    scheduled = wait_for(lambda: [r for r in runs(airflow) if r["run_type"] == "scheduled"], 120, "a scheduled run")[0]
+    assert wait_finished(airflow, scheduled["dag_run_id"])["state"] == "success"
+    assert sandbox.graph_writes() == []
+    assert any("DRY RUN: scheduled run, Variable closrads_dry_run is not set" in t for t in slack_texts(sandbox))
+
+    # 2. A manual run with {"dry_run": false} (the trigger form's unticked checkbox) writes.
+    live = trigger(airflow, {"dry_run": False})
+    assert wait_finished(airflow, live)["state"] == "success"
+    assert len(sandbox.graph_writes()) == 5
+    assert task_states(airflow, live)["update_adset[0]"] == "success"
+
+    # 3. One ad set fails permanently: only its mapped instance fails, the run fails. After the
+    #    cause is fixed, clearing exactly that instance (and downstream) re-runs and writes it.
+    sandbox.set_demand({"OH": 5, "TX": 3, "FL": 2, "CA": 0})
+    sandbox.add_fault("graph", adset_id=MOBILE, method="POST", code=100, times=50)
+    failing = trigger(airflow, {"dry_run": False})
+    assert wait_finished(airflow, failing)["state"] == "failed"
+    states = task_states(airflow, failing)
+    assert sorted(t for t, s in states.items() if s != "success") == ["report", "update_adset[3]"]
+    assert states["update_adset[3]"] == "failed"
+    assert sandbox.targeted_states()[CORE] == ["FL", "OH", "TX"]
+    assert sandbox.targeted_states()[MOBILE] != ["FL", "OH", "TX"]
+
+    sandbox.clear_faults()
+    writes = len(sandbox.graph_writes())
+    clear(airflow, failing, "update_adset", 3)
+    assert wait_finished(airflow, failing)["state"] == "success"
+    assert sandbox.targeted_states()[MOBILE] == ["FL", "OH", "TX"]
+    assert len(sandbox.graph_writes()) == writes + 1  # only the cleared ad set was written
+
+    # 4. The stale re-run guard: once a newer run applied newer demand, clearing an older run's
+    #    update is refused without a write.
+    sandbox.set_demand({"OH": 5, "NY": 4})
+    newer = trigger(airflow, {"dry_run": False})
+    assert wait_finished(airflow, newer)["state"] == "success"
+    assert sandbox.targeted_states()[CORE] == ["NY", "OH"]
+    writes = len(sandbox.graph_writes())
+    clear(airflow, failing, "update_adset", 0)
+    assert wait_finished(airflow, failing)["state"] == "failed"
+    assert task_states(airflow, failing)["update_adset[0]"] == "failed"
+    assert len(sandbox.graph_writes()) == writes
+    assert sandbox.targeted_states()[CORE] == ["NY", "OH"]
+
+    # 5. Slack got the reports and the alerts, without secrets.
+    texts = slack_texts(sandbox)
+    assert any("Veterans - Mobile only (120215550000000005)" in t and "Graph error 100" in t for t in texts)
+    assert any("refusing to write" in t and "update_adset [Veterans - Core - Broad" in t for t in texts)
+    assert sum("CLOSRADS sync - LIVE" in t and "Status: SUCCESS" in t for t in texts) >= 3
+    assert any("Status: FAILED" in t for t in texts)
