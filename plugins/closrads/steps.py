@@ -16,6 +16,7 @@ from typing import Any
 
 from airflow.sdk import Variable
 from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.log import redact
 
 from closrads.errors import ClosradsError, RunFailedAfterReport
 from closrads.hooks.closrtech import ClosrtechHook
@@ -92,8 +93,13 @@ def recording_errors(context) -> Iterator[None]:
             raise
         raise AirflowFailException(message) from None
     except Exception as exc:
-        context["ti"].xcom_push(key=ERROR_KEY, value=f"{type(exc).__name__}: {exc}")
+        context["ti"].xcom_push(key=ERROR_KEY, value=unexpected_error(exc))
         raise
+
+
+def unexpected_error(exc: Exception) -> str:
+    """A message for an error the hooks did not anticipate (a bug, say), with Airflow's secret masking."""
+    return str(redact(f"{type(exc).__name__}: {exc}"))
 
 
 # -- fetch_demand ----------------------------------------------------------------------------
@@ -185,7 +191,7 @@ def update_adset(adset: dict[str, str], mapping: dict[str, Any], demand: dict[st
             raise
         raise AirflowFailException(f"ad set {context['adset_label']}: {exc}") from None
     except Exception as exc:
-        outcome.outcome, outcome.error = FAILED, f"{type(exc).__name__}: {exc}"
+        outcome.outcome, outcome.error = FAILED, unexpected_error(exc)
         ti.xcom_push(key=OUTCOME_KEY, value=outcome.to_dict())
         raise
     ti.xcom_push(key=OUTCOME_KEY, value=outcome.to_dict())

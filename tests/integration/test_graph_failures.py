@@ -1,5 +1,7 @@
 """Graph API failures: transient ones are retried, permanent ones fail one ad set, not the others."""
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -96,3 +98,30 @@ def test_a_campaign_of_another_ad_account_is_refused(sandbox, run_dag):
     assert result.state == "failed"
     assert "in ad account act_999999, not the configured act_1029384756" in result.step_error("list_adsets")
     assert sandbox.graph_writes() == []
+
+
+def test_transient_error_that_never_clears_fails_that_adset_after_four_attempts(sandbox, run_dag):
+    sandbox.add_fault("graph", adset_id=MOBILE, method="POST", code=2, times=50)
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "failed"
+    assert len(writes_to(sandbox, MOBILE)) == 4  # 1 + retries after 5 s, 10 s, 20 s (scaled down here)
+    assert result.task_states["update_adset[3]"] == "failed"
+    assert "Graph error 2" in result.outcomes()[MOBILE]["error"]
+    assert len(sandbox.graph_writes()) == 4 + 4  # the four other changed ad sets were written once each
+
+
+def test_adset_paused_after_listing_is_left_alone(sandbox, run_dag):
+    # The listing still shows ad set 5 ACTIVE, but a human paused it before its update read it.
+    mobile = sandbox.adset(MOBILE)
+    listing = {"data": [{"id": MOBILE, "name": mobile["name"], "effective_status": "ACTIVE",
+                         "account_id": mobile["account_id"]}]}  # fmt: skip
+    sandbox.add_fault("listing", status=200, body=json.dumps(listing), content_type="application/json")
+    sandbox.update_adset(MOBILE, effective_status="PAUSED")
+
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "success"
+    assert writes_to(sandbox, MOBILE) == []
+    assert result.outcomes()[MOBILE]["outcome"] == "skipped"
+    assert "is PAUSED now (it was ACTIVE when listed); leaving it alone" in result.log
