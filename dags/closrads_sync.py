@@ -23,16 +23,22 @@ demand; it re-reads the ad set first. A cleared task of an older run refuses to 
 newer run has applied newer demand. Transient CLOSRTECH/Graph errors are retried inside the
 task; bad data and permanent errors fail at once and are never retried automatically.
 
+**Alerts.** With the `closrads_slack` Connection, each failed task posts an alert, `report` posts
+the run's summary, and a run that fails without a task failure (it exceeded its 2 h
+`dagrun_timeout`, say) posts a run alert.
+
 **Connections:** `closrtech_default` (http), `facebook_ads_default` (generic),
 `closrads_slack` (slackwebhook, optional). See the project README.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from closrads.alerts import alert_task_failure
+from closrads.alerts import alert_run_failure, alert_task_failure
 
 # The task bodies live in plugins/closrads/steps.py and are imported inside each task, so
 # parsing this file never imports requests or facebook_business.
@@ -44,6 +50,9 @@ from closrads.alerts import alert_task_failure
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    # A hung run must not block the next day's run (max_active_runs=1); the sync takes minutes.
+    dagrun_timeout=timedelta(hours=2),
+    on_failure_callback=alert_run_failure,
     doc_md=__doc__,
     tags=["closrads", "facebook-ads"],
     default_args={"owner": "closrads", "retries": 0, "on_failure_callback": alert_task_failure},

@@ -141,3 +141,24 @@ def _section(text: str) -> dict:
 
 def _context(text: str) -> dict:
     return {"type": "context", "elements": [_mrkdwn(text)]}
+
+
+def run_failure_message(dag_id: str, run_id: str, reason: str, run_url: str | None) -> tuple[str, list[dict]]:
+    """``(fallback text, blocks)`` for a run that failed without a task failure (a timeout, say)."""
+    explanation = {
+        "timed_out": "it ran longer than its dagrun_timeout and was stopped",
+    }.get(reason, f"Airflow reports: {reason}")
+    text = (
+        f"CLOSRADS run failed: {dag_id} run {run_id}: {explanation}. The report may not have been sent; "
+        "ad sets whose update_adset did not finish were not changed by this run."
+    )
+    if run_url:
+        text += f"\nRun: {run_url}"
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "CLOSRADS run failed"}},
+        _section(f"*Run:* {run_id}\n*Why:* {explanation}"),
+        _section("The report may not have been sent; ad sets whose `update_adset` did not finish were not changed."),
+    ]
+    if run_url:
+        blocks.append(_context(f"<{run_url}|Open run {run_id} in Airflow>"))
+    return text, blocks

@@ -47,3 +47,26 @@ def _alert(context) -> None:
         log_url=getattr(ti, "log_url", None) or task_log_url(dag_id, run_id, task_id, map_index),
     )
     post_to_slack(*failure_message(failure), what=f"failure alert for {task_label}")
+
+
+def alert_run_failure(context) -> None:
+    """DAG-level ``on_failure_callback``: speak up when a run failed without the usual messages.
+
+    A run that fails because a task failed has already produced task alerts and the report. A run
+    that timed out (``dagrun_timeout``) or failed some other way may never have reached ``report``,
+    so the operator would hear nothing; this says what happened and links the run. A plain function:
+    Airflow's DAG-level notifier objects do not run under ``airflow dags test``, functions do.
+    """
+    try:
+        context = context or {}
+        reason = str(context.get("reason") or "unknown reason")
+        if reason == "task_failure":
+            return
+        from closrads.slack import post_to_slack, run_url
+        from include.slack_message import run_failure_message
+
+        dag_id = getattr(context.get("dag"), "dag_id", None) or "closrads_sync"
+        run_id = str(context.get("run_id") or "unknown run")
+        post_to_slack(*run_failure_message(dag_id, run_id, reason, run_url(dag_id, run_id)), what="run failure alert")
+    except Exception:
+        log.warning("Slack: could not prepare the run failure alert", exc_info=True)

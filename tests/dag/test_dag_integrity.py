@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,7 @@ def test_schedule_and_concurrency(dag):
     assert str(dag.timetable.timezone) == "UTC"
     assert dag.catchup is False
     assert dag.max_active_runs == 1
+    assert dag.dagrun_timeout == timedelta(hours=2)
     assert dag.doc_md and "closrads_dry_run" in dag.doc_md
     for task in dag.tasks:
         assert task.retries == 0, f"{task.task_id}: transient errors are retried in-task, not by Airflow"
@@ -87,3 +89,12 @@ def test_parsing_the_dag_file_imports_neither_requests_nor_facebook_business():
         "closrads.steps False",
         "closrads.hooks.facebook_ads False",
     ]
+
+
+def test_failure_callbacks_are_plain_functions(dag):
+    from closrads.alerts import alert_run_failure, alert_task_failure
+
+    # Plain functions, not notifier objects: DAG-level notifiers do not run under `airflow dags test`.
+    assert dag.on_failure_callback in (alert_run_failure, [alert_run_failure])
+    for task in dag.tasks:
+        assert task.on_failure_callback in (alert_task_failure, [alert_task_failure]), task.task_id

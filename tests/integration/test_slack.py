@@ -151,3 +151,19 @@ def test_failure_callback_survives_a_sparse_context(sandbox, context):
 
     (message,) = slack(sandbox)
     assert message["blocks"][0]["text"]["text"] == "CLOSRADS task failed"
+
+
+def test_run_failure_callback_speaks_only_when_no_task_failure_explains_the_run(sandbox):
+    from closrads.alerts import alert_run_failure
+
+    alert_run_failure({"reason": "task_failure", "run_id": "scheduled__1"})  # alerts + report cover it
+    assert slack(sandbox) == []
+
+    alert_run_failure({"reason": "timed_out", "run_id": "scheduled__2026-11-22T13:00:00+00:00"})
+    (message,) = slack(sandbox)
+    assert message["blocks"][0]["text"]["text"] == "CLOSRADS run failed"
+    assert "ran longer than its dagrun_timeout" in message["text"]
+    assert "/dags/closrads_sync/runs/scheduled__2026-11-22T13%3A00%3A00%2B00%3A00" in message["text"]
+
+    alert_run_failure({})  # a sparse context still yields a message, never an exception
+    assert len(slack(sandbox)) == 2
