@@ -9,7 +9,7 @@ Airflow never retries bad data, a rejected token or a permanent Graph error.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -78,23 +78,28 @@ def announce_mode(context) -> RunMode:
 
 
 @contextmanager
-def recording_errors(context) -> Iterator[None]:
-    """Push a failing step's message to XCom for the report, then fail the task.
+def failing_cleanly(record: Callable[[str], None], prefix: str = "") -> Iterator[None]:
+    """Record a failing step's message for the report (``record``), then fail the task.
 
-    ``ClosradsError`` and ``DemandDataError`` are the hooks' clean, secret-free messages; the ones
-    that are not transient fail without Airflow retries.
+    The hooks' own errors (``ClosradsError``, ``DemandDataError``, ``TargetingConflict``) carry clean,
+    secret-free messages; unless they are transient they fail with ``AirflowFailException``, so
+    Airflow never retries them. Anything else is a bug: recorded with secrets masked, re-raised.
     """
     try:
         yield
     except (ClosradsError, DemandDataError, TargetingConflict) as exc:
-        message = str(exc)
-        context["ti"].xcom_push(key=ERROR_KEY, value=message)
+        record(str(exc))
         if getattr(exc, "transient", False):
             raise
-        raise AirflowFailException(message) from None
+        raise AirflowFailException(f"{prefix}{exc}") from None
     except Exception as exc:
-        context["ti"].xcom_push(key=ERROR_KEY, value=unexpected_error(exc))
+        record(unexpected_error(exc))
         raise
+
+
+def recording_errors(context):
+    """``failing_cleanly`` for the preparation steps: the message goes to XCom ``step_error``."""
+    return failing_cleanly(lambda message: context["ti"].xcom_push(key=ERROR_KEY, value=message))
 
 
 def unexpected_error(exc: Exception) -> str:
@@ -181,19 +186,14 @@ def update_adset(adset: dict[str, str], mapping: dict[str, Any], demand: dict[st
     ti = context["ti"]
     mode = announce_mode(context)
     outcome = AdSetOutcome(adset_id=adset["id"], name=adset["name"], outcome=FAILED)
-    try:
+
+    def record_failure(message: str) -> None:
+        outcome.outcome, outcome.error = FAILED, message
+        ti.xcom_push(key=OUTCOME_KEY, value=outcome.to_dict())
+        log.error("Ad set %s failed: %s", context["adset_label"], message)
+
+    with failing_cleanly(record_failure, prefix=f"ad set {context['adset_label']}: "):
         _apply_demand(outcome, mapping["regions"], demand["fetched_at"], mode, context)
-    except (ClosradsError, TargetingConflict) as exc:
-        outcome.outcome, outcome.error = FAILED, str(exc)
-        ti.xcom_push(key=OUTCOME_KEY, value=outcome.to_dict())
-        log.error("Ad set %s failed: %s", context["adset_label"], exc)
-        if getattr(exc, "transient", False):
-            raise
-        raise AirflowFailException(f"ad set {context['adset_label']}: {exc}") from None
-    except Exception as exc:
-        outcome.outcome, outcome.error = FAILED, unexpected_error(exc)
-        ti.xcom_push(key=OUTCOME_KEY, value=outcome.to_dict())
-        raise
     ti.xcom_push(key=OUTCOME_KEY, value=outcome.to_dict())
     return outcome.to_dict()
 
