@@ -30,7 +30,7 @@ def post_to_slack(text: str, blocks: list[dict], *, what: str) -> bool | None:
         conn = BaseHook.get_connection(SLACK_CONN_ID)
     except AirflowNotFoundException:
         return None
-    secrets = _webhook_secrets(conn.password, conn.host)
+    secrets = _webhook_secrets(conn.password)  # the host (hooks.slack.com) is not a secret
     try:
         from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
@@ -89,14 +89,9 @@ class _ScrubSecrets(logging.Filter):
         return True
 
 
-def _webhook_secrets(*values: str | None) -> list[str]:
-    """The webhook URL/token, and its path, which is the secret part of a Slack webhook URL."""
-    found = []
-    for value in values:
-        if not value:
-            continue
-        found.append(value)
-        path = urlsplit(value).path.strip("/")
-        if path and path != value:
-            found.append(path)
-    return found
+def _webhook_secrets(password: str | None) -> list[str]:
+    """The webhook URL (or token) and, for a URL, its path: the secret part of a Slack webhook."""
+    if not password:
+        return []
+    path = urlsplit(password).path.strip("/")
+    return [password, path] if path and path != password else [password]

@@ -55,6 +55,18 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
     raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
 
 
+def stop_started(process: subprocess.Popen | None, timeout: float = 20) -> None:
+    """Stop a server this module started (``None``: it was already running, leave it alone)."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 # -- PostgreSQL ------------------------------------------------------------------------------
 
 
@@ -75,10 +87,7 @@ class Postgres:
             conn.close()
 
     def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(20)
+        stop_started(self.process)
 
 
 def _postgres_reachable(port: int) -> bool:
@@ -129,10 +138,7 @@ class Redis:
     process: subprocess.Popen | None = None
 
     def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(10)
+        stop_started(self.process)
 
 
 def _redis_pong(port: int) -> bool:
