@@ -13,32 +13,42 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 export AIRFLOW__API__EXPOSE_CONFIG := False
-# The local UI listens on localhost only.
+# The local UI listens on localhost only. One variable moves every port of the local Airflow:
+# `make airflow AIRFLOW_PORT=18080` serves the UI/API there, points the tasks' execution API and the
+# links in Slack messages at it, and moves the log servers with it (8793/8794 for the default 8080).
+AIRFLOW_PORT ?= 8080
 export AIRFLOW__API__HOST := 127.0.0.1
-# include/ and sandbox/ are imported as top-level packages from the repository root.
-export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
+export AIRFLOW__API__PORT := $(AIRFLOW_PORT)
+export AIRFLOW__API__BASE_URL := http://127.0.0.1:$(AIRFLOW_PORT)
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:$(AIRFLOW_PORT)/execution/
+export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT := $(shell echo $$(( $(AIRFLOW_PORT) + 713 )))
+export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT := $(shell echo $$(( $(AIRFLOW_PORT) + 714 )))
 export PATH := $(BIN):$(PATH)
 SANDBOX_PORT ?= 8765
-export CLOSRADS_SANDBOX_PORT := $(SANDBOX_PORT)
+export SANDBOX_PORT
 
-.PHONY: help install airflow-home demo airflow sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
+.PHONY: help install airflow-home demo airflow airflow-stop sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.lock
+# The locked dependencies, then the closrads package itself (editable: include/closrads is live code).
+$(VENV)/.installed: requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
-install: $(VENV)/.installed  ## create .venv and install the locked dependencies
+install: $(VENV)/.installed  ## create .venv, install the locked dependencies and the closrads package
 
-$(AIRFLOW_HOME)/.ready: $(VENV)/.installed
+$(AIRFLOW_HOME)/.ready: $(VENV)/.installed Makefile
 	mkdir -p $(AIRFLOW_HOME)
 	{ echo "# source this file to use the airflow CLI against the local Airflow home"; \
 	  for v in AIRFLOW_HOME AIRFLOW__CORE__DAGS_FOLDER AIRFLOW__CORE__PLUGINS_FOLDER AIRFLOW__CORE__LOAD_EXAMPLES AIRFLOW__API__HOST \
-	           AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION PYTHONPATH; do \
+	           AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION AIRFLOW__API__PORT AIRFLOW__API__BASE_URL \
+	           AIRFLOW__CORE__EXECUTION_API_SERVER_URL AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT \
+	           AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT; do \
 	    echo "export $$v='$${!v}'"; done; echo "export PATH='$(BIN):'\"\$$PATH\""; } > $(AIRFLOW_HOME)/env.sh
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
 	touch $@
@@ -46,13 +56,15 @@ $(AIRFLOW_HOME)/.ready: $(VENV)/.installed
 airflow-home: $(AIRFLOW_HOME)/.ready  ## prepare .airflow/ (config via env, SQLite DB migrated)
 
 demo: airflow-home  ## one live sync of closrads_sync against the sandbox, with before/after targeting
-	$(BIN)/python scripts/demo.py --port $(SANDBOX_PORT)
+	$(BIN)/python -m scripts.demo --port $(SANDBOX_PORT)
 
-airflow: airflow-home  ## airflow standalone (UI on :8080) wired to the sandbox
-	$(BIN)/python -m sandbox start --port $(SANDBOX_PORT)
-	$(BIN)/python -m sandbox connections $(AIRFLOW_HOME)/sandbox-connections.json --port $(SANDBOX_PORT)
-	$(BIN)/airflow connections import --overwrite $(AIRFLOW_HOME)/sandbox-connections.json
-	trap '$(BIN)/python -m sandbox stop' EXIT; $(BIN)/airflow standalone
+# One process (no shell in between), so Ctrl-C and a SIGTERM to make reach it and it stops everything.
+airflow: airflow-home  ## airflow standalone wired to the sandbox; UI on :8080 (AIRFLOW_PORT=... moves it)
+	$(BIN)/python -m scripts.local_airflow start
+
+airflow-stop:  ## stop everything `make airflow` started (also what Ctrl-C does)
+	$(BIN)/python -m scripts.local_airflow stop
+	$(BIN)/python -m sandbox stop
 
 sandbox: install  ## start the sandbox in the background (state kept in .sandbox/)
 	$(BIN)/python -m sandbox start --port $(SANDBOX_PORT)
@@ -66,8 +78,8 @@ sandbox-reset: install  ## restore the sandbox's default scenario
 test: install  ## the whole test suite (unit, DAG integrity, integration through real Airflow runs)
 	$(BIN)/pytest
 
-test-unit: install  ## only the tests that need no Airflow database
-	$(BIN)/pytest tests/unit
+test-unit: install  ## only the fast tests of the pure domain (closrads.core)
+	$(BIN)/pytest tests/core
 
 test-deployment: install  ## only the multi-process deployment test (PostgreSQL, Redis, Celery)
 	$(BIN)/pytest -m deployment
@@ -84,9 +96,10 @@ lock: install  ## re-resolve requirements*.txt into the lock files
 	$(BIN)/uv pip compile --quiet --universal -p 3.11 requirements.txt -o requirements.lock
 	$(BIN)/uv pip compile --quiet --universal -p 3.11 requirements-dev.txt -c requirements.lock -o requirements-dev.lock
 
-region-keys: airflow-home  ## compare include/fb_region_keys.json with Graph's region search (WRITE=1 to update)
-	$(BIN)/python scripts/refresh_region_keys.py $(if $(WRITE),--write)
+region-keys: airflow-home  ## compare the shipped fb_region_keys.json with Graph's region search (WRITE=1 to update)
+	$(BIN)/python -m scripts.refresh_region_keys $(if $(WRITE),--write)
 
 clean:  ## remove the local Airflow home and sandbox state (keeps .venv)
+	-$(BIN)/python -m scripts.local_airflow stop
 	-$(BIN)/python -m sandbox stop
 	rm -rf $(AIRFLOW_HOME) .sandbox

@@ -1,14 +1,20 @@
 """``python -m sandbox <command>``: run the local CLOSRTECH/Graph/Slack emulators.
 
-serve        run in the foreground (Ctrl-C stops it)
-start        run in the background; waits until it answers; no-op when already running
-stop         stop the background sandbox
-reset        restore the default scenario (ad set targeting, demand), clear faults and logs
-show         print each ad set's status and targeted states
-snapshot F   save each ad set's targeted states to F (for a before/after comparison)
-compare F    print before (from F) and after (now) for each ad set
+serve          run in the foreground (Ctrl-C stops it)
+start          run in the background; waits until it answers; no-op when already running
+stop           stop the background sandbox
+reset          restore the default scenario (ad set targeting, demand), clear faults and logs
+show           print the demand and each ad set's status and targeted states
+demand JSON|F  set CLOSRTECH's demand from JSON or a file, e.g. '{"OH": 15, "TX": 0}'
+fault JSON     queue a fault, e.g. '{"target": "closrtech", "status": 503, "times": 2}'
+faults         list the queued faults
+clear-faults   drop every queued fault (the scenario stays)
+slack          print the Slack messages the sandbox received
+snapshot F     save each ad set's targeted states to F (for a before/after comparison)
+compare F      print before (from F) and after (now) for each ad set
 connections F  write the Airflow Connections for this sandbox to F (``airflow connections import F``)
-fault JSON   queue a fault, e.g. '{"target": "closrtech", "status": 503, "times": 2}'
+
+The port is ``--port``, else the environment variable ``SANDBOX_PORT``, else 8765.
 """
 
 from __future__ import annotations
@@ -23,22 +29,26 @@ import sys
 import time
 from pathlib import Path
 
+from closrads.core.targeting import render_change
 from sandbox.client import SandboxClient, airflow_connections
 
 STATE_DIR = Path(os.environ.get("CLOSRADS_SANDBOX_DIR", Path(__file__).resolve().parents[1] / ".sandbox"))
-DEFAULT_PORT = int(os.environ.get("CLOSRADS_SANDBOX_PORT", "8765"))
+DEFAULT_PORT = int(os.environ.get("SANDBOX_PORT") or 8765)
+COMMANDS = ["serve", "start", "stop", "reset", "show", "demand", "fault", "faults", "clear-faults", "slack",
+            "snapshot", "compare", "connections"]  # fmt: skip
+NEEDS_ARGUMENT = {"demand", "fault", "snapshot", "compare", "connections"}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m sandbox", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "command", choices=["serve", "start", "stop", "reset", "show", "snapshot", "compare", "connections", "fault"]
-    )
+    parser.add_argument("command", choices=COMMANDS)
     parser.add_argument("arg", nargs="?")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
+    if args.command in NEEDS_ARGUMENT and not args.arg:
+        parser.error(f"{args.command} needs an argument (see the command list above)")
     base_url = f"http://127.0.0.1:{args.port}"
     client = SandboxClient(base_url)
     pid_file = STATE_DIR / "sandbox.pid"
@@ -93,11 +103,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reset":
         client.reset()
         print("sandbox reset to the default scenario")
+    elif args.command == "demand":
+        demand = json_argument(args.arg)
+        client.set_demand(demand)
+        print(f"CLOSRTECH demand is now: {json.dumps(demand)}")
     elif args.command == "fault":
-        client._call("POST", "faults", json.loads(args.arg))
+        pending = client.add_fault(**json_argument(args.arg))
+        print(f"queued: {json.dumps(pending[-1])}; {len(pending)} fault(s) pending")
+    elif args.command == "faults":
+        pending = client.faults()
+        print("\n".join(json.dumps(fault) for fault in pending) if pending else "no faults queued")
+    elif args.command == "clear-faults":
+        client.clear_faults()
+        print("no faults queued")
+    elif args.command == "slack":
+        messages = client.slack_messages()
+        for number, message in enumerate(messages, 1):
+            print(f"--- Slack message {number} of {len(messages)}")
+            print(message.get("text") or json.dumps(message))
+        if not messages:
+            print("no Slack messages received")
     elif args.command == "show":
-        for adset in client.state()["adsets"]:
-            codes = client.targeted_states()[adset["id"]]
+        state = client.state()
+        print(f"CLOSRTECH demand: {json.dumps(state['demand'])}")
+        targeted = client.targeted_states()
+        for adset in state["adsets"]:
+            codes = targeted[adset["id"]]
             print(
                 f"{adset['name']} ({adset['id']}) [{adset['effective_status']}]: {len(codes)} states {' '.join(codes)}"
             )
@@ -108,15 +139,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def json_argument(value: str):
+    """JSON given inline, or the path of a file that holds it."""
+    path = Path(value)
+    text = path.read_text() if not value.lstrip().startswith(("{", "[", '"')) and path.is_file() else value
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise SystemExit(f"not JSON (nor a file holding JSON): {value!r}: {exc}") from None
+
+
 def print_comparison(client: SandboxClient, before: dict[str, list[str]]) -> None:
     after = client.targeted_states()
     print("Sandbox ad set targeting, before -> after:")
     for adset in client.state()["adsets"]:
         old, new = before.get(adset["id"], []), after[adset["id"]]
         added, removed = sorted(set(new) - set(old)), sorted(set(old) - set(new))
-        change = (
-            "unchanged" if not (added or removed) else " ".join([f"+{c}" for c in added] + [f"-{c}" for c in removed])
-        )
+        change = render_change(added, removed) if (added or removed) else "unchanged"
         print(f"  {adset['name']} ({adset['id']}) [{adset['effective_status']}]")
         print(f"      before ({len(old)}): {' '.join(old) or '-'}")
         print(f"      after  ({len(new)}): {' '.join(new) or '-'}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from include.regions import state_for_key
+from closrads.core.regions import state_for_key
 from sandbox import scenario as defaults
 
 
@@ -62,9 +62,12 @@ class SandboxClient:
     def reset(self, scenario: dict | None = None) -> None:
         self._call("POST", "reset", scenario)
 
-    def add_fault(self, target: str, times: int = 1, **details) -> None:
-        """``target``: closrtech | listing | graph | slack. See SandboxState.take_fault."""
-        self._call("POST", "faults", {"target": target, "times": times, **details})
+    def add_fault(self, target: str, times: int = 1, **details) -> list[dict]:
+        """``target``: closrtech | listing | graph | slack. See SandboxState.take_fault. Returns the queue."""
+        return self._call("POST", "faults", {"target": target, "times": times, **details})["pending"]
+
+    def faults(self) -> list[dict]:
+        return self._call("GET", "faults")
 
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")

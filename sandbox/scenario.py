@@ -6,10 +6,10 @@ Credentials are obviously fake; the tests still check that none of them leaks in
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 
-REGION_KEYS = json.loads((Path(__file__).parents[1] / "include" / "fb_region_keys.json").read_text())
+from closrads.core.regions import load_region_keys
+
+REGION_KEYS = load_region_keys()
 
 CLOSRTECH_EMAIL = "ops@closrads.example"
 CLOSRTECH_PASSWORD = "sandbox-closrtech-p4ss-Zq81"

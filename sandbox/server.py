@@ -340,7 +340,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _control(self, method: str, parts: list[str]) -> None:
         """Test/demo controls. JSON in, JSON out.
 
-        GET  health | state | requests | slack
+        GET  health | state | requests | slack | faults
         POST reset [scenario]  | faults {target, times, ...} | demand {...} | adsets/<id> {fields to set}
         POST credentials {...} | scenario {partial scenario fields}
         """
@@ -356,6 +356,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 return self._send(200, state.requests)
             if method == "GET" and route == "slack":
                 return self._send(200, state.slack)
+            if method == "GET" and route == "faults":
+                return self._send(200, state.faults)
             if method == "POST" and route == "reset":
                 state.reset(body)
                 return self._send(200, {"ok": True})

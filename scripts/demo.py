@@ -1,4 +1,5 @@
-"""``make demo``: one live ``closrads_sync`` run against the sandbox, then what it did.
+"""``make demo`` (``python -m scripts.demo`` from the repository root): one live ``closrads_sync``
+run against the sandbox, then what it did.
 
 Starts the sandbox when it is not running (and stops it again afterwards), loads the sandbox
 Connections into the local Airflow, runs ``airflow dags test closrads_sync -c '{"dry_run": false}'``
@@ -16,12 +17,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
+from closrads.core.report import SyncReport
+from sandbox.__main__ import print_comparison
+from sandbox.client import SandboxClient, airflow_connections
 
-from include.report import SyncReport  # noqa: E402
-from sandbox.__main__ import print_comparison  # noqa: E402
-from sandbox.client import SandboxClient, airflow_connections  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DAG_ID = "closrads_sync"
 

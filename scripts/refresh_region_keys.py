@@ -1,11 +1,12 @@
-"""Compare ``include/fb_region_keys.json`` with Facebook's region search, and optionally rewrite it.
+"""Compare ``fb_region_keys.json`` (``include/closrads/core/``) with Facebook's region search, and
+optionally rewrite it.
 
     make region-keys            # show differences, exit 1 if there are any
     make region-keys WRITE=1    # rewrite the file from the search result
 
 Uses the ``facebook_ads_default`` Connection (any Connection with a valid token works:
-``--conn-id``). Facebook's region keys have been stable for years (design decision D08); run this
-when Meta announces a change, review the diff, and commit the file.
+``--conn-id``). Facebook's region keys have been stable for years (docs/design.md, "Region
+keys"); run this when Meta announces a change, review the diff, and commit the file.
 """
 
 from __future__ import annotations
@@ -15,11 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
-
-from closrads.hooks.facebook_ads import FacebookAdsHook  # noqa: E402
-from include.regions import REGION_KEYS_FILE, diff_region_keys, region_keys_from_search  # noqa: E402
+from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
+from closrads.core.regions import REGION_KEYS_FILE, diff_region_keys, region_keys_from_search
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,14 +1,21 @@
-"""Test-wide setup: an isolated, throw-away Airflow home configured before Airflow is imported.
+"""Test-wide setup: an isolated, throw-away Airflow home configured before Airflow is imported,
+and the fixtures most tests share (a fresh sandbox, instant retries, ``run_dag``).
 
-Unit tests (tests/unit) never touch it; the integration tests migrate its SQLite database once
-per session (see tests/integration/conftest.py).
+The ``closrads`` package is installed (editable) in the venv; ``sandbox`` and ``tests`` are
+importable because pytest puts the repository root on ``sys.path`` for the ``tests`` package.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="closrads-test-airflow-"))
@@ -21,12 +28,71 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
-        # Subprocesses (airflow CLI) see the same import layout as pytest's pythonpath.
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins"), os.environ.get("PYTHONPATH", "")]),
-        # Backoff waits shrink to milliseconds; tests that measure the schedule set their own scale.
-        "CLOSRADS_RETRY_DELAY_SCALE": "0.01",
     }
 )
 for name in list(os.environ):  # a developer's shell must not leak real connections into tests
     if name.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_")):
         del os.environ[name]
+
+from tests.helpers import (  # noqa: E402 - Airflow must see the environment above first
+    Sandbox,
+    assert_no_secret,
+    collect_run,
+    load_dag,
+    running_sandbox,
+)
+
+# Handlers that Airflow configures during one in-process dag.test() keep pointing at that test's
+# (later closed) pytest capture stream; each failed write then makes logging.handleError dump the
+# exception being handled into the next test's output. A harness artifact, so switch the dumps off.
+logging.raiseExceptions = False
+
+
+@pytest.fixture(autouse=True)
+def retry_waits(monkeypatch) -> list[float]:
+    """In-task retries wait no time in tests; the waits they asked for are recorded here."""
+    waits: list[float] = []
+    monkeypatch.setattr("closrads.airflow.retrying.pause", waits.append)
+    return waits
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Migrate the throw-away metadata DB once per session."""
+    result = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+@pytest.fixture
+def sandbox(monkeypatch, tmp_path):
+    """A fresh sandbox (default scenario) on a free port, and the three Connections pointing at it."""
+    with running_sandbox(tmp_path / "sandbox-state.json") as base_url:
+        client = Sandbox(base_url, monkeypatch)
+        for conn_id, conn in client.connections.items():
+            client.set_connection(conn_id, conn)
+        yield client
+
+
+@pytest.fixture
+def run_dag(airflow_db, capfd, caplog):
+    """Run closrads_sync once, like ``airflow dags test closrads_sync -c CONF``, with DEBUG logging.
+
+    Every Python logger (CLOSRADS's, urllib3's request lines, slack_sdk's) logs at DEBUG. Returns
+    the run's state, task states, XComs and everything that was logged, and fails if a secret
+    appears in the console output, in any log record or in any XCom. The DAG is parsed afresh for
+    every run: in one process, ``dag.test()`` lets a run's conf linger in the DAG object's params,
+    which separate Airflow task processes never share.
+    """
+
+    def run(conf: dict | None = None):
+        capfd.readouterr()
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG):
+            dag_run = load_dag().test(run_conf=conf)
+        captured = capfd.readouterr()
+        result = collect_run(dag_run.run_id, captured.out + captured.err + caplog.text)
+        assert_no_secret(result.log, "the log output (console and records, at DEBUG)")
+        assert_no_secret(json.dumps(list(result.xcoms.values()), default=str), "XCom")
+        return result
+
+    return run

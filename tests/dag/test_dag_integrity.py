@@ -1,4 +1,4 @@
-"""The DAG contract of SPEC.md section 2: names, order, mapping, trigger rule, schedule, params."""
+"""The DAG contract (docs/design.md, "The DAG"): names, order, mapping, trigger rule, schedule, params."""
 
 import json
 import subprocess
@@ -26,9 +26,9 @@ def test_task_ids_and_order(dag):
     assert sorted(dag.task_ids) == sorted(["fetch_demand", "map_regions", "list_adsets", "update_adset", "report"])
     downstream = {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
     assert downstream == {
-        "fetch_demand": ["map_regions", "update_adset"],
-        "map_regions": ["list_adsets", "update_adset"],
-        "list_adsets": ["update_adset"],
+        "fetch_demand": ["map_regions", "report", "update_adset"],
+        "map_regions": ["list_adsets", "report", "update_adset"],
+        "list_adsets": ["report", "update_adset"],
         "update_adset": ["report"],
         "report": [],
     }
@@ -40,9 +40,22 @@ def test_update_adset_is_mapped_over_the_listing_and_labelled(dag):
     update = dag.get_task("update_adset")
     assert isinstance(update, MappedOperator)
     assert update.map_index_template == "{{ adset_label }}"
-    expanded = update._get_specified_expand_input().value
+    expanded = update.op_kwargs_expand_input.value
     assert list(expanded) == ["adset"]
     assert expanded["adset"].operator.task_id == "list_adsets"
+    # every ad set gets the run's one mode, resolved by fetch_demand
+    mode = update.partial_kwargs["op_kwargs"]["mode"]
+    assert (mode.operator.task_id, mode.key) == ("fetch_demand", "run_mode")
+
+
+def test_report_receives_what_the_tasks_produced(dag):
+    arguments = dag.get_task("report").op_kwargs
+    assert {name: (arg.operator.task_id, arg.key) for name, arg in arguments.items()} == {
+        "demand": ("fetch_demand", "return_value"),
+        "mapping": ("map_regions", "return_value"),
+        "adsets": ("list_adsets", "return_value"),
+        "outcomes": ("update_adset", "adset_outcome"),
+    }
 
 
 def test_report_always_runs(dag):
@@ -78,21 +91,18 @@ def test_parsing_the_dag_file_imports_neither_requests_nor_facebook_business():
         spec = importlib.util.spec_from_file_location("closrads_sync", {str(ROOT / "dags" / "closrads_sync.py")!r})
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
         print(round(time.perf_counter() - start, 3))
-        for name in ("requests", "facebook_business", "closrads.steps", "closrads.hooks.facebook_ads"):
+        for name in ("requests", "facebook_business", "closrads.airflow.tasks"):
             print(name, name in sys.modules)
         """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
-    assert out[1:5] == [
-        "requests False",
-        "facebook_business False",
-        "closrads.steps False",
-        "closrads.hooks.facebook_ads False",
-    ]
+    # The DAG file imports the task functions themselves (no import trampolines); they import the
+    # heavy client libraries only when a task runs.
+    assert out[1:4] == ["requests False", "facebook_business False", "closrads.airflow.tasks True"]
 
 
 def test_failure_callbacks_are_plain_functions(dag):
-    from closrads.alerts import alert_run_failure, alert_task_failure
+    from closrads.airflow.alerts import alert_run_failure, alert_task_failure
 
     # Plain functions, not notifier objects: DAG-level notifiers do not run under `airflow dags test`.
     assert dag.on_failure_callback in (alert_run_failure, [alert_run_failure])

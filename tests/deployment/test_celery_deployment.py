@@ -60,7 +60,7 @@ def stack(tmp_path_factory):
     postgres.sql(f"CREATE DATABASE {database}")
     home = tmp / "airflow"
     home.mkdir()
-    env = airflow_environment(home, postgres, database, redis, connections | {"CLOSRADS_RETRY_DELAY_SCALE": "0.01"})
+    env = airflow_environment(home, postgres, database, redis, connections)
     airflow = AirflowDeployment(home, env, int(env["AIRFLOW__API__PORT"]))
     try:
         airflow.airflow("db", "migrate")

@@ -275,7 +275,6 @@ def airflow_environment(home: Path, postgres: Postgres, database: str, redis: Re
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")]),
             "CLOSRADS_E2E_QUEUE": queue,
         }
     )

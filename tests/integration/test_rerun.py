@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.integration.conftest import assert_no_secret
+from tests.helpers import assert_no_secret
 
 pytestmark = pytest.mark.integration
 

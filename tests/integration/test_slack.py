@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.integration.conftest import assert_no_secret
+from tests.helpers import assert_no_secret, block_texts
 
 pytestmark = pytest.mark.integration
 
@@ -15,16 +15,6 @@ def slack(sandbox) -> list[dict]:
     messages = sandbox.slack_messages()
     assert_no_secret(json.dumps(messages), "a Slack message")
     return messages
-
-
-def block_texts(message: dict) -> str:
-    parts = []
-    for block in message.get("blocks", []):
-        if "text" in block:
-            parts.append(block["text"]["text"])
-        parts.extend(field["text"] for field in block.get("fields", []))
-        parts.extend(element["text"] for element in block.get("elements", []))
-    return "\n".join(parts)
 
 
 def test_live_run_posts_exactly_one_summary(sandbox, run_dag):
@@ -39,7 +29,7 @@ def test_live_run_posts_exactly_one_summary(sandbox, run_dag):
     assert "*Demand states (37):* AL, AR, AZ" in blocks and "... and 12 more" in blocks
     for count in ("*Ad sets processed:* 6", "*Updated:* 5", "*Skipped:* 1", "*Failed:* 0"):
         assert count in blocks
-    assert "*Veterans - Core - Broad* (120215550000000001) | +NE +TX +WV | -AK -MA -VT" in blocks
+    assert "*Veterans - Core - Broad* (120215550000000001) | +NE +TX +WV -AK -MA -VT" in blocks
     assert "Veterans - Lookalike 1%" not in blocks  # unchanged ad sets are not listed
     assert f"/dags/closrads_sync/runs/{result.run_id.replace(':', '%3A').replace('+', '%2B')}|Open run" in blocks
     assert message["text"].startswith("CLOSRADS sync - LIVE")  # plain-text fallback = the log report
@@ -90,31 +80,9 @@ def test_one_failing_adset_gives_an_alert_naming_it_and_a_failed_summary(sandbox
     )
 
 
-@pytest.mark.parametrize(
-    ("setup", "reason"),
-    [
-        (lambda sb: sb.add_fault("slack", times=10, status=500, body="internal_error"), "500"),
-        (lambda sb: sb.add_fault("slack", times=10, delay=3), "timed out"),
-        (
-            lambda sb: sb.set_connection(
-                "closrads_slack",
-                {"conn_type": "slackwebhook", "password": "http://127.0.0.1:9/services/T1/B2/refused-Kd7"},
-            ),
-            "Connection refused",
-        ),
-        (
-            lambda sb: sb.set_connection(
-                "closrads_slack", {"conn_type": "slackwebhook", "password": "not a url sandbox-webhook-secret-Kd7"}
-            ),
-            "InvalidURL",
-        ),
-    ],
-    ids=["http-500", "timeout", "connection-refused", "invalid-url"],
-)
-def test_slack_failures_are_warnings_and_never_change_the_run(sandbox, run_dag, setup, reason):
-    conn = sandbox.connections["closrads_slack"]
-    sandbox.set_connection("closrads_slack", conn | {"extra": {"timeout": 1}})
-    setup(sandbox)
+def test_a_slack_failure_is_a_warning_and_never_changes_the_run(sandbox, run_dag):
+    """One failure mode end to end; each mode is covered by tests/airflow/test_slack.py."""
+    sandbox.add_fault("slack", times=10, status=500, body="internal_error")
 
     result = run_dag({"dry_run": False})
 
@@ -122,8 +90,7 @@ def test_slack_failures_are_warnings_and_never_change_the_run(sandbox, run_dag, 
     assert result.task_states["report"] == "success"
     assert len(sandbox.graph_writes()) == 5
     warning = next(line for line in result.log.splitlines() if "Slack: could not post the run report" in line)
-    assert reason in warning
-    assert "refused-Kd7" not in result.log and "sandbox-webhook-secret-Kd7" not in result.log
+    assert "500" in warning
 
 
 def test_without_a_slack_connection_the_run_works_and_says_so_once(sandbox, run_dag):
@@ -137,33 +104,3 @@ def test_without_a_slack_connection_the_run_works_and_says_so_once(sandbox, run_
     assert result.log.count("Slack is off (no Airflow Connection 'closrads_slack')") == 1
     assert sandbox.slack_messages() == []
     assert "CLOSRADS report" in result.log
-
-
-@pytest.mark.parametrize(
-    "context",
-    [{}, {"exception": None}, {"run_id": "manual__x", "exception": ValueError("boom")}, {"ti": object()}],
-    ids=["empty", "no-exception", "no-ti", "odd-ti"],
-)
-def test_failure_callback_survives_a_sparse_context(sandbox, context):
-    from closrads.alerts import alert_task_failure
-
-    alert_task_failure(context)
-
-    (message,) = slack(sandbox)
-    assert message["blocks"][0]["text"]["text"] == "CLOSRADS task failed"
-
-
-def test_run_failure_callback_speaks_only_when_no_task_failure_explains_the_run(sandbox):
-    from closrads.alerts import alert_run_failure
-
-    alert_run_failure({"reason": "task_failure", "run_id": "scheduled__1"})  # alerts + report cover it
-    assert slack(sandbox) == []
-
-    alert_run_failure({"reason": "timed_out", "run_id": "scheduled__2026-11-22T13:00:00+00:00"})
-    (message,) = slack(sandbox)
-    assert message["blocks"][0]["text"]["text"] == "CLOSRADS run failed"
-    assert "ran longer than its dagrun_timeout" in message["text"]
-    assert "/dags/closrads_sync/runs/scheduled__2026-11-22T13%3A00%3A00%2B00%3A00" in message["text"]
-
-    alert_run_failure({})  # a sparse context still yields a message, never an exception
-    assert len(slack(sandbox)) == 2

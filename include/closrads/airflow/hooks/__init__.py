@@ -1,0 +1,1 @@
+"""Hooks for the two systems CLOSRADS talks to. Slack goes through the official Slack provider instead."""

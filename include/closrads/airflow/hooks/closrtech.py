@@ -1,0 +1,115 @@
+"""Hook for CLOSRTECH's ``demand.php``: how many leads the vendor still wants per US state."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+
+from airflow.sdk import BaseHook
+
+from closrads.airflow.hooks.connections import extras, load_connection, require
+from closrads.airflow.masking import mask_secret_forms
+from closrads.airflow.retrying import CLOSRTECH_BACKOFF, call_with_backoff
+from closrads.core.demand import parse_demand
+from closrads.core.errors import ClosrtechRejected, ClosrtechUnavailable, network_reason
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClosrtechSettings:
+    base_url: str
+    email: str
+    password: str
+    campaign: str
+
+    def __repr__(self) -> str:  # never print the password, even in a debugger or a traceback
+        return f"ClosrtechSettings(base_url={self.base_url!r}, email={self.email!r}, campaign={self.campaign!r})"
+
+
+class ClosrtechHook(BaseHook):
+    """Fetch CLOSRTECH demand with in-task retries of transient failures.
+
+    The password travels in the query string (CLOSRTECH's design, not ours): the hook registers it
+    in every encoding with Airflow's secrets masker as soon as it reads the Connection, and never
+    lets a URL, a ``requests`` exception text, a response body or the settings object into an error.
+
+    :param closrtech_conn_id: an ``http`` Connection: host = base URL, login = account email,
+        password = account password, extra ``{"campaign": "VND_VETERAN_LEADS"}``.
+    :param timeout: seconds per HTTP attempt.
+    """
+
+    conn_name_attr = "closrtech_conn_id"
+    default_conn_name = "closrtech_default"
+    conn_type = "http"
+    hook_name = "CLOSRTECH"
+
+    def __init__(self, closrtech_conn_id: str = default_conn_name, timeout: float = 30.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.closrtech_conn_id = closrtech_conn_id
+        self.timeout = timeout
+
+    @cached_property
+    def settings(self) -> ClosrtechSettings:
+        conn = load_connection(
+            self.closrtech_conn_id,
+            'type http, host = CLOSRTECH base URL, login = email, password, extra {"campaign": "..."}',
+        )
+        mask_secret_forms(conn.password)
+        host = require(conn, conn.host, "host", "the CLOSRTECH base URL, e.g. https://api.closrtech.com")
+        if "://" not in host:
+            host = f"{conn.schema or 'https'}://{host}"
+        if conn.port:
+            host = f"{host}:{conn.port}"
+        return ClosrtechSettings(
+            base_url=host.rstrip("/"),
+            email=require(conn, conn.login, "login", "the CLOSRTECH account email"),
+            password=require(conn, conn.password, "password", "the CLOSRTECH account password"),
+            campaign=require(conn, extras(conn).get("campaign"), 'extra "campaign"', "the CLOSRTECH campaign code"),
+        )
+
+    def get_demand(self) -> dict[str, int]:
+        """Every state CLOSRTECH lists with its validated demand (zeros included).
+
+        Raises :class:`~closrads.core.errors.DemandDataError` for bad data (never retried),
+        :class:`ClosrtechRejected` for 4xx answers, :class:`ClosrtechUnavailable` once retries
+        of network errors, timeouts and 5xx/429 are exhausted.
+        """
+        _ = self.settings  # validates the Connection (and masks its secrets) before any network call
+        body = call_with_backoff(
+            self._request_demand, delays=CLOSRTECH_BACKOFF, what="CLOSRTECH demand request", log=log
+        )
+        return parse_demand(body)
+
+    def _request_demand(self) -> str:
+        import requests  # heavy; imported when a task runs, never when the DAG file is parsed
+
+        settings = self.settings
+        where = f"CLOSRTECH at {settings.base_url}"
+        try:
+            response = requests.get(
+                f"{settings.base_url}/demand.php",
+                params={"campaign": settings.campaign, "email": settings.email, "pass": settings.password},
+                timeout=self.timeout,
+                headers={"Accept": "application/json"},
+            )
+        except requests.Timeout:
+            raise ClosrtechUnavailable(f"{where} did not answer within {self.timeout:g} s") from None
+        except requests.RequestException as exc:
+            raise ClosrtechUnavailable(f"could not reach {where}: {network_reason(exc)}") from None
+
+        status = response.status_code
+        if status >= 500 or status == 429:
+            raise ClosrtechUnavailable(f"{where} answered HTTP {status}")
+        if status in (401, 403):
+            raise ClosrtechRejected(
+                f"{where} rejected the credentials (HTTP {status}); check the login and password "
+                f"of Connection '{self.closrtech_conn_id}'"
+            )
+        if status >= 400:
+            raise ClosrtechRejected(
+                f"{where} answered HTTP {status} for demand.php (campaign {settings.campaign!r}); "
+                f"check the host and campaign of Connection '{self.closrtech_conn_id}'"
+            )
+        return response.text

@@ -1,0 +1,246 @@
+"""Hook for the Facebook Marketing API (Graph), through Meta's official ``facebook-business`` SDK.
+
+The Airflow Facebook provider only covers insights reporting and initialises the SDK's global
+default API, so CLOSRADS keeps its own small hook: one ``FacebookAdsApi`` object per hook (never
+``FacebookAdsApi.init()``, which sets a process-wide default and installs a crash reporter), a
+timeout on every request, and errors translated into messages that never carry the token.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+from closrads.airflow.hooks.connections import extras, load_connection, require
+from closrads.airflow.masking import mask_secret_forms, redacted
+from closrads.airflow.retrying import GRAPH_BACKOFF, call_with_backoff
+from closrads.core.errors import GraphError, InvalidAccessToken, network_reason
+from closrads.core.graph_errors import INVALID_TOKEN_CODE, is_transient
+
+if TYPE_CHECKING:
+    from facebook_business.api import FacebookAdsApi
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_VERSION = "v24.0"
+DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+LISTING_FIELDS = ("id", "name", "effective_status", "account_id")
+READ_FIELDS = ("id", "name", "effective_status", "targeting")
+
+
+@dataclass(frozen=True)
+class FacebookSettings:
+    access_token: str
+    ad_account_id: str  # "act_..."
+    campaign_id: str
+    api_version: str
+    graph_url: str
+
+    def __repr__(self) -> str:  # never print the token
+        return (
+            f"FacebookSettings(ad_account_id={self.ad_account_id!r}, campaign_id={self.campaign_id!r}, "
+            f"api_version={self.api_version!r}, graph_url={self.graph_url!r})"
+        )
+
+
+class FacebookAdsHook(BaseHook):
+    """List a campaign's ad sets and read/replace their targeting.
+
+    :param facebook_conn_id: a ``generic`` Connection: password = System User access token, extra
+        ``{"ad_account_id": "act_...", "campaign_id": "...", "api_version": "v24.0",
+        "graph_url": "https://graph.facebook.com"}`` (the last two optional).
+    :param timeout: seconds per HTTP request.
+    """
+
+    conn_name_attr = "facebook_conn_id"
+    default_conn_name = "facebook_ads_default"
+    conn_type = "generic"
+    hook_name = "Facebook Ads (CLOSRADS)"
+
+    def __init__(self, facebook_conn_id: str = default_conn_name, timeout: float = 60.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.facebook_conn_id = facebook_conn_id
+        self.timeout = timeout
+
+    @cached_property
+    def settings(self) -> FacebookSettings:
+        conn = load_connection(
+            self.facebook_conn_id,
+            'type generic, password = System User access token, extra {"ad_account_id": "act_...", '
+            '"campaign_id": "..."}',
+        )
+        mask_secret_forms(conn.password)
+        extra = extras(conn)
+        account = require(conn, extra.get("ad_account_id"), 'extra "ad_account_id"', "the ad account, act_...")
+        if not account.startswith("act_"):
+            account = f"act_{account}"
+        return FacebookSettings(
+            access_token=require(conn, conn.password, "password", "the System User access token"),
+            ad_account_id=account,
+            campaign_id=require(conn, extra.get("campaign_id"), 'extra "campaign_id"', "the Facebook campaign id"),
+            api_version=str(extra.get("api_version") or DEFAULT_API_VERSION).strip(),
+            graph_url=str(extra.get("graph_url") or DEFAULT_GRAPH_URL).strip().rstrip("/"),
+        )
+
+    @cached_property
+    def api(self) -> FacebookAdsApi:
+        """This hook's own SDK API object; created on first use, so ``__init__`` stays I/O-free."""
+        from facebook_business.api import FacebookAdsApi
+        from facebook_business.session import FacebookSession
+
+        settings = self.settings
+        session = FacebookSession(access_token=settings.access_token, timeout=self.timeout)
+        session.GRAPH = settings.graph_url  # instance attribute: other hooks keep the real Graph URL
+        session.requests.hooks["response"].append(_reject_non_graph_errors)
+        return FacebookAdsApi(session, api_version=settings.api_version)
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def list_campaign_adsets(self) -> list[dict[str, str]]:
+        """Every ad set of the configured campaign over all pages: ``[{id, name, effective_status}]``.
+
+        Refuses a campaign whose ad sets belong to another ad account than the configured one:
+        that is a mis-typed id, and writing to it would spend someone else's budget.
+        """
+        from facebook_business.adobjects.campaign import Campaign
+
+        settings = self.settings
+
+        def fetch_all() -> list[dict[str, Any]]:
+            campaign = Campaign(settings.campaign_id, api=self.api)
+            cursor = campaign.get_ad_sets(fields=list(LISTING_FIELDS), params={"limit": 100})
+            return [adset.export_all_data() for adset in cursor]
+
+        rows = self._call(f"listing the ad sets of campaign {settings.campaign_id}", fetch_all)
+        expected_account = settings.ad_account_id.removeprefix("act_")
+        adsets = []
+        for row in rows:
+            account = str(row.get("account_id") or expected_account)
+            if account != expected_account:
+                raise GraphError(
+                    f"campaign {settings.campaign_id} has ad set {row.get('id')} in ad account act_{account}, "
+                    f"not the configured {settings.ad_account_id}; check Connection '{self.facebook_conn_id}'"
+                )
+            if not row.get("id"):
+                raise GraphError(f"the ad set listing of campaign {settings.campaign_id} has an entry without id")
+            adsets.append(
+                {
+                    "id": str(row["id"]),
+                    "name": str(row.get("name") or ""),
+                    "effective_status": str(row.get("effective_status")),
+                }
+            )
+        return adsets
+
+    def get_adset(self, adset_id: str) -> dict[str, Any]:
+        """One ad set as Graph returns it now: ``{id, name, effective_status, targeting}``."""
+        from facebook_business.adobjects.adset import AdSet
+
+        def read() -> dict[str, Any]:
+            return AdSet(adset_id, api=self.api).api_get(fields=list(READ_FIELDS)).export_all_data()
+
+        data = self._call(f"reading ad set {adset_id}", read)
+        if not isinstance(data.get("targeting", {}), dict):
+            raise GraphError(f"ad set {adset_id} came back with targeting that is not an object")
+        return data
+
+    def update_targeting(self, adset_id: str, targeting: dict[str, Any]) -> None:
+        """Replace the ad set's whole targeting object (callers pass a full, deep-copied one)."""
+        from facebook_business.adobjects.adset import AdSet
+
+        self._call(
+            f"updating the targeting of ad set {adset_id}",
+            lambda: AdSet(adset_id, api=self.api).api_update(params={AdSet.Field.targeting: targeting}),
+        )
+
+    def search_us_regions(self) -> list[dict[str, Any]]:
+        """Graph's region search for the US (``adgeolocation``), used to regenerate the key file.
+
+        Calls ``api.call`` directly: the SDK's ``TargetingSearch.search`` builds its URL from the
+        class-level default Graph URL and SDK version, ignoring this hook's ``graph_url`` and
+        ``api_version``.
+        """
+        params = {"type": "adgeolocation", "location_types": ["region"], "country_code": "US", "limit": 1000}
+
+        def search() -> list[dict[str, Any]]:
+            body = self.api.call("GET", ("search",), params=params).json()
+            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                raise ValueError("the region search answer has no data list")
+            return body["data"]
+
+        return self._call("searching US regions", search)
+
+    # -- error handling ----------------------------------------------------------------------
+
+    def _call(self, what: str, func):
+        return call_with_backoff(
+            lambda: self._translated(what, func), delays=GRAPH_BACKOFF, what=f"Facebook: {what}", log=log
+        )
+
+    def _translated(self, what: str, func):
+        """Run one SDK call, turning every failure into a :class:`GraphError` with a clean message."""
+        import requests
+        from facebook_business.exceptions import FacebookError, FacebookRequestError
+
+        where = f"the Graph API at {self.settings.graph_url}"
+        try:
+            return func()
+        except FacebookRequestError as exc:
+            raise _graph_error(exc, what, self.facebook_conn_id) from None
+        except _NonGraphHttpError as exc:
+            raise GraphError(
+                f"{what}: {where} answered HTTP {exc.status} with a body that is not Graph JSON",
+                transient=is_transient(None, http_status=exc.status),
+            ) from None
+        except requests.Timeout:
+            raise GraphError(f"{what}: {where} did not answer within {self.timeout:g} s", transient=True) from None
+        except requests.RequestException as exc:
+            reason = redacted(network_reason(exc))
+            raise GraphError(f"{what}: could not reach {where} ({reason})", transient=True) from None
+        except (FacebookError, ValueError, KeyError, TypeError) as exc:
+            raise GraphError(f"{what}: unexpected response from {where}: {redacted(exc)[:300]}") from None
+
+
+class _NonGraphHttpError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _reject_non_graph_errors(response, *args, **kwargs):
+    """``requests`` response hook: an HTTP error without a Graph JSON error body (a gateway's
+    HTML 502, say) must fail the call. The SDK alone counts any non-JSON body as a success."""
+    if response.status_code < 400:
+        return response
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not (isinstance(body, dict) and "error" in body):
+        raise _NonGraphHttpError(response.status_code)
+    return response
+
+
+def _graph_error(exc, what: str, conn_id: str) -> GraphError:
+    code = exc.api_error_code()
+    message = redacted(exc.api_error_message() or "no error message")
+    status = exc.http_status()
+    if code is None and not isinstance(exc.body(), dict):
+        detail = f"HTTP {status} with a body that is not Graph JSON"
+    else:
+        detail = f"Graph error {code}"
+        if exc.api_error_subcode():
+            detail += f"/{exc.api_error_subcode()}"
+        detail += f" (HTTP {status}): {message}"
+    if code == INVALID_TOKEN_CODE:
+        return InvalidAccessToken(
+            f"{what}: the access token was rejected by Facebook ({detail}); put a valid System User "
+            f"token in the password of Connection '{conn_id}'",
+            code=code,
+        )
+    transient = is_transient(code, flagged_transient=bool(exc.api_transient_error()), http_status=status)
+    return GraphError(f"{what}: {detail}", code=code, transient=transient)

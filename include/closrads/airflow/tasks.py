@@ -1,0 +1,325 @@
+"""The ``closrads_sync`` tasks (TaskFlow). ``dags/closrads_sync.py`` imports them and wires them together.
+
+Each task takes small JSON values and returns small JSON values (XCom) and fails with a message an
+operator can act on. Errors that waiting cannot fix raise ``AirflowFailException``, so Airflow never
+retries bad data, a rejected token or a permanent Graph error. The rules themselves live in
+:mod:`closrads.core`; this module reads, writes and records.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from airflow.sdk import TaskInstanceState, TriggerRule, Variable, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from closrads.airflow.exceptions import RunFailedAfterReport
+from closrads.airflow.hooks.closrtech import ClosrtechHook
+from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
+from closrads.airflow.masking import redacted
+from closrads.airflow.mode import announce_mode, resolve_mode
+from closrads.airflow.slack import SLACK_CONN_ID, post_to_slack, run_url
+from closrads.core.demand import states_with_demand
+from closrads.core.errors import ClosradsError, DemandDataError, StaleRunRefused
+from closrads.core.messages import report_message
+from closrads.core.regions import map_states
+from closrads.core.report import AdSetOutcome, Outcome, StepResult, StepStatus, SyncReport
+from closrads.core.run_mode import RunMode
+from closrads.core.targeting import plan_geo_update, targeting_with_regions
+
+log = logging.getLogger(__name__)
+
+# Live runs record here the demand they applied, so a cleared task of an older run cannot
+# overwrite newer targeting with older demand (the stale re-run guard).
+APPLIED_DEMAND_VARIABLE = "closrads_last_applied_demand"
+
+
+class XComKey(StrEnum):
+    """The XCom keys CLOSRADS pushes besides ``return_value``; each has exactly one reader."""
+
+    RUN_MODE = "run_mode"  # fetch_demand -> update_adset, report
+    STEP_ERROR = "step_error"  # a failed preparation step -> report
+    ADSET_OUTCOME = "adset_outcome"  # update_adset (also when it fails) -> report
+    REPORT = "closrads_report"  # report -> people and tools (pushed before report fails the run)
+
+
+# Task states in which a mapped update_adset never started: its ad set was certainly not written.
+_NEVER_STARTED = {None, "scheduled", "queued", "upstream_failed", "skipped", "removed"}
+
+
+# -- failure handling ------------------------------------------------------------------------
+
+
+@contextmanager
+def failing_cleanly(record: Callable[[str], None], prefix: str = "") -> Iterator[None]:
+    """Record a failing task's message for the report (``record``), then fail the task.
+
+    CLOSRADS's own errors (:class:`~closrads.core.errors.ClosradsError`) carry clean, secret-free
+    messages; unless they are transient they fail with ``AirflowFailException``, so Airflow never
+    retries them. Anything else is a bug: recorded with secrets masked, re-raised as it is.
+    """
+    try:
+        yield
+    except ClosradsError as exc:
+        record(str(exc))
+        if exc.transient:
+            raise
+        raise AirflowFailException(f"{prefix}{exc}") from None
+    except Exception as exc:
+        record(redacted(f"{type(exc).__name__}: {exc}"))
+        raise
+
+
+def recording_step_errors(ti) -> Iterator[None]:
+    """``failing_cleanly`` for the preparation steps: the message goes to XCom for the report."""
+    return failing_cleanly(lambda message: ti.xcom_push(key=XComKey.STEP_ERROR, value=message))
+
+
+# -- the tasks -------------------------------------------------------------------------------
+
+
+@task(multiple_outputs=False)
+def fetch_demand() -> dict[str, Any]:
+    """Resolve the run's mode, then fetch, validate and filter CLOSRTECH demand.
+
+    Returns ``{"states": {"OH": 15, ...}, "fetched_at": <UTC ISO time>}``. The mode is pushed first,
+    under its own key, so the report can state it even when the demand is refused.
+    """
+    context = get_current_context()
+    ti = context["ti"]
+    mode = resolve_mode(context)
+    ti.xcom_push(key=XComKey.RUN_MODE, value=mode.to_dict())
+    announce_mode(mode)
+    with recording_step_errors(ti):
+        fetched_at = datetime.now(UTC).isoformat()
+        demand = ClosrtechHook().get_demand()
+        wanted = states_with_demand(demand)
+        log.info(
+            "CLOSRTECH demand: %d of %d states want leads (%s); %d at zero",
+            len(wanted),
+            len(demand),
+            ", ".join(wanted),
+            len(demand) - len(wanted),
+        )
+        return {"states": wanted, "fetched_at": fetched_at}
+
+
+@task(multiple_outputs=False)
+def map_regions(demand: dict[str, Any]) -> dict[str, Any]:
+    """USPS codes -> Facebook regions; aborts the run when nothing maps (Facebook is never called)."""
+    with recording_step_errors(get_current_context()["ti"]):
+        mapping = map_states(demand["states"])
+        if mapping.unmapped:
+            log.warning(
+                "Dropping %d state code(s) with no Facebook region: %s",
+                len(mapping.unmapped),
+                ", ".join(mapping.unmapped),
+            )
+        if not mapping.regions:
+            raise DemandDataError(
+                f"none of the demand states ({', '.join(mapping.unmapped)}) has a Facebook region; "
+                "refusing to clear the targeting of every ad set"
+            )
+        log.info("Mapped %d states to Facebook regions: %s", len(mapping.states), ", ".join(mapping.states))
+        return {"regions": mapping.regions, "unmapped": mapping.unmapped}
+
+
+@task
+def list_adsets() -> list[dict[str, str]]:
+    """The campaign's ACTIVE ad sets, sorted by id so map indexes stay stable between retries."""
+    with recording_step_errors(get_current_context()["ti"]):
+        hook = FacebookAdsHook()
+        rows = hook.list_campaign_adsets()
+        active = sorted(
+            ({"id": row["id"], "name": row["name"]} for row in rows if row["effective_status"] == "ACTIVE"),
+            key=lambda row: row["id"],
+        )
+        others = [f"{row['name']} ({row['effective_status']})" for row in rows if row["effective_status"] != "ACTIVE"]
+        log.info(
+            "Campaign %s: %d ad sets, %d ACTIVE; left alone: %s",
+            hook.settings.campaign_id,
+            len(rows),
+            len(active),
+            ", ".join(others) or "none",
+        )
+        return active
+
+
+@task(map_index_template="{{ adset_label }}")
+def update_adset(adset: dict[str, str], mapping: dict[str, Any], demand: dict[str, Any], mode: dict) -> None:
+    """Bring one ad set's regions in line with demand, reading its targeting fresh first.
+
+    Records exactly one outcome under XCom ``adset_outcome``, also when it fails, so the report can
+    list every ad set with what happened to it.
+    """
+    context = get_current_context()
+    label = f"{adset['name']} ({adset['id']})"
+    context["adset_label"] = label  # rendered by map_index_template: the UI shows "name (id)"
+    ti = context["ti"]
+    run_mode = RunMode.from_dict(mode)
+    announce_mode(run_mode)
+    outcome = AdSetOutcome(adset_id=adset["id"], name=adset["name"], outcome=Outcome.FAILED)
+
+    def record_failure(message: str) -> None:
+        outcome.outcome, outcome.error = Outcome.FAILED, message
+        ti.xcom_push(key=XComKey.ADSET_OUTCOME, value=outcome.to_dict())
+        log.error("Ad set %s failed: %s", label, message)
+
+    with failing_cleanly(record_failure, prefix=f"ad set {label}: "):
+        _apply_demand(outcome, mapping["regions"], demand["fetched_at"], run_mode, context["run_id"])
+    ti.xcom_push(key=XComKey.ADSET_OUTCOME, value=outcome.to_dict())
+
+
+def _apply_demand(outcome: AdSetOutcome, regions: list[dict], fetched_at: str, mode: RunMode, run_id: str) -> None:
+    hook = FacebookAdsHook()
+    current = hook.get_adset(outcome.adset_id)
+    outcome.name = str(current.get("name") or outcome.name)
+    status = current.get("effective_status")
+    if status and status != "ACTIVE":
+        outcome.outcome = Outcome.SKIPPED
+        outcome.error = f"it is {status} now (it was ACTIVE when listed); left alone"
+        log.warning("Ad set %s is %s now (it was ACTIVE when listed); leaving it alone", outcome.adset_id, status)
+        return
+
+    targeting = current.get("targeting") or {}
+    plan = plan_geo_update(targeting, regions)  # raises TargetingConflict on a US overlap
+    outcome.added, outcome.removed = plan.added, plan.removed
+    if not plan.needs_write:
+        outcome.outcome = Outcome.SKIPPED
+        log.info("Ad set %s already targets exactly the %d demand states; no write", outcome.adset_id, len(regions))
+        if not mode.dry_run:
+            _record_applied_demand(fetched_at, run_id)
+        return
+    if mode.dry_run:
+        outcome.outcome = Outcome.WOULD_UPDATE
+        log.warning("DRY RUN: would update ad set %s: %s", outcome.adset_id, plan.describe())
+        return
+    _refuse_if_stale(fetched_at)
+    hook.update_targeting(outcome.adset_id, targeting_with_regions(targeting, regions))
+    outcome.outcome = Outcome.UPDATED
+    log.info("Updated ad set %s: %s", outcome.adset_id, plan.describe())
+    _record_applied_demand(fetched_at, run_id)
+
+
+def _refuse_if_stale(fetched_at: str) -> None:
+    applied = Variable.get(APPLIED_DEMAND_VARIABLE, default=None, deserialize_json=True)
+    if not isinstance(applied, dict) or "fetched_at" not in applied:
+        return
+    if datetime.fromisoformat(applied["fetched_at"]) > datetime.fromisoformat(fetched_at):
+        raise StaleRunRefused(
+            f"refusing to write: this run's demand was fetched at {fetched_at}, but run "
+            f"{applied.get('run_id')} already applied newer demand (fetched at {applied['fetched_at']}); "
+            "writing now would replace newer targeting with older demand. Clear the newest run's task, "
+            "or clear fetch_demand of this run with its downstream tasks to fetch fresh demand"
+        )
+
+
+def _record_applied_demand(fetched_at: str, run_id: str) -> None:
+    applied = Variable.get(APPLIED_DEMAND_VARIABLE, default=None, deserialize_json=True)
+    if isinstance(applied, dict) and datetime.fromisoformat(applied.get("fetched_at", fetched_at)) > (
+        datetime.fromisoformat(fetched_at)
+    ):
+        return
+    Variable.set(APPLIED_DEMAND_VARIABLE, {"fetched_at": fetched_at, "run_id": run_id}, serialize_json=True)
+
+
+@task(trigger_rule=TriggerRule.ALL_DONE)
+def report(
+    demand: dict[str, Any] | None,
+    mapping: dict[str, Any] | None,
+    adsets: list[dict[str, str]] | None,
+    outcomes: Sequence[dict],
+) -> None:
+    """Report what the run did, from what its tasks produced, then fail if anything failed.
+
+    Runs whatever happened upstream (``all_done``): the return value of a task that failed resolves
+    to ``None`` and the outcomes of the ad sets that never ran are simply absent, so the report is
+    built from what exists and says what is missing. Delivered to the task log, XCom and Slack.
+    """
+    context = get_current_context()
+    ti, run_id, this = context["ti"], context["run_id"], context["task"]
+    upstream = [t for t in context["dag"].tasks if t.task_id in this.upstream_task_ids]
+    steps = [t.task_id for t in upstream if not t.is_mapped]
+    (adset_task,) = [t.task_id for t in upstream if t.is_mapped]
+    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id]).get(run_id, {})
+
+    result = SyncReport(
+        mode=(mode := _recorded_mode(ti, steps)).describe(),
+        dry_run=mode.dry_run,
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        run_id=run_id,
+        demand_states=sorted((demand or {}).get("states") or {}),
+        unmapped_states=(mapping or {}).get("unmapped") or [],
+        adsets=_adset_outcomes(adsets or [], list(outcomes[:]), adset_task, states),
+        steps=_step_results(ti, steps, states),
+    )
+    log.info("CLOSRADS report (%s)\n%s", result.summary(), result.render_text())
+    # A task that fails stores no return value; the report is pushed under its own key instead.
+    ti.xcom_push(key=XComKey.REPORT, value=result.to_dict())
+    delivered = post_to_slack(*report_message(result, run_url(ti.dag_id, run_id)), what="run report")
+    if delivered is None:
+        log.info("Slack is off (no Airflow Connection '%s'): the report is in this log only", SLACK_CONN_ID)
+    if not result.succeeded:
+        problems = [step.describe() for step in result.unfinished_steps] or [
+            f"{result.failed_count} of {len(result.adsets)} ad set(s) failed"
+        ]
+        raise RunFailedAfterReport(f"CLOSRADS run {result.status}: {'; '.join(problems)}")
+
+
+def _recorded_mode(ti, steps: list[str]) -> RunMode:
+    """The mode the first step recorded. Pulled by hand: a keyed XComArg that is missing would raise."""
+    recorded = [row for row in ti.xcom_pull(task_ids=steps, key=XComKey.RUN_MODE) or [] if row]
+    if recorded:
+        return RunMode.from_dict(recorded[0])
+    return RunMode(True, "the run's mode was never recorded (its first step did not start); nothing was written")
+
+
+def _step_results(ti, steps: list[str], states: dict[str, Any]) -> list[StepResult]:
+    errors = dict(zip(steps, ti.xcom_pull(task_ids=steps, key=XComKey.STEP_ERROR) or [], strict=False))
+    results = []
+    for step in steps:
+        state = _state(states, step)
+        if state == TaskInstanceState.SUCCESS:
+            results.append(StepResult(step, StepStatus.SUCCEEDED))
+        elif state in _NEVER_STARTED:
+            results.append(StepResult(step, StepStatus.NOT_RUN))
+        else:
+            results.append(StepResult(step, StepStatus.FAILED, errors.get(step) or f"did not succeed (state: {state})"))
+    return results
+
+
+def _adset_outcomes(
+    listed: list[dict[str, str]], recorded: list[dict], adset_task: str, states: dict[str, Any]
+) -> list[AdSetOutcome]:
+    """One outcome per listed ad set; an ad set whose task recorded none is "not run" or "unknown"."""
+    by_id = {row["adset_id"]: row for row in recorded if isinstance(row, dict) and "adset_id" in row}
+    outcomes = []
+    for index, adset in enumerate(listed):  # the listing is sorted by id: index i is map index i
+        if adset["id"] in by_id:
+            outcomes.append(AdSetOutcome.from_dict(by_id[adset["id"]]))
+            continue
+        state = _state(states, f"{adset_task}_{index}")
+        if state in _NEVER_STARTED:
+            outcomes.append(AdSetOutcome(adset["id"], adset["name"], Outcome.NOT_RUN))
+        else:
+            outcomes.append(
+                AdSetOutcome(
+                    adset["id"],
+                    adset["name"],
+                    Outcome.UNKNOWN,
+                    error=f"its update_adset task ended '{state}' without recording an outcome; "
+                    "check the ad set in Ads Manager, it may have been written",
+                )
+            )
+    return outcomes
+
+
+def _state(states: dict[str, Any], key: str) -> str | None:
+    """A task state from ``get_task_states`` as plain text (``None``: no state, never started)."""
+    state = states.get(key)
+    return None if state is None else str(getattr(state, "value", state))

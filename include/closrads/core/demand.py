@@ -1,0 +1,104 @@
+"""Validate CLOSRTECH's per-state demand before anything is allowed to reach Facebook.
+
+CLOSRTECH answers ``demand.php`` with a JSON object such as ``{"OH": 15, "TX": 4, "FL": 0}``. Every
+check here guards against a vendor-side bug turning into a costly targeting change: a response
+that is not that shape, or that says "no demand anywhere", is refused rather than applied
+(docs/design.md, "Fail-safes").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from closrads.core.errors import DemandDataError
+
+# How much of a bad *value* to quote in an error. Bodies are never quoted: a vendor error page may
+# echo the request, password included, so a bad body is described (size, "looks like HTML") instead.
+_SNIPPET_CHARS = 80
+_NUMERIC_STRING = re.compile(r"^\s*\d+\s*$")
+_BYTE_ORDER_MARK = "\ufeff"
+
+
+def parse_demand(body: str) -> dict[str, int]:
+    """Turn the raw ``demand.php`` body into ``{USPS code: demand}`` for every state it lists.
+
+    Codes are normalised (``" oh "`` -> ``OH``); values must be non-negative integers, numeric
+    strings such as ``"15"`` and whole floats such as ``15.0`` included. Zero values are kept:
+    :func:`states_with_demand` decides what they mean.
+    """
+    try:
+        payload = json.loads(body.removeprefix(_BYTE_ORDER_MARK))
+    except ValueError:
+        raise DemandDataError(f"CLOSRTECH returned invalid JSON ({describe_body(body)})") from None
+    if not isinstance(payload, dict):
+        kind = "null" if payload is None else type(payload).__name__
+        raise DemandDataError(f"CLOSRTECH returned JSON {kind}, expected an object of state: demand")
+
+    if isinstance(payload.get("error"), (str, dict)):
+        # Some vendor APIs answer 200 with {"error": "..."}; say so instead of "demand for ERROR is ...".
+        raise DemandDataError(
+            'CLOSRTECH returned an error object ({"error": ...}) instead of demand; '
+            "check the campaign and the account of the CLOSRTECH Connection"
+        )
+
+    demand: dict[str, int] = {}
+    for raw_code, raw_value in payload.items():
+        code = str(raw_code).strip().upper()
+        if not code:
+            raise DemandDataError("CLOSRTECH returned an empty state code")
+        value = _demand_value(code, raw_value)
+        if code in demand:
+            raise DemandDataError(f"CLOSRTECH listed state {code} more than once")
+        demand[code] = value
+    return demand
+
+
+def states_with_demand(demand: dict[str, int]) -> dict[str, int]:
+    """Keep the states that want leads, refusing the two answers that would empty the targeting.
+
+    An empty object and an object where every state is 0 are both almost certainly vendor bugs,
+    not an instruction to stop advertising everywhere.
+    """
+    if not demand:
+        raise DemandDataError("CLOSRTECH returned no states at all (empty response {}); refusing to apply it")
+    wanted = {code: value for code, value in sorted(demand.items()) if value > 0}
+    if not wanted:
+        raise DemandDataError(
+            f"CLOSRTECH returned demand 0 for all {len(demand)} states; "
+            "this looks like a vendor-side error, refusing to apply it"
+        )
+    return wanted
+
+
+def describe_body(body: str) -> str:
+    """What a bad body looks like, without quoting it: its size and whether it is an HTML page."""
+    text = str(body)
+    if not text.strip():
+        return "an empty body"
+    size = f"{len(text.encode('utf-8', 'replace'))} bytes"
+    return f"{size}, looks like an HTML page" if text.lstrip().startswith("<") else size
+
+
+def _demand_value(code: str, raw: object) -> int:
+    # bool is an int subclass in Python; `true` is not a lead count.
+    if isinstance(raw, bool):
+        raise DemandDataError(f"CLOSRTECH demand for {code} is a boolean ({raw!r}), expected a whole number >= 0")
+    if isinstance(raw, int):
+        value = raw
+    elif (isinstance(raw, float) and raw.is_integer()) or (isinstance(raw, str) and _NUMERIC_STRING.match(raw)):
+        value = int(raw)
+    else:
+        raise DemandDataError(
+            f"CLOSRTECH demand for {code} is {_snippet(json.dumps(raw))}, expected a whole number >= 0"
+        )
+    if value < 0:
+        raise DemandDataError(f"CLOSRTECH demand for {code} is negative ({value}), expected a whole number >= 0")
+    return value
+
+
+def _snippet(text: str) -> str:
+    flat = " ".join(str(text).split())
+    if len(flat) > _SNIPPET_CHARS:
+        flat = flat[:_SNIPPET_CHARS] + "..."
+    return repr(flat)

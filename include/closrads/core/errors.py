@@ -1,0 +1,63 @@
+"""The errors CLOSRADS raises on purpose. Their messages are safe to log and post as they are:
+no secret, no request URL, no quoted external body.
+
+``transient`` tells the task layer whether waiting could help. Everything else fails at once and
+is never retried automatically, so bad data or a rejected token waits for a person.
+"""
+
+from __future__ import annotations
+
+import re
+
+_OS_ERROR = re.compile(r"\[Errno -?\d+\] [^'\")]+")
+
+
+class ClosradsError(Exception):
+    """Base class: an anticipated failure with an operator-readable message."""
+
+    transient = False
+
+
+class ConnectionConfigError(ClosradsError):
+    """An Airflow Connection is missing, or lacks a field a hook needs."""
+
+
+class DemandDataError(ClosradsError):
+    """CLOSRTECH answered, but with data that must not be applied. Retrying will not fix it."""
+
+
+class ClosrtechUnavailable(ClosradsError):
+    """CLOSRTECH could not be reached or answered 5xx/429; worth retrying."""
+
+    transient = True
+
+
+class ClosrtechRejected(ClosradsError):
+    """CLOSRTECH refused the request (4xx): wrong credentials, host or campaign."""
+
+
+class GraphError(ClosradsError):
+    """The Graph API refused or failed a call."""
+
+    def __init__(self, message: str, *, code: int | None = None, transient: bool = False):
+        super().__init__(message)
+        self.code = code
+        self.transient = transient
+
+
+class InvalidAccessToken(GraphError):
+    """Graph error 190: the System User token is wrong, expired or revoked."""
+
+
+class TargetingConflict(ClosradsError):
+    """The ad set's targeting is in a shape CLOSRADS must not change automatically."""
+
+
+class StaleRunRefused(ClosradsError):
+    """A newer run already applied newer demand; writing this run's demand would undo it."""
+
+
+def network_reason(exc: Exception) -> str:
+    """A short cause (``[Errno 111] Connection refused``) without the URL that ``requests`` quotes."""
+    found = _OS_ERROR.search(str(exc))
+    return found.group(0).strip() if found else type(exc).__name__

@@ -1,0 +1,184 @@
+"""Slack messages (Block Kit plus a plain-text fallback) for the run report and task failures.
+
+Pure functions: they only format. The operator reads these on a phone, so the important facts
+come first (mode, status, counts) and long lists are shortened; the task log has everything.
+Every text that comes from outside (ad set names, error texts) is escaped for Slack, so a name
+such as ``<!channel>`` is shown, not executed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from closrads.core.report import PROBLEM_OUTCOMES, AdSetOutcome, Outcome, RunStatus, SyncReport
+
+MAX_STATES_SHOWN = 25
+MAX_ADSET_LINES = 30
+_SECTION_LIMIT = 2900  # Slack rejects section texts over 3000 characters
+_STATUS_ICON = {RunStatus.SUCCESS: ":white_check_mark:", RunStatus.FAILED: ":x:", RunStatus.ABORTED: ":no_entry:"}
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    dag_id: str
+    task_label: str  # "update_adset [Veterans - Core (1202...)]"
+    run_id: str
+    try_number: int | str
+    error: str
+    log_url: str | None
+
+
+def escape(text: object) -> str:
+    """Slack's mrkdwn escaping (``&``, ``<``, ``>``): what an outsider wrote is shown, never a ping or a link."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def shorten(items: list[str], limit: int = MAX_STATES_SHOWN) -> str:
+    if not items:
+        return "none"
+    shown = ", ".join(items[:limit])
+    return shown if len(items) <= limit else f"{shown} ... and {len(items) - limit} more"
+
+
+def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[dict]]:
+    """``(fallback text, blocks)`` for the run report."""
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"CLOSRADS sync - {report.label}"}},
+        _section(
+            f"*{report.label}*: {escape(_reason(report.mode))}\n"
+            f"{_STATUS_ICON[report.status]} *Status:* {report.status.upper()}   *Time:* {report.generated_at}"
+        ),
+    ]
+    if report.status == RunStatus.ABORTED:
+        reasons = "\n".join(f"- `{step.name}`: {escape(_step_text(step))}" for step in report.unfinished_steps)
+        blocks.append(_section(f"*Nothing was changed on Facebook.*\n{reasons}"))
+    blocks.append(
+        _section(f"*Demand states ({len(report.demand_states)}):* {escape(shorten(report.demand_states))}")
+        | (
+            {}
+            if not report.unmapped_states
+            else {"fields": [_mrkdwn(f"*Dropped, no Facebook region:* {escape(shorten(report.unmapped_states))}")]}
+        )
+    )
+    blocks.append(
+        {
+            "type": "section",
+            "fields": [
+                _mrkdwn(f"*Ad sets processed:* {len(report.adsets)}"),
+                _mrkdwn(f"*{report.changed_label}:* {report.count(report.changed_outcome)}"),
+                _mrkdwn(f"*Skipped:* {report.count(Outcome.SKIPPED)}"),
+                _mrkdwn(f"*Failed:* {report.failed_count}"),
+            ],
+        }
+    )
+    shown = {Outcome.UPDATED, Outcome.WOULD_UPDATE, *PROBLEM_OUTCOMES}
+    lines = [_adset_line(adset) for adset in report.adsets if adset.outcome in shown]
+    if len(lines) > MAX_ADSET_LINES:
+        lines = lines[:MAX_ADSET_LINES] + [f"... and {len(lines) - MAX_ADSET_LINES} more ad sets (see the task log)"]
+    blocks.extend(_section(chunk) for chunk in _chunks(lines))
+    if run_url:
+        blocks.append(_context(f"<{run_url}|Open run {escape(report.run_id)} in Airflow>"))
+    return escape(report.render_text()) + (f"\nRun: {run_url}" if run_url else ""), blocks
+
+
+def failure_message(failure: TaskFailure) -> tuple[str, list[dict]]:
+    """``(fallback text, blocks)`` for one failed task."""
+    text = escape(
+        f"CLOSRADS task failed: {failure.dag_id}.{failure.task_label} | run {failure.run_id} | "
+        f"try {failure.try_number}\nError: {failure.error}"
+    )
+    if failure.log_url:
+        text += f"\nLog: {failure.log_url}"
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "CLOSRADS task failed"}},
+        {
+            "type": "section",
+            "fields": [
+                _mrkdwn(f"*DAG:* {escape(failure.dag_id)}"),
+                _mrkdwn(f"*Task:* {escape(failure.task_label)}"),
+                _mrkdwn(f"*Run:* {escape(failure.run_id)}"),
+                _mrkdwn(f"*Try:* {failure.try_number}"),
+            ],
+        },
+        _section(f"*Error:* {escape(failure.error)}"),
+    ]
+    if failure.log_url:
+        blocks.append(_context(f"<{failure.log_url}|Open the task log>"))
+    return text, blocks
+
+
+def run_failure_message(dag_id: str, run_id: str, reason: str, run_url: str | None) -> tuple[str, list[dict]]:
+    """``(fallback text, blocks)`` for a run that failed without a task failure (a timeout, say)."""
+    explanation = {
+        "timed_out": "it ran longer than its dagrun_timeout and was stopped",
+    }.get(reason, f"Airflow reports: {reason}")
+    text = escape(
+        f"CLOSRADS run failed: {dag_id} run {run_id}: {explanation}. The report may not have been sent; "
+        "ad sets whose update_adset did not finish were not changed by this run."
+    )
+    if run_url:
+        text += f"\nRun: {run_url}"
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "CLOSRADS run failed"}},
+        _section(f"*Run:* {escape(run_id)}\n*Why:* {escape(explanation)}"),
+        _section("The report may not have been sent; ad sets whose `update_adset` did not finish were not changed."),
+    ]
+    if run_url:
+        blocks.append(_context(f"<{run_url}|Open run {escape(run_id)} in Airflow>"))
+    return text, blocks
+
+
+def _adset_line(adset: AdSetOutcome) -> str:
+    problem = adset.outcome in PROBLEM_OUTCOMES
+    parts = [f"{':x:' if problem else ':pencil2:'} *{escape(adset.name)}* ({escape(adset.adset_id)})"]
+    if adset.outcome == Outcome.FAILED and adset.has_change:
+        parts.append(f"FAILED, not applied: {adset.change}")
+    elif problem:
+        parts.append(adset.outcome.replace("_", " ").upper())
+    else:
+        parts.append(adset.change)
+    if adset.error:
+        parts.append(f"error: {escape(adset.error)}")
+    return " | ".join(parts)
+
+
+def _step_text(step) -> str:
+    return step.error or "not run (an earlier step failed)"
+
+
+def _reason(mode: str) -> str:
+    return mode.split(": ", 1)[1] if ": " in mode else mode
+
+
+def _chunks(lines: list[str]) -> list[str]:
+    chunks, current = [], ""
+    for line in lines:
+        line = _cut(line)
+        if current and len(current) + len(line) + 1 > _SECTION_LIMIT:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    return chunks + ([current] if current else [])
+
+
+def _cut(text: str) -> str:
+    """Within Slack's section limit; cut before an escape sequence rather than through it."""
+    if len(text) <= _SECTION_LIMIT:
+        return text
+    cut = text[: _SECTION_LIMIT - 3]
+    amp = cut.rfind("&")
+    if amp > len(cut) - 5:
+        cut = cut[:amp]
+    return cut + "..."
+
+
+def _mrkdwn(text: str) -> dict:
+    return {"type": "mrkdwn", "text": _cut(text)}
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [_mrkdwn(text)]}

@@ -1,0 +1,212 @@
+"""The run report: one structure that the task log, the XCom and Slack all render from.
+
+The report must tell the truth about the run even when the run went badly, so it is assembled
+from whatever the tasks left behind (their outcomes and errors), not from what was planned. It
+knows nothing about Airflow: the task layer says which preparation steps ran and how they ended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+from closrads.core.targeting import render_change
+
+
+class Outcome(StrEnum):
+    """What happened to one ad set."""
+
+    UPDATED = "updated"
+    WOULD_UPDATE = "would_update"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    # Its task left no outcome although it started (the process died): it may have been written.
+    UNKNOWN = "unknown"
+    # Its task never started (an earlier step failed, or the run stopped first).
+    NOT_RUN = "not_run"
+
+
+# Outcomes that make the run fail: the operator has to look at these ad sets.
+PROBLEM_OUTCOMES = frozenset({Outcome.FAILED, Outcome.UNKNOWN, Outcome.NOT_RUN})
+
+
+class StepStatus(StrEnum):
+    """How one preparation step (before any ad set is touched) ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    NOT_RUN = "not_run"
+
+
+class RunStatus(StrEnum):
+    SUCCESS = "success"
+    FAILED = "failed"  # some ad sets (or the report's inputs) failed; others may have been written
+    ABORTED = "aborted"  # a preparation step failed: nothing was written
+
+
+@dataclass
+class AdSetOutcome:
+    """What happened to one ad set. Small and JSON-friendly: it travels through XCom."""
+
+    adset_id: str
+    name: str
+    outcome: Outcome
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        self.outcome = Outcome(self.outcome)
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"outcome": str(self.outcome)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AdSetOutcome:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
+
+    @property
+    def change(self) -> str:
+        return render_change(self.added, self.removed)
+
+    @property
+    def has_change(self) -> bool:
+        return bool(self.added or self.removed)
+
+    def describe(self) -> str:
+        """One line for the task log: ``Core (1): updated | +TX -FL``."""
+        head = f"{self.name} ({self.adset_id}): "
+        match self.outcome:
+            case Outcome.UPDATED | Outcome.WOULD_UPDATE:
+                parts = [head + self.outcome.replace("_", " "), self.change]
+            case Outcome.SKIPPED:
+                parts = [head + "skipped (already matches demand)" if not self.error else head + "skipped"]
+            case Outcome.FAILED:
+                parts = [head + "FAILED"]
+                if self.has_change:
+                    parts.append(f"intended {self.change}, not applied")
+            case Outcome.UNKNOWN:
+                parts = [head + "UNKNOWN (its task stopped without recording what it did; it may have been written)"]
+            case Outcome.NOT_RUN:
+                parts = [head + "not run (an earlier step failed)"]
+        if self.error:
+            parts.append(("note: " if self.outcome == Outcome.SKIPPED else "error: ") + self.error)
+        return " | ".join(parts)
+
+
+@dataclass
+class StepResult:
+    """A preparation step as the report sees it: its name, how it ended, and why it failed."""
+
+    name: str
+    status: StepStatus
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        self.status = StepStatus(self.status)
+
+    def describe(self) -> str:
+        if self.status == StepStatus.NOT_RUN:
+            return f"Step {self.name}: not run (an earlier step failed)"
+        return f"Step {self.name} failed: {self.error or 'no error was recorded'}"
+
+
+@dataclass
+class SyncReport:
+    mode: str  # "DRY RUN: manual run, dry_run param is true"
+    dry_run: bool
+    generated_at: str  # UTC
+    run_id: str
+    demand_states: list[str] = field(default_factory=list)
+    unmapped_states: list[str] = field(default_factory=list)
+    adsets: list[AdSetOutcome] = field(default_factory=list)
+    steps: list[StepResult] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SyncReport:
+        fields = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        fields["adsets"] = [AdSetOutcome.from_dict(row) for row in data.get("adsets", [])]
+        fields["steps"] = [StepResult(**row) for row in data.get("steps", [])]
+        return cls(**fields)
+
+    @property
+    def label(self) -> str:
+        return "DRY RUN" if self.dry_run else "LIVE"
+
+    @property
+    def changed_outcome(self) -> Outcome:
+        """The outcome that counts as "changed" in this mode."""
+        return Outcome.WOULD_UPDATE if self.dry_run else Outcome.UPDATED
+
+    @property
+    def changed_label(self) -> str:
+        return "Would update" if self.dry_run else "Updated"
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for adset in self.adsets if adset.outcome == outcome)
+
+    @property
+    def failed_count(self) -> int:
+        return sum(1 for adset in self.adsets if adset.outcome in PROBLEM_OUTCOMES)
+
+    @property
+    def unfinished_steps(self) -> list[StepResult]:
+        return [step for step in self.steps if step.status != StepStatus.SUCCEEDED]
+
+    @property
+    def status(self) -> RunStatus:
+        if self.unfinished_steps:
+            return RunStatus.ABORTED
+        if self.failed_count:
+            return RunStatus.FAILED
+        return RunStatus.SUCCESS
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == RunStatus.SUCCESS
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["adsets"] = [adset.to_dict() for adset in self.adsets]
+        data["steps"] = [{"name": s.name, "status": str(s.status), "error": s.error} for s in self.steps]
+        data["status"] = str(self.status)
+        data["counts"] = {
+            "processed": len(self.adsets),
+            Outcome.UPDATED.value: self.count(Outcome.UPDATED),
+            Outcome.WOULD_UPDATE.value: self.count(Outcome.WOULD_UPDATE),
+            Outcome.SKIPPED.value: self.count(Outcome.SKIPPED),
+            Outcome.FAILED.value: self.failed_count,
+        }
+        return data
+
+    def summary(self) -> str:
+        """One line: ``LIVE: 5 updated, 1 failed`` / ``DRY RUN: 6 would update``."""
+        if self.status == RunStatus.ABORTED:
+            return f"{self.label}: aborted, nothing changed"
+        parts = [f"{self.count(self.changed_outcome)} {self.changed_outcome.replace('_', ' ')}"]
+        parts += [f"{self.count(Outcome.SKIPPED)} skipped"] if self.count(Outcome.SKIPPED) else []
+        parts += [f"{self.failed_count} failed"] if self.failed_count else []
+        return f"{self.label}: {', '.join(parts)}"
+
+    def render_text(self) -> str:
+        """The report as plain text: readable on its own in a task log or a terminal."""
+        lines = [
+            f"CLOSRADS sync - {self.label} | {self.generated_at} | run {self.run_id}",
+            f"Mode: {self.mode}",
+            f"Status: {self.status.upper()}",
+        ]
+        if self.status == RunStatus.ABORTED:
+            lines.append("Nothing was changed on Facebook.")
+        states = ", ".join(self.demand_states) or "none"
+        lines.append(f"Demand states ({len(self.demand_states)}): {states}")
+        if self.unmapped_states:
+            lines.append(f"Dropped, no Facebook region: {', '.join(self.unmapped_states)}")
+        lines.append(
+            f"Ad sets processed: {len(self.adsets)} | {self.changed_label}: {self.count(self.changed_outcome)} | "
+            f"Skipped: {self.count(Outcome.SKIPPED)} | Failed: {self.failed_count}"
+        )
+        lines.extend(f"  - {adset.describe()}" for adset in self.adsets)
+        lines.extend(step.describe() for step in self.unfinished_steps)
+        if not self.unfinished_steps and not self.failed_count:
+            lines.append("Errors: none")
+        return "\n".join(lines)

@@ -1,0 +1,91 @@
+"""ClosrtechHook against the sandbox over HTTP: the Connection, retries, refusals and secrets."""
+
+import traceback
+
+import pytest
+
+from closrads.airflow.hooks.closrtech import ClosrtechHook
+from closrads.core.errors import ClosrtechRejected, ClosrtechUnavailable, ConnectionConfigError, DemandDataError
+from sandbox import scenario
+from tests.helpers import assert_no_secret
+
+
+def raised_text(func) -> str:
+    with pytest.raises(Exception) as caught:
+        func()
+    return str(caught.value) + "".join(traceback.format_exception(caught.value))
+
+
+def test_init_reads_nothing(monkeypatch):
+    monkeypatch.setattr("closrads.airflow.hooks.connections.BaseHook.get_connection", pytest.fail)
+    ClosrtechHook()  # the Connection is read on first use, never in __init__
+
+
+def test_fetches_every_state_with_its_demand(sandbox):
+    demand = ClosrtechHook().get_demand()
+    assert demand == scenario.DEFAULT_DEMAND
+    (call,) = sandbox.requests("closrtech")
+    assert call["campaign"] == "VND_VETERAN_LEADS" and call["auth_ok"]
+
+
+def test_transient_errors_are_retried_after_4_8_16_seconds(sandbox, retry_waits):
+    sandbox.add_fault("closrtech", times=2, status=503, body="down")
+    assert ClosrtechHook().get_demand()["OH"] == 15
+    assert retry_waits == [4.0, 8.0]
+
+    retry_waits.clear()
+    sandbox.add_fault("closrtech", times=10, status=502, body="Bad Gateway")
+    with pytest.raises(ClosrtechUnavailable, match="answered HTTP 502"):
+        ClosrtechHook().get_demand()
+    assert retry_waits == [4.0, 8.0, 16.0]
+    assert len(sandbox.requests("closrtech")) == 3 + 4
+
+
+def test_wrong_credentials_are_not_retried(sandbox, retry_waits):
+    sandbox.set_credentials(password="rotated-by-the-vendor")
+    with pytest.raises(ClosrtechRejected, match=r"rejected the credentials \(HTTP 401\).*closrtech_default"):
+        ClosrtechHook().get_demand()
+    assert retry_waits == [] and len(sandbox.requests("closrtech")) == 1
+
+
+def test_bad_data_is_not_retried(sandbox, retry_waits):
+    sandbox.add_fault("closrtech", status=200, body="<html>Maintenance</html>")
+    with pytest.raises(DemandDataError, match="invalid JSON"):
+        ClosrtechHook().get_demand()
+    assert retry_waits == []
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [("password", "has no password"), ("login", "has no login"), ("host", "has no host")],
+)
+def test_missing_fields_are_named_before_any_request(sandbox, field, message):
+    conn = {k: v for k, v in sandbox.connections["closrtech_default"].items() if k != field}
+    sandbox.set_connection("closrtech_default", conn)
+    with pytest.raises(ConnectionConfigError, match=f"Connection 'closrtech_default' {message}"):
+        ClosrtechHook().get_demand()
+    assert sandbox.requests("closrtech") == []
+
+
+def test_failures_never_quote_the_password(sandbox):
+    sandbox.set_connection(
+        "closrtech_default", sandbox.connections["closrtech_default"] | {"host": "http://127.0.0.1:9"}
+    )
+    text = raised_text(lambda: ClosrtechHook().get_demand())
+    assert "could not reach CLOSRTECH at http://127.0.0.1:9: [Errno 111] Connection refused" in text
+    assert_no_secret(text, "a CLOSRTECH network error")
+
+    sandbox.set_connection("closrtech_default", sandbox.connections["closrtech_default"])
+    sandbox.add_fault("closrtech", times=4, status=500, body=f"error for pass={scenario.CLOSRTECH_PASSWORD}")
+    text = raised_text(lambda: ClosrtechHook().get_demand())
+    assert "answered HTTP 500" in text
+    assert_no_secret(text, "a CLOSRTECH HTTP error")
+
+    sandbox.add_fault("closrtech", status=200, body=f"<html>bad login {scenario.CLOSRTECH_PASSWORD}</html>")
+    text = raised_text(lambda: ClosrtechHook().get_demand())
+    assert "invalid JSON" in text
+    assert_no_secret(text, "a CLOSRTECH data error that echoes the password")
+
+
+def test_settings_repr_hides_the_password(sandbox):
+    assert_no_secret(repr(ClosrtechHook().settings), "repr(ClosrtechSettings)")

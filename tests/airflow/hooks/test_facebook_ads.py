@@ -1,0 +1,101 @@
+"""FacebookAdsHook against the sandbox's Graph API, through the real facebook-business SDK."""
+
+import json
+import traceback
+
+import pytest
+
+from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
+from closrads.core.errors import ConnectionConfigError, GraphError, InvalidAccessToken
+from sandbox import scenario
+from tests.helpers import assert_no_secret
+
+CORE = "120215550000000001"
+
+
+def raised_text(func) -> str:
+    with pytest.raises(Exception) as caught:
+        func()
+    return str(caught.value) + "".join(traceback.format_exception(caught.value))
+
+
+def test_init_reads_nothing_and_imports_no_sdk(monkeypatch):
+    monkeypatch.setattr("closrads.airflow.hooks.connections.BaseHook.get_connection", pytest.fail)
+    FacebookAdsHook()
+
+
+def test_lists_every_page_of_the_campaign(sandbox):
+    rows = FacebookAdsHook().list_campaign_adsets()
+    assert [row["id"] for row in rows] == [a["id"] for a in sandbox.state()["adsets"]]
+    assert {row["effective_status"] for row in rows} == {"ACTIVE", "PAUSED", "ARCHIVED"}
+    assert len(sandbox.requests("graph", kind="listing")) == 3  # 8 ad sets, 3 per page
+
+
+def test_reads_and_replaces_targeting(sandbox):
+    hook = FacebookAdsHook()
+    current = hook.get_adset(CORE)
+    assert current["targeting"] == sandbox.adset(CORE)["targeting"]
+    changed = current["targeting"] | {"age_min": 40}
+    hook.update_targeting(CORE, changed)
+    (write,) = sandbox.graph_writes()
+    assert json.loads(write["targeting"]) == changed
+    assert sandbox.adset(CORE)["targeting"]["age_min"] == 40
+
+
+def test_transient_errors_are_retried_after_5_10_20_seconds(sandbox, retry_waits):
+    sandbox.add_fault("graph", adset_id=CORE, code=2, times=50)
+    with pytest.raises(GraphError, match="Graph error 2") as caught:
+        FacebookAdsHook().get_adset(CORE)
+    assert caught.value.transient and retry_waits == [5.0, 10.0, 20.0]
+
+
+def test_permanent_errors_fail_at_once(sandbox, retry_waits):
+    sandbox.add_fault("graph", adset_id=CORE, method="POST", code=100, times=5)
+    with pytest.raises(GraphError, match=r"Graph error 100/1487756 \(HTTP 400\): Invalid parameter"):
+        FacebookAdsHook().update_targeting(CORE, {"geo_locations": {"regions": []}})
+    assert retry_waits == []
+
+
+def test_a_gateway_page_is_an_error_not_a_success(sandbox):
+    sandbox.add_fault("graph", adset_id=CORE, method="POST", status=502, body="<html>Bad gateway</html>", times=10)
+    with pytest.raises(GraphError, match="answered HTTP 502 with a body that is not Graph JSON"):
+        FacebookAdsHook().update_targeting(CORE, {"geo_locations": {"regions": []}})
+
+
+def test_an_invalid_token_names_itself(sandbox):
+    sandbox.set_credentials(access_token="the-token-facebook-knows-now")
+    with pytest.raises(InvalidAccessToken, match=r"the access token was rejected by Facebook.*facebook_ads_default"):
+        FacebookAdsHook().list_campaign_adsets()
+
+
+def test_missing_campaign_id_is_named_before_any_request(sandbox):
+    conn = sandbox.connections["facebook_ads_default"]
+    sandbox.set_connection("facebook_ads_default", conn | {"extra": {"ad_account_id": "act_1"}})
+    with pytest.raises(ConnectionConfigError, match='has no extra "campaign_id"'):
+        FacebookAdsHook().list_campaign_adsets()
+    assert sandbox.requests("graph") == []
+
+
+def test_failures_never_quote_the_token(sandbox):
+    conn = sandbox.connections["facebook_ads_default"]
+    sandbox.set_connection(
+        "facebook_ads_default", conn | {"extra": conn["extra"] | {"graph_url": "http://127.0.0.1:9"}}
+    )
+    text = raised_text(lambda: FacebookAdsHook().list_campaign_adsets())
+    assert "Connection refused" in text
+    assert_no_secret(text, "a Graph network error")
+
+    sandbox.set_connection("facebook_ads_default", conn)
+    sandbox.add_fault("graph", adset_id=CORE, code=100, message=f"bad token {scenario.ACCESS_TOKEN}")
+    text = raised_text(lambda: FacebookAdsHook().get_adset(CORE))
+    assert "Graph error 100" in text
+    assert_no_secret(text, "a Graph error that echoes the token")
+
+    sandbox.set_credentials(access_token="another")
+    text = raised_text(lambda: FacebookAdsHook().get_adset(CORE))
+    assert "the access token was rejected" in text
+    assert_no_secret(text, "an invalid-token error")
+
+
+def test_settings_repr_hides_the_token(sandbox):
+    assert_no_secret(repr(FacebookAdsHook().settings), "repr(FacebookSettings)")

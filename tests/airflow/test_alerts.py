@@ -1,0 +1,60 @@
+"""The failure callbacks, called directly with the contexts Airflow passes (and sparser ones)."""
+
+import json
+
+import pytest
+
+from closrads.airflow.alerts import alert_run_failure, alert_task_failure
+from closrads.airflow.exceptions import RunFailedAfterReport
+from tests.helpers import assert_no_secret
+
+
+def slack(sandbox) -> list[dict]:
+    messages = sandbox.slack_messages()
+    assert_no_secret(json.dumps(messages), "a Slack message")
+    return messages
+
+
+class FakeTaskInstance:
+    dag_id, task_id, run_id, map_index, try_number = "closrads_sync", "update_adset", "manual__1", 3, 2
+    rendered_map_index = "Veterans - Mobile only (120215550000000005)"
+    log_url = None
+
+
+@pytest.mark.parametrize(
+    "context",
+    [{}, {"exception": None}, {"run_id": "manual__x", "exception": ValueError("boom")}, {"ti": object()}],
+    ids=["empty", "no-exception", "no-ti", "odd-ti"],
+)
+def test_task_alert_survives_a_sparse_context(sandbox, context):
+    alert_task_failure(context)
+    (message,) = slack(sandbox)
+    assert message["blocks"][0]["text"]["text"] == "CLOSRADS task failed"
+
+
+def test_task_alert_names_the_adset_try_and_log(sandbox):
+    alert_task_failure({"ti": FakeTaskInstance(), "exception": ValueError("Graph error 100 <!channel>")})
+    (message,) = slack(sandbox)
+    text = json.dumps(message)
+    assert "update_adset [Veterans - Mobile only (120215550000000005)]" in text
+    assert "*Try:* 2" in text and "/tasks/update_adset/mapped/3" in text
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+
+
+def test_no_alert_for_the_reports_deliberate_failure(sandbox):
+    alert_task_failure({"ti": FakeTaskInstance(), "exception": RunFailedAfterReport("CLOSRADS run failed")})
+    assert slack(sandbox) == []
+
+
+def test_run_alert_speaks_only_when_no_task_failure_explains_the_run(sandbox):
+    alert_run_failure({"reason": "task_failure", "run_id": "scheduled__1"})  # alerts + report cover it
+    assert slack(sandbox) == []
+
+    alert_run_failure({"reason": "timed_out", "run_id": "scheduled__2026-11-22T13:00:00+00:00"})
+    (message,) = slack(sandbox)
+    assert message["blocks"][0]["text"]["text"] == "CLOSRADS run failed"
+    assert "ran longer than its dagrun_timeout" in message["text"]
+    assert "/dags/closrads_sync/runs/scheduled__2026-11-22T13%3A00%3A00%2B00%3A00" in message["text"]
+
+    alert_run_failure({})  # a sparse context still yields a message, never an exception
+    assert len(slack(sandbox)) == 2

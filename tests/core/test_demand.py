@@ -1,0 +1,62 @@
+import json
+
+import pytest
+
+from closrads.core.demand import parse_demand, states_with_demand
+from closrads.core.errors import DemandDataError
+
+
+def test_parses_and_normalises_codes_and_numeric_strings():
+    assert parse_demand('{" oh ": 15, "tx": "4", "FL": 0, "CA": 3.0}') == {"OH": 15, "TX": 4, "FL": 0, "CA": 3}
+
+
+def test_keeps_only_states_that_want_leads_sorted():
+    assert states_with_demand({"TX": 4, "FL": 0, "OH": 15}) == {"OH": 15, "TX": 4}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("<html><body>502 Bad Gateway</body></html>", "invalid JSON"),
+        ('{"OH": 15', "invalid JSON"),
+        ("", "invalid JSON"),
+        ("[1, 2]", "JSON list, expected an object"),
+        ("null", "JSON null, expected an object"),
+        ('{"OH": -3}', "OH is negative (-3)"),
+        ('{"OH": "lots"}', "demand for OH is '\"lots\"'"),
+        ('{"OH": "-3"}', "demand for OH"),
+        ('{"OH": 1.5}', "demand for OH is '1.5'"),
+        ('{"OH": true}', "OH is a boolean"),
+        ('{"OH": null}', "demand for OH is 'null'"),
+        ('{"OH": [1]}', "demand for OH"),
+        ('{"OH": 1, " oh": 2}', "OH more than once"),
+        ('{"error": "Invalid campaign"}', "returned an error object"),
+    ],
+)
+def test_bad_bodies_are_refused_with_a_message_naming_the_problem(body, message):
+    with pytest.raises(DemandDataError) as caught:
+        parse_demand(body)
+    assert message in str(caught.value)
+
+
+def test_a_bad_body_is_described_never_quoted():
+    with pytest.raises(DemandDataError) as caught:
+        parse_demand("<html>Bad login for pass=hunter22</html>" + "x" * 5000)
+    message = str(caught.value)
+    assert "hunter22" not in message and "<html>" not in message
+    assert message == "CLOSRTECH returned invalid JSON (5040 bytes, looks like an HTML page)"
+
+
+def test_a_byte_order_mark_before_valid_json_is_accepted():
+    assert parse_demand('\ufeff{"OH": 3}') == {"OH": 3}
+
+
+def test_empty_response_is_refused():
+    with pytest.raises(DemandDataError, match=r"no states at all \(empty response \{\}\)"):
+        states_with_demand(parse_demand("{}"))
+
+
+def test_all_zero_response_is_refused():
+    demand = parse_demand(json.dumps({"OH": 0, "TX": "0", "FL": 0}))
+    with pytest.raises(DemandDataError, match="demand 0 for all 3 states"):
+        states_with_demand(demand)

@@ -1,0 +1,60 @@
+"""Slack message rendering: escaping of outside text, Block Kit limits, wording of problems."""
+
+import json
+
+from closrads.core.messages import TaskFailure, escape, failure_message, report_message
+from closrads.core.report import AdSetOutcome, Outcome, StepResult, StepStatus, SyncReport
+from tests.helpers import block_texts
+
+
+def _report(adsets, steps=()):
+    return SyncReport(
+        mode="LIVE: manual run, dry_run param is false",
+        dry_run=False,
+        generated_at="2026-11-22 13:00:00 UTC",
+        run_id="manual__1",
+        demand_states=["OH", "TX"],
+        adsets=adsets,
+        steps=list(steps) or [StepResult("fetch_demand", StepStatus.SUCCEEDED)],
+    )
+
+
+def test_names_and_errors_from_outside_are_escaped():
+    hostile = AdSetOutcome("1", "<!channel> & <https://evil.example|fix now>", Outcome.FAILED, error="<@U123> boom")
+    text, blocks = report_message(_report([hostile]), "http://airflow.example/run")
+    rendered = json.dumps(blocks) + text
+    assert "<!channel>" not in rendered and "<@U123>" not in rendered and "<https://evil" not in rendered
+    assert "&lt;!channel&gt; &amp; &lt;https://evil.example|fix now&gt;" in block_texts({"blocks": blocks})
+    assert "<http://airflow.example/run|Open run manual__1 in Airflow>" in block_texts({"blocks": blocks})
+
+
+def test_a_failed_adset_reads_as_not_applied():
+    failed = AdSetOutcome("3", "Mobile", Outcome.FAILED, added=["AK"], removed=["TX"], error="Graph error 100")
+    _, blocks = report_message(_report([failed]), None)
+    assert ":x: *Mobile* (3) | FAILED, not applied: +AK -TX | error: Graph error 100" in block_texts({"blocks": blocks})
+
+
+def test_aborted_report_names_failed_and_not_run_steps():
+    steps = [StepResult("fetch_demand", StepStatus.FAILED, "bad <html>"), StepResult("map_regions", StepStatus.NOT_RUN)]
+    _, blocks = report_message(_report([], steps), None)
+    texts = block_texts({"blocks": blocks})
+    assert "*Nothing was changed on Facebook.*" in texts
+    assert "- `fetch_demand`: bad &lt;html&gt;" in texts
+    assert "- `map_regions`: not run (an earlier step failed)" in texts
+
+
+def test_every_text_stays_within_block_kit_limits():
+    long_error = "x" * 10_000
+    adsets = [AdSetOutcome(str(i), "n" * 300, Outcome.FAILED, error=long_error) for i in range(100)]
+    _, blocks = report_message(_report(adsets), "http://a")
+    for block in blocks:
+        for item in [block.get("text", {})] + block.get("fields", []) + block.get("elements", []):
+            assert len(item.get("text", "")) <= 3000
+    assert len(blocks) <= 50
+
+
+def test_failure_message_escapes_the_error():
+    failure = TaskFailure("closrads_sync", "update_adset [a (1)]", "manual__1", 1, "<!here> failed", None)
+    text, blocks = failure_message(failure)
+    assert "<!here>" not in text + json.dumps(blocks)
+    assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"

@@ -1,0 +1,86 @@
+import pytest
+
+from closrads.core.report import AdSetOutcome, Outcome, RunStatus, StepResult, StepStatus, SyncReport
+from closrads.core.targeting import render_change
+
+
+def _report(**overrides):
+    fields = dict(
+        mode="LIVE: manual run, dry_run param is false",
+        dry_run=False,
+        generated_at="2026-11-22 13:00:00 UTC",
+        run_id="manual__1",
+        demand_states=["OH", "TX"],
+        adsets=[
+            AdSetOutcome("1", "Core", Outcome.UPDATED, added=["TX"], removed=["FL"]),
+            AdSetOutcome("2", "Spouses", Outcome.SKIPPED),
+            AdSetOutcome("3", "Mobile", Outcome.FAILED, error="Graph error 100 (HTTP 400): Invalid parameter"),
+        ],
+        steps=[StepResult(name, StepStatus.SUCCEEDED) for name in ("fetch", "map", "list")],
+    )
+    return SyncReport(**(fields | overrides))
+
+
+def test_text_report_lists_counts_and_each_adset():
+    text = _report().render_text()
+    assert "Ad sets processed: 3 | Updated: 1 | Skipped: 1 | Failed: 1" in text
+    assert "Core (1): updated | +TX -FL" in text
+    assert "Mobile (3): FAILED | error: Graph error 100" in text
+    assert "Demand states (2): OH, TX" in text
+
+
+def test_a_failed_adset_shows_its_change_as_intended_not_applied():
+    failed = AdSetOutcome("3", "Mobile", Outcome.FAILED, added=["AK"], removed=["TX"], error="Graph error 100")
+    assert failed.describe() == "Mobile (3): FAILED | intended +AK -TX, not applied | error: Graph error 100"
+
+
+def test_adsets_without_an_outcome_are_unknown_or_not_run():
+    unknown = AdSetOutcome("4", "Gone", Outcome.UNKNOWN, error="its task ended 'failed'")
+    assert "UNKNOWN" in unknown.describe() and "it may have been written" in unknown.describe()
+    assert AdSetOutcome("5", "Later", Outcome.NOT_RUN).describe() == "Later (5): not run (an earlier step failed)"
+    report = _report(adsets=[unknown, AdSetOutcome("5", "Later", Outcome.NOT_RUN)])
+    assert report.failed_count == 2 and report.status == RunStatus.FAILED
+
+
+def test_dry_report_counts_would_updates():
+    report = _report(dry_run=True, adsets=[AdSetOutcome("1", "Core", Outcome.WOULD_UPDATE, added=["TX"])])
+    assert "Would update: 1" in report.render_text()
+    assert report.to_dict()["counts"]["would_update"] == 1
+    assert report.summary() == "DRY RUN: 1 would update"
+
+
+def test_summary_for_the_run_list():
+    assert _report().summary() == "LIVE: 1 updated, 1 skipped, 1 failed"
+
+
+def test_report_round_trips_through_xcom_json():
+    report = _report()
+    data = report.to_dict()
+    assert data["status"] == "failed" and data["adsets"][0]["outcome"] == "updated"
+    assert SyncReport.from_dict(data).render_text() == report.render_text()
+
+
+def test_status():
+    ok = [AdSetOutcome("1", "a", Outcome.SKIPPED)]
+    assert _report(adsets=ok).status == RunStatus.SUCCESS
+    assert _report(adsets=ok + [AdSetOutcome("2", "b", Outcome.FAILED)]).status == RunStatus.FAILED
+    steps = [
+        StepResult("fetch_demand", StepStatus.FAILED, "CLOSRTECH returned invalid JSON"),
+        StepResult("map_regions", StepStatus.NOT_RUN),
+    ]
+    aborted = _report(adsets=[], steps=steps)
+    assert aborted.status == RunStatus.ABORTED
+    text = aborted.render_text()
+    assert "Nothing was changed on Facebook." in text
+    assert "Step fetch_demand failed: CLOSRTECH returned invalid JSON" in text
+    assert "Step map_regions: not run (an earlier step failed)" in text
+    assert "map_regions failed" not in text
+
+
+@pytest.mark.parametrize(
+    ("added", "removed", "text"),
+    [(["NE", "TX"], ["AK"], "+NE +TX -AK"), ([], ["AK"], "-AK"), ([], [], "no change")],
+)
+def test_one_renderer_for_a_change(added, removed, text):
+    assert render_change(added, removed) == text
+    assert AdSetOutcome("1", "a", Outcome.UPDATED, added=added, removed=removed).change == text

@@ -1,0 +1,120 @@
+"""Helpers shared by the tests: the sandbox in a thread, secret checks, and reading a finished run."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from sandbox import scenario as sandbox_scenario
+from sandbox.client import SandboxClient, airflow_connections
+from sandbox.server import make_server
+
+ROOT = Path(__file__).resolve().parents[1]
+DAG_ID = "closrads_sync"
+WEBHOOK_SECRET = sandbox_scenario.SLACK_WEBHOOK_PATH.rsplit("/", 1)[-1]
+SECRETS = (sandbox_scenario.ACCESS_TOKEN, sandbox_scenario.CLOSRTECH_PASSWORD, WEBHOOK_SECRET)
+
+
+def assert_no_secret(text: str, where: str, secrets: tuple[str, ...] = SECRETS) -> None:
+    for secret in secrets:
+        at = text.find(secret)
+        if at >= 0:
+            context = text[max(0, at - 1500) : at + 300].replace(secret, "<SECRET>")
+            pytest.fail(f"a secret leaked into {where}, here:\n{context}")
+
+
+class Sandbox(SandboxClient):
+    """The sandbox client plus the Connections pointing at it, set as ``AIRFLOW_CONN_*`` variables."""
+
+    def __init__(self, base_url: str, monkeypatch) -> None:
+        super().__init__(base_url)
+        self.monkeypatch = monkeypatch
+        self.connections = airflow_connections(base_url)
+
+    def set_connection(self, conn_id: str, conn: dict | None) -> None:
+        """Replace (or with ``None`` remove) one Connection for what follows."""
+        name = f"AIRFLOW_CONN_{conn_id.upper()}"
+        if conn is None:
+            self.monkeypatch.delenv(name, raising=False)
+        else:
+            self.monkeypatch.setenv(name, json.dumps(conn))
+
+    def active_ids(self) -> list[str]:
+        return sorted(a["id"] for a in self.state()["adsets"] if a["effective_status"] == "ACTIVE")
+
+
+@contextmanager
+def running_sandbox(state_file: Path) -> Iterator[str]:
+    """A sandbox server in a thread on a free port; yields its base URL."""
+    server = make_server(port=0, state_file=state_file)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def block_texts(message: dict) -> str:
+    """Every text of a Slack message's blocks, one per line."""
+    parts = []
+    for block in message.get("blocks", []):
+        if "text" in block:
+            parts.append(block["text"]["text"])
+        parts.extend(item["text"] for item in block.get("fields", []))
+        parts.extend(item["text"] for item in block.get("elements", []))
+    return "\n".join(parts)
+
+
+@dataclass
+class RunResult:
+    state: str
+    run_id: str
+    task_states: dict[str, str]  # "fetch_demand", "update_adset[2]", ...
+    xcoms: dict[tuple[str, int, str], object] = field(repr=False)
+    log: str = field(repr=False)
+
+    @property
+    def report(self) -> dict:
+        return self.xcoms[("report", -1, "closrads_report")]
+
+    def outcomes(self) -> dict[str, dict]:
+        """Ad set id -> the outcome its update_adset instance recorded."""
+        return {v["adset_id"]: v for (_, _, key), v in self.xcoms.items() if key == "adset_outcome"}
+
+    def step_error(self, task_id: str) -> str | None:
+        return self.xcoms.get((task_id, -1, "step_error"))
+
+
+def load_dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags[DAG_ID]
+
+
+def collect_run(run_id: str, log: str) -> RunResult:
+    """The run's state, task states and XComs, read from the metadata DB."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        dag_run = session.scalars(select(DagRun).where(DagRun.dag_id == DAG_ID, DagRun.run_id == run_id)).one()
+        tis = session.scalars(
+            select(TaskInstance).where(TaskInstance.dag_id == DAG_ID, TaskInstance.run_id == run_id)
+        ).all()
+        states = {(ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): str(ti.state) for ti in tis}
+        rows = session.scalars(select(XComModel).where(XComModel.dag_id == DAG_ID, XComModel.run_id == run_id)).all()
+        xcoms = {(x.task_id, x.map_index, x.key): XComModel.deserialize_value(x) for x in rows}
+        return RunResult(state=str(dag_run.state), run_id=run_id, task_states=states, xcoms=xcoms, log=log)

@@ -1,0 +1,63 @@
+"""``python -m sandbox``: the commands README shows, against a running sandbox."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sandbox.__main__ import main
+from sandbox.client import SandboxClient
+from tests.helpers import ROOT, running_sandbox
+
+
+@pytest.fixture
+def sandbox_port(tmp_path):
+    with running_sandbox(tmp_path / "state.json") as base_url:
+        yield base_url.rsplit(":", 1)[1]
+
+
+def cli(capsys, port, *args) -> str:
+    assert main([*args, "--port", port]) == 0
+    return capsys.readouterr().out
+
+
+def test_demand_from_json_and_from_a_file(capsys, sandbox_port, tmp_path):
+    assert 'CLOSRTECH demand is now: {"OH": 5}' in cli(capsys, sandbox_port, "demand", '{"OH": 5}')
+    demand_file = tmp_path / "demand.json"
+    demand_file.write_text('{"TX": 3, "FL": 0}')
+    cli(capsys, sandbox_port, "demand", str(demand_file))
+    assert SandboxClient(f"http://127.0.0.1:{sandbox_port}").state()["demand"] == {"TX": 3, "FL": 0}
+    assert 'CLOSRTECH demand: {"TX": 3, "FL": 0}' in cli(capsys, sandbox_port, "show")
+
+
+def test_fault_confirms_faults_lists_clear_faults_drops(capsys, sandbox_port):
+    out = cli(capsys, sandbox_port, "fault", '{"target": "closrtech", "status": 503, "times": 2}')
+    assert 'queued: {"times": 2, "target": "closrtech", "status": 503}; 1 fault(s) pending' in out
+    assert json.loads(cli(capsys, sandbox_port, "faults"))["status"] == 503
+    assert cli(capsys, sandbox_port, "clear-faults").strip() == "no faults queued"
+    assert cli(capsys, sandbox_port, "faults").strip() == "no faults queued"
+
+
+def test_slack_prints_the_messages_received(capsys, sandbox_port):
+    assert cli(capsys, sandbox_port, "slack").strip() == "no Slack messages received"
+    import urllib.request
+
+    from sandbox.scenario import SLACK_WEBHOOK_PATH
+
+    body = json.dumps({"text": "CLOSRADS sync - LIVE", "blocks": []}).encode()
+    urllib.request.urlopen(f"http://127.0.0.1:{sandbox_port}{SLACK_WEBHOOK_PATH}", data=body, timeout=5)
+    assert "--- Slack message 1 of 1\nCLOSRADS sync - LIVE" in cli(capsys, sandbox_port, "slack")
+
+
+def test_bad_json_is_named(capsys, sandbox_port):
+    with pytest.raises(SystemExit, match="not JSON"):
+        main(["demand", "{oops", "--port", sandbox_port])
+
+
+def test_sandbox_port_from_the_environment(sandbox_port):
+    env = os.environ | {"SANDBOX_PORT": sandbox_port}
+    out = subprocess.run([sys.executable, "-m", "sandbox", "show"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "Veterans - Core - Broad (120215550000000001) [ACTIVE]" in out.stdout
