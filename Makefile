@@ -27,7 +27,7 @@ export PATH := $(BIN):$(PATH)
 SANDBOX_PORT ?= 8765
 export SANDBOX_PORT
 
-.PHONY: help install airflow-home demo airflow airflow-stop sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
+.PHONY: help install airflow-home demo airflow airflow-stop check-local-airflow sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ airflow: airflow-home  ## airflow standalone wired to the sandbox; UI on :8080 (
 airflow-stop:  ## stop everything `make airflow` started (also what Ctrl-C does)
 	$(BIN)/python -m scripts.local_airflow stop
 	$(BIN)/python -m sandbox stop
+
+check-local-airflow: airflow-home  ## scripted check: AIRFLOW_PORT=18080 beside a busy 8080, then nothing left after stopping
+	$(BIN)/python -m scripts.check_local_airflow
 
 sandbox: install  ## start the sandbox in the background (state kept in .sandbox/)
 	$(BIN)/python -m sandbox start --port $(SANDBOX_PORT)

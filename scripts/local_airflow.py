@@ -37,7 +37,8 @@ READY_TIMEOUT_SECONDS = 180
 
 
 def pid_file() -> Path:
-    return Path(os.environ["AIRFLOW_HOME"]) / "standalone.pid"
+    """Holds the pid of the running ``start`` command, which stops everything it started when signalled."""
+    return Path(os.environ["AIRFLOW_HOME"]) / "local-airflow.pid"
 
 
 def busy_ports() -> list[str]:
@@ -72,7 +73,7 @@ def start() -> int:
         process = subprocess.Popen(
             ["airflow", "standalone"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    pid_file().write_text(str(process.pid))
+    pid_file().write_text(str(os.getpid()))
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     url = os.environ.get("AIRFLOW__API__BASE_URL", f"http://127.0.0.1:{os.environ['AIRFLOW__API__PORT']}")
@@ -101,13 +102,13 @@ def stop() -> int:
         print("no local Airflow started by `make airflow` is running")
         pid_file().unlink(missing_ok=True)
         return 0
-    os.kill(pid, signal.SIGTERM)  # its own handler stops the group and the sandbox it started
+    os.kill(pid, signal.SIGTERM)  # `start` stops airflow standalone's process group and its sandbox
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS + 10
     while _running_pid() is not None and time.monotonic() < deadline:
         time.sleep(0.5)
     if _running_pid() is not None:
         stop_group(pid)
-    print(f"stopped the local Airflow (pid {pid})")
+    print("stopped the local Airflow")
     return 0
 
 
