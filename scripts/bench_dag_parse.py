@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/bench_dag_parse.py [runs]
 
-Target (SPEC.md section 5): well under a second, with no network, Variable/Connection reads or
-heavy imports (requests, facebook_business) at module level.
+Target: well under a second, with no network, Variable/Connection reads or heavy imports
+(requests, facebook_business) at module level.
 """
 
 from __future__ import annotations

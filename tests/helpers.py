@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,13 @@ def assert_no_secret(text: str, where: str, secrets: tuple[str, ...] = SECRETS) 
         if at >= 0:
             context = text[max(0, at - 1500) : at + 300].replace(secret, "<SECRET>")
             pytest.fail(f"a secret leaked into {where}, here:\n{context}")
+
+
+def raised_text(func) -> str:
+    """What ``func`` raises, as text: the message and the whole formatted traceback."""
+    with pytest.raises(Exception) as caught:
+        func()
+    return str(caught.value) + "".join(traceback.format_exception(caught.value))
 
 
 class Sandbox(SandboxClient):
@@ -53,7 +61,8 @@ class Sandbox(SandboxClient):
 def running_sandbox(state_file: Path) -> Iterator[str]:
     """A sandbox server in a thread on a free port; yields its base URL."""
     server = make_server(port=0, state_file=state_file)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for it, once per test.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -4,6 +4,7 @@ lives outside plugins/, so no CLOSRADS module ends up registered under a bare fi
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,22 +22,32 @@ print(json.dumps({name: getattr(module, "__file__", None) for name, module in li
 
 
 def modules_after_loading_plugins(plugins_folder: Path) -> dict[str, str | None]:
-    env = os.environ | {"AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder)}
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True).stdout
+    """Run the probe outside the repository and without PYTHONPATH: the package must come from the install."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder)
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, cwd="/", capture_output=True, text=True, check=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def test_no_package_module_is_registered_under_a_bare_name():
-    modules = modules_after_loading_plugins(ROOT / "plugins")
-    sources = [ROOT / "include", ROOT / "plugins"]
-    ours = {name: path for name, path in modules.items() if path and any(Path(path).is_relative_to(s) for s in sources)}
-    assert ours, "the probe imported nothing of the project"
+def test_no_package_module_is_registered_under_a_bare_name(tmp_path):
+    # The project's plugins folder as it is, plus a canary: a plain module, which Airflow does register
+    # under its bare name. Seeing the canary proves the probe really loaded the folder.
+    plugins = tmp_path / "plugins"
+    shutil.copytree(ROOT / "plugins", plugins)
+    (plugins / "canary_module.py").write_text("VALUE = 1\n")
+
+    modules = modules_after_loading_plugins(plugins)
+
+    assert modules.get("canary_module") == str(plugins / "canary_module.py")
+    installed = [ROOT / "include"]
+    ours = {
+        name: path for name, path in modules.items() if path and any(Path(path).is_relative_to(s) for s in installed)
+    }
+    assert "closrads.airflow.tasks" in ours, "the probe did not import the package from include/"
     assert all(name == "closrads" or name.startswith("closrads.") for name in ours), sorted(ours)
+    project_plugins = [name for name, path in modules.items() if path and Path(path).parent == plugins]
+    assert project_plugins == ["canary_module"]  # nothing of the project's own plugins folder is library code
     assert "slack" not in modules or "site-packages" in (modules["slack"] or "")
-
-
-def test_the_probe_sees_a_plain_module_in_a_plugins_folder(tmp_path):
-    """The check above can fail: a library file in a plugins folder is registered under its bare name."""
-    (tmp_path / "steps.py").write_text("VALUE = 1\n")
-    modules = modules_after_loading_plugins(tmp_path)
-    assert modules.get("steps") == str(tmp_path / "steps.py")

@@ -4,7 +4,7 @@ The whole flow runs end to end in tests/integration; these cases (a task that di
 stopped early) are hard to produce there and easy to state here.
 """
 
-from closrads.airflow.tasks import _adset_outcomes, _step_results
+from closrads.airflow.tasks import adset_outcomes, step_results
 from closrads.core.report import Outcome, StepStatus
 
 LISTED = [{"id": "1", "name": "Core"}, {"id": "2", "name": "Spouses"}, {"id": "3", "name": "Mobile"}]
@@ -13,7 +13,7 @@ LISTED = [{"id": "1", "name": "Core"}, {"id": "2", "name": "Spouses"}, {"id": "3
 def test_each_listed_adset_gets_its_recorded_outcome_or_says_why_not():
     recorded = [{"adset_id": "1", "name": "Core", "outcome": "updated", "added": ["TX"], "removed": []}]
     states = {"update_adset_0": "success", "update_adset_1": "failed", "update_adset_2": "upstream_failed"}
-    core, spouses, mobile = _adset_outcomes(LISTED, recorded, "update_adset", states)
+    core, spouses, mobile = adset_outcomes(LISTED, recorded, "update_adset", states)
     assert (core.outcome, core.added) == (Outcome.UPDATED, ["TX"])
     # its process died (no outcome, state failed): it may have been written
     assert spouses.outcome == Outcome.UNKNOWN and "it may have been written" in spouses.error
@@ -31,7 +31,7 @@ class FakeTaskInstance:
 def test_steps_that_failed_and_steps_that_never_ran():
     steps = ["fetch_demand", "map_regions", "list_adsets"]
     states = {"fetch_demand": "success", "map_regions": "failed", "list_adsets": "upstream_failed"}
-    results = _step_results(FakeTaskInstance({"map_regions": "nothing maps"}), steps, states)
+    results = step_results(FakeTaskInstance({"map_regions": "nothing maps"}), steps, states)
     assert [(r.name, r.status, r.error) for r in results] == [
         ("fetch_demand", StepStatus.SUCCEEDED, None),
         ("map_regions", StepStatus.FAILED, "nothing maps"),

@@ -49,7 +49,14 @@ class XComKey(StrEnum):
 
 
 # Task states in which a mapped update_adset never started: its ad set was certainly not written.
-_NEVER_STARTED = {None, "scheduled", "queued", "upstream_failed", "skipped", "removed"}
+_NEVER_STARTED = {
+    None,
+    TaskInstanceState.SCHEDULED,
+    TaskInstanceState.QUEUED,
+    TaskInstanceState.UPSTREAM_FAILED,
+    TaskInstanceState.SKIPPED,
+    TaskInstanceState.REMOVED,
+}
 
 
 # -- failure handling ------------------------------------------------------------------------
@@ -249,14 +256,14 @@ def report(
     states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id]).get(run_id, {})
 
     result = SyncReport(
-        mode=(mode := _recorded_mode(ti, steps)).describe(),
+        mode=(mode := recorded_mode(ti, steps)).describe(),
         dry_run=mode.dry_run,
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         run_id=run_id,
         demand_states=sorted((demand or {}).get("states") or {}),
         unmapped_states=(mapping or {}).get("unmapped") or [],
-        adsets=_adset_outcomes(adsets or [], list(outcomes[:]), adset_task, states),
-        steps=_step_results(ti, steps, states),
+        adsets=adset_outcomes(adsets or [], list(outcomes[:]), adset_task, states),
+        steps=step_results(ti, steps, states),
     )
     log.info("CLOSRADS report (%s)\n%s", result.summary(), result.render_text())
     # A task that fails stores no return value; the report is pushed under its own key instead.
@@ -271,7 +278,7 @@ def report(
         raise RunFailedAfterReport(f"CLOSRADS run {result.status}: {'; '.join(problems)}")
 
 
-def _recorded_mode(ti, steps: list[str]) -> RunMode:
+def recorded_mode(ti, steps: list[str]) -> RunMode:
     """The mode the first step recorded. Pulled by hand: a keyed XComArg that is missing would raise."""
     recorded = [row for row in ti.xcom_pull(task_ids=steps, key=XComKey.RUN_MODE) or [] if row]
     if recorded:
@@ -279,7 +286,8 @@ def _recorded_mode(ti, steps: list[str]) -> RunMode:
     return RunMode(True, "the run's mode was never recorded (its first step did not start); nothing was written")
 
 
-def _step_results(ti, steps: list[str], states: dict[str, Any]) -> list[StepResult]:
+def step_results(ti, steps: list[str], states: dict[str, Any]) -> list[StepResult]:
+    """How each preparation step ended: succeeded, failed (with the message it recorded), or not run."""
     errors = dict(zip(steps, ti.xcom_pull(task_ids=steps, key=XComKey.STEP_ERROR) or [], strict=False))
     results = []
     for step in steps:
@@ -293,7 +301,7 @@ def _step_results(ti, steps: list[str], states: dict[str, Any]) -> list[StepResu
     return results
 
 
-def _adset_outcomes(
+def adset_outcomes(
     listed: list[dict[str, str]], recorded: list[dict], adset_task: str, states: dict[str, Any]
 ) -> list[AdSetOutcome]:
     """One outcome per listed ad set; an ad set whose task recorded none is "not run" or "unknown"."""

@@ -1,19 +1,11 @@
 """ClosrtechHook against the sandbox over HTTP: the Connection, retries, refusals and secrets."""
 
-import traceback
-
 import pytest
 
 from closrads.airflow.hooks.closrtech import ClosrtechHook
 from closrads.core.errors import ClosrtechRejected, ClosrtechUnavailable, ConnectionConfigError, DemandDataError
 from sandbox import scenario
-from tests.helpers import assert_no_secret
-
-
-def raised_text(func) -> str:
-    with pytest.raises(Exception) as caught:
-        func()
-    return str(caught.value) + "".join(traceback.format_exception(caught.value))
+from tests.helpers import assert_no_secret, raised_text
 
 
 def test_init_reads_nothing(monkeypatch):

@@ -1,22 +1,15 @@
 """FacebookAdsHook against the sandbox's Graph API, through the real facebook-business SDK."""
 
 import json
-import traceback
 
 import pytest
 
 from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 from closrads.core.errors import ConnectionConfigError, GraphError, InvalidAccessToken
 from sandbox import scenario
-from tests.helpers import assert_no_secret
+from tests.helpers import assert_no_secret, raised_text
 
 CORE = "120215550000000001"
-
-
-def raised_text(func) -> str:
-    with pytest.raises(Exception) as caught:
-        func()
-    return str(caught.value) + "".join(traceback.format_exception(caught.value))
 
 
 def test_init_reads_nothing_and_imports_no_sdk(monkeypatch):
