@@ -1,5 +1,6 @@
-"""Test-wide setup: an isolated, throw-away Airflow home configured before Airflow is imported,
-and the fixtures most tests share (a fresh sandbox, instant retries, ``run_dag``).
+"""Test-wide setup: an isolated, throw-away Airflow home configured before Airflow is imported (one
+per pytest process, so ``make test``'s two xdist workers never share a database), and the fixtures
+most tests share (a fresh sandbox, instant retries, ``run_dag``).
 
 The ``closrads`` package is installed (editable) in the venv; ``sandbox`` and ``tests`` are
 importable because pytest puts the repository root on ``sys.path`` for the ``tests`` package.

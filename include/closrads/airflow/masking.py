@@ -31,16 +31,16 @@ def mask_secret_forms(secret: str | None) -> None:
     if not secret:
         return
     masked_logger(REQUEST_LINE_LOGGER)
-    for form in {
-        secret,
-        secret.strip(),
-        quote(secret, safe=""),
-        quote(secret),
-        quote_plus(secret),
-        html.escape(secret),
-        html.escape(secret, quote=False),
-    }:
-        mask_secret(form)
+    for value in {secret, secret.strip()}:  # the hooks send the stripped value
+        for form in {
+            value,
+            quote(value, safe=""),
+            quote(value),
+            quote_plus(value),
+            html.escape(value),
+            html.escape(value, quote=False),
+        }:
+            mask_secret(form)
 
 
 def redacted(text: object) -> str:
