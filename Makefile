@@ -42,18 +42,19 @@ $(VENV)/.installed: requirements-dev.lock pyproject.toml
 
 install: $(VENV)/.installed  ## create .venv, install the locked dependencies and the closrads package
 
-$(AIRFLOW_HOME)/.ready: $(VENV)/.installed Makefile
+$(AIRFLOW_HOME)/.ready: $(VENV)/.installed
 	mkdir -p $(AIRFLOW_HOME)
-	{ echo "# source this file to use the airflow CLI against the local Airflow home"; \
+	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
+	touch $@
+
+# env.sh is rewritten every time, so it always matches this invocation's AIRFLOW_PORT.
+airflow-home: $(AIRFLOW_HOME)/.ready  ## prepare .airflow/ (config via env, SQLite DB migrated, env.sh for your shell)
+	@{ echo "# source this file to use the airflow CLI against the local Airflow home"; \
 	  for v in AIRFLOW_HOME AIRFLOW__CORE__DAGS_FOLDER AIRFLOW__CORE__PLUGINS_FOLDER AIRFLOW__CORE__LOAD_EXAMPLES AIRFLOW__API__HOST \
 	           AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION AIRFLOW__API__PORT AIRFLOW__API__BASE_URL \
 	           AIRFLOW__CORE__EXECUTION_API_SERVER_URL AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT \
 	           AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT; do \
 	    echo "export $$v='$${!v}'"; done; echo "export PATH='$(BIN):'\"\$$PATH\""; } > $(AIRFLOW_HOME)/env.sh
-	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
-	touch $@
-
-airflow-home: $(AIRFLOW_HOME)/.ready  ## prepare .airflow/ (config via env, SQLite DB migrated)
 
 demo: airflow-home  ## one live sync of closrads_sync against the sandbox, with before/after targeting
 	$(BIN)/python -m scripts.demo --port $(SANDBOX_PORT)
