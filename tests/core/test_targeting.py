@@ -2,8 +2,8 @@ import copy
 
 import pytest
 
-from closrads.core.errors import TargetingConflict
-from closrads.core.targeting import current_region_keys, plan_geo_update, targeting_with_regions
+from closrads.core.errors import TargetingConflict, UnusableTargeting
+from closrads.core.targeting import current_state_keys, plan_geo_update, targeting_with_regions
 
 OH = {"key": "3878", "name": "Ohio", "country": "US"}
 TX = {"key": "3886", "name": "Texas", "country": "US"}
@@ -30,7 +30,7 @@ def rich_targeting(*regions):
 
 def test_keys_compare_as_strings_regardless_of_names_or_types():
     targeting = rich_targeting({"key": 3878, "name": "OHIO (renamed)"}, TX)
-    assert current_region_keys(targeting) == {"3878", "3886"}
+    assert current_state_keys(targeting) == {"3878", "3886"}
     assert not plan_geo_update(targeting, [TX, OH]).needs_write
 
 
@@ -39,8 +39,33 @@ def test_plan_reports_added_and_removed_states():
     assert (plan.added, plan.removed, plan.needs_write) == (["TX"], ["FL"], True)
 
 
-def test_missing_geo_locations_means_everything_is_added():
-    assert plan_geo_update({}, [OH]).added == ["OH"]
+@pytest.mark.parametrize(
+    ("targeting", "message"),
+    [
+        (None, "read with no targeting"),
+        ("[]", "a targeting that is a str, not an object"),
+        ({}, "without a geo_locations object"),
+        ({"age_min": 35, "geo_locations": None}, "without a geo_locations object"),
+        ({"geo_locations": {"regions": "3878"}}, "regions is not a list"),
+    ],
+)
+def test_an_incomplete_read_is_never_the_base_of_a_write(targeting, message):
+    with pytest.raises(UnusableTargeting, match=message):
+        plan_geo_update(targeting, [OH])
+    with pytest.raises(UnusableTargeting):
+        targeting_with_regions(targeting, [OH])
+
+
+ONTARIO = {"key": "533", "name": "Ontario", "country": "CA"}
+
+
+def test_regions_of_other_countries_are_kept_exactly_and_not_planned():
+    current = rich_targeting(ONTARIO, OH, FL)
+    plan = plan_geo_update(current, [OH, TX])
+    assert (plan.added, plan.removed) == (["TX"], ["FL"])
+    updated = targeting_with_regions(current, [OH, TX])
+    assert updated["geo_locations"]["regions"] == [ONTARIO, OH, TX]
+    assert not plan_geo_update(rich_targeting(ONTARIO, OH, TX), [TX, OH]).needs_write
 
 
 def test_new_targeting_replaces_only_regions_and_leaves_the_original_untouched():

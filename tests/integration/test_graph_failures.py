@@ -125,3 +125,42 @@ def test_adset_paused_after_listing_is_left_alone(sandbox, run_dag):
     assert writes_to(sandbox, MOBILE) == []
     assert result.outcomes()[MOBILE]["outcome"] == "skipped"
     assert "is PAUSED now (it was ACTIVE when listed); leaving it alone" in result.log
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        {"id": MOBILE, "name": "Veterans - Mobile only", "effective_status": "ACTIVE"},
+        {"id": MOBILE, "name": "Veterans - Mobile only", "effective_status": "ACTIVE", "targeting": None},
+    ],
+    ids=["targeting-missing", "targeting-null"],
+)
+def test_a_read_without_targeting_is_never_written_over(sandbox, run_dag, read):
+    sandbox.add_fault(
+        "graph", adset_id=MOBILE, method="GET", status=200, body=json.dumps(read), content_type="application/json"
+    )
+    before = sandbox.adset(MOBILE)["targeting"]
+
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "failed"
+    assert writes_to(sandbox, MOBILE) == []
+    assert sandbox.adset(MOBILE)["targeting"] == before
+    assert "refusing to write a targeting built from nothing" in result.outcomes()[MOBILE]["error"]
+    assert len(sandbox.graph_writes()) == 4  # the other changed ad sets
+
+
+def test_regions_of_other_countries_are_kept(sandbox, run_dag):
+    cross_border = "120215550000000008"
+    targeting = sandbox.adset(cross_border)["targeting"]
+    ontario = {"key": "533", "name": "Ontario", "country": "CA"}
+    targeting["geo_locations"]["regions"].insert(0, ontario)
+    sandbox.update_adset(cross_border, targeting=targeting)
+
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "success"
+    regions = sandbox.adset(cross_border)["targeting"]["geo_locations"]["regions"]
+    assert regions[0] == ontario and sum(r["key"] == "533" for r in regions) == 1
+    outcome = result.outcomes()[cross_border]
+    assert (outcome["added"], outcome["removed"]) == (["NE", "TX", "WV"], ["AK", "MA", "VT"])

@@ -30,7 +30,7 @@ from closrads.core.messages import report_message
 from closrads.core.regions import map_states
 from closrads.core.report import AdSetOutcome, Outcome, StepResult, StepStatus, SyncReport
 from closrads.core.run_mode import RunMode
-from closrads.core.targeting import plan_geo_update, targeting_with_regions
+from closrads.core.targeting import plan_geo_update, targeting_with_regions, usable_targeting
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def _apply_demand(outcome: AdSetOutcome, regions: list[dict], fetched_at: str, m
         log.warning("Ad set %s is %s now (it was ACTIVE when listed); leaving it alone", outcome.adset_id, status)
         return
 
-    targeting = current.get("targeting") or {}
+    targeting = usable_targeting(current.get("targeting"))  # never a write built from nothing
     plan = plan_geo_update(targeting, regions)  # raises TargetingConflict on a US overlap
     outcome.added, outcome.removed = plan.added, plan.removed
     if not plan.needs_write:

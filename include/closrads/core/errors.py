@@ -53,6 +53,10 @@ class TargetingConflict(ClosradsError):
     """The ad set's targeting is in a shape CLOSRADS must not change automatically."""
 
 
+class UnusableTargeting(ClosradsError):
+    """The ad set's targeting was read incomplete: writing on top of it would wipe what a person set."""
+
+
 class StaleRunRefused(ClosradsError):
     """A newer run already applied newer demand; writing this run's demand would undo it."""
 

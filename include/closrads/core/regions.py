@@ -71,6 +71,11 @@ def state_for_key(key: str) -> str:
     return _codes_by_key().get(str(key), str(key))
 
 
+def us_state_keys() -> frozenset[str]:
+    """The region keys of the 50 states and DC: the only region entries CLOSRADS changes."""
+    return frozenset(_codes_by_key())
+
+
 @cache
 def _codes_by_key() -> dict[str, str]:
     return {str(region["key"]): code for code, region in load_region_keys().items()}

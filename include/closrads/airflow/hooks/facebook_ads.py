@@ -137,16 +137,14 @@ class FacebookAdsHook(BaseHook):
         return adsets
 
     def get_adset(self, adset_id: str) -> dict[str, Any]:
-        """One ad set as Graph returns it now: ``{id, name, effective_status, targeting}``."""
+        """One ad set as Graph returns it now: ``{id, name, effective_status, targeting}``, unchecked
+        (whether its targeting can be written on is :func:`closrads.core.targeting.usable_targeting`'s call)."""
         from facebook_business.adobjects.adset import AdSet
 
         def read() -> dict[str, Any]:
             return AdSet(adset_id, api=self.api).api_get(fields=list(READ_FIELDS)).export_all_data()
 
-        data = self._call(f"reading ad set {adset_id}", read)
-        if not isinstance(data.get("targeting", {}), dict):
-            raise GraphError(f"ad set {adset_id} came back with targeting that is not an object")
-        return data
+        return self._call(f"reading ad set {adset_id}", read)
 
     def update_targeting(self, adset_id: str, targeting: dict[str, Any]) -> None:
         """Replace the ad set's whole targeting object (callers pass a full, deep-copied one)."""
