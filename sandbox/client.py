@@ -99,7 +99,6 @@ def airflow_connections(base_url: str) -> dict[str, dict]:
             "extra": {
                 "ad_account_id": defaults.AD_ACCOUNT_ID,
                 "campaign_id": defaults.CAMPAIGN_ID,
-                "api_version": "v24.0",
                 "graph_url": base_url,
             },
         },

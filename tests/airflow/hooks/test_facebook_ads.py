@@ -92,3 +92,29 @@ def test_failures_never_quote_the_token(sandbox):
 
 def test_settings_repr_hides_the_token(sandbox):
     assert_no_secret(repr(FacebookAdsHook().settings), "repr(FacebookSettings)")
+
+
+@pytest.mark.parametrize(("configured", "used"), [("24.0", "v24.0"), ("v25.0", "v25.0"), ("26", "v26.0")])
+def test_api_version_is_normalised(sandbox, configured, used):
+    conn = sandbox.connections["facebook_ads_default"]
+    sandbox.set_connection("facebook_ads_default", conn | {"extra": conn["extra"] | {"api_version": configured}})
+    FacebookAdsHook().get_adset(CORE)
+    (read,) = sandbox.requests("graph")
+    assert read["path"].startswith(f"/{used}/")
+
+
+def test_api_version_defaults_to_the_sdks_own(sandbox):
+    from facebook_business import apiconfig
+
+    conn = sandbox.connections["facebook_ads_default"]
+    extra = {k: v for k, v in conn["extra"].items() if k != "api_version"}
+    sandbox.set_connection("facebook_ads_default", conn | {"extra": extra})
+    assert FacebookAdsHook().settings.api_version == apiconfig.ads_api_config["API_VERSION"] == "v26.0"
+
+
+def test_an_unreadable_api_version_is_a_named_field(sandbox):
+    conn = sandbox.connections["facebook_ads_default"]
+    sandbox.set_connection("facebook_ads_default", conn | {"extra": conn["extra"] | {"api_version": "latest"}})
+    with pytest.raises(ConnectionConfigError, match=r"facebook_ads_default' has an unreadable extra \"api_version\""):
+        FacebookAdsHook().list_campaign_adsets()
+    assert sandbox.requests("graph") == []

@@ -9,6 +9,7 @@ timeout on every request, and errors translated into messages that never carry t
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from airflow.sdk import BaseHook
 from closrads.airflow.hooks.connections import extras, load_connection, require
 from closrads.airflow.masking import mask_secret_forms, redacted
 from closrads.airflow.retrying import GRAPH_BACKOFF, call_with_backoff
-from closrads.core.errors import GraphError, InvalidAccessToken, network_reason
+from closrads.core.errors import ConnectionConfigError, GraphError, InvalidAccessToken, network_reason
 from closrads.core.graph_errors import INVALID_TOKEN_CODE, is_transient
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_VERSION = "v24.0"
+# "v26.0", "26.0", "26": the Graph API version, normalised to "v26.0".
+_API_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?$")
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 LISTING_FIELDS = ("id", "name", "effective_status", "account_id")
 READ_FIELDS = ("id", "name", "effective_status", "targeting")
@@ -51,8 +53,9 @@ class FacebookAdsHook(BaseHook):
     """List a campaign's ad sets and read/replace their targeting.
 
     :param facebook_conn_id: a ``generic`` Connection: password = System User access token, extra
-        ``{"ad_account_id": "act_...", "campaign_id": "...", "api_version": "v24.0",
-        "graph_url": "https://graph.facebook.com"}`` (the last two optional).
+        ``{"ad_account_id": "act_...", "campaign_id": "...", "api_version": "v26.0",
+        "graph_url": "https://graph.facebook.com"}`` (the last two optional; the version defaults to
+        the pinned facebook-business SDK's own).
     :param timeout: seconds per HTTP request.
     """
 
@@ -82,9 +85,23 @@ class FacebookAdsHook(BaseHook):
             access_token=require(conn, conn.password, "password", "the System User access token"),
             ad_account_id=account,
             campaign_id=require(conn, extra.get("campaign_id"), 'extra "campaign_id"', "the Facebook campaign id"),
-            api_version=str(extra.get("api_version") or DEFAULT_API_VERSION).strip(),
+            api_version=self._api_version(extra.get("api_version")),
             graph_url=str(extra.get("graph_url") or DEFAULT_GRAPH_URL).strip().rstrip("/"),
         )
+
+    def _api_version(self, configured: object) -> str:
+        """The configured Graph API version (``24.0`` reads as ``v24.0``), by default the pinned SDK's own."""
+        if configured is None or not str(configured).strip():
+            from facebook_business import apiconfig
+
+            return str(apiconfig.ads_api_config["API_VERSION"])
+        match = _API_VERSION.match(str(configured).strip())
+        if not match:
+            raise ConnectionConfigError(
+                f"Airflow Connection '{self.facebook_conn_id}' has an unreadable extra \"api_version\" "
+                f"({str(configured)[:40]!r}); use the form v26.0, or leave it out for the SDK's version"
+            )
+        return f"v{match[1]}.{match[2] or 0}"
 
     @cached_property
     def api(self) -> FacebookAdsApi:
