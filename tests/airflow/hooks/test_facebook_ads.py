@@ -1,6 +1,7 @@
 """FacebookAdsHook against the sandbox's Graph API, through the real facebook-business SDK."""
 
 import json
+import re
 
 import pytest
 
@@ -118,3 +119,23 @@ def test_an_unreadable_api_version_is_a_named_field(sandbox):
     with pytest.raises(ConnectionConfigError, match=r"facebook_ads_default' has an unreadable extra \"api_version\""):
         FacebookAdsHook().list_campaign_adsets()
     assert sandbox.requests("graph") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        ('{"success": false}', "application/json", "answered HTTP 200 without confirming it (no success, no error)"),
+        (
+            "<html>Service temporarily overloaded</html>",
+            "text/html",
+            "answered HTTP 200 with a body that is not Graph JSON",
+        ),
+    ],
+    ids=["success-false", "html-200"],
+)
+def test_a_write_graph_does_not_confirm_is_a_failure(sandbox, retry_waits, body, content_type, message):
+    sandbox.add_fault("graph", adset_id=CORE, method="POST", status=200, body=body, content_type=content_type)
+    with pytest.raises(GraphError, match=re.escape(message)) as caught:
+        FacebookAdsHook().update_targeting(CORE, {"geo_locations": {"regions": []}})
+    assert not caught.value.transient and retry_waits == []
+    assert "Overloaded" not in str(caught.value)

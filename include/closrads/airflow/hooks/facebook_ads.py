@@ -227,15 +227,14 @@ class _NonGraphHttpError(Exception):
 
 
 def _reject_non_graph_errors(response, *args, **kwargs):
-    """``requests`` response hook: an HTTP error without a Graph JSON error body (a gateway's
-    HTML 502, say) must fail the call. The SDK alone counts any non-JSON body as a success."""
-    if response.status_code < 400:
-        return response
+    """``requests`` response hook: a body that is not JSON (a gateway's HTML page, whatever its status)
+    and an HTTP error without a Graph JSON error body must fail the call. The SDK alone counts a
+    non-JSON body as a success."""
     try:
         body = response.json()
     except ValueError:
-        body = None
-    if not (isinstance(body, dict) and "error" in body):
+        raise _NonGraphHttpError(response.status_code) from None
+    if response.status_code >= 400 and not (isinstance(body, dict) and "error" in body):
         raise _NonGraphHttpError(response.status_code)
     return response
 
@@ -244,7 +243,11 @@ def _graph_error(exc, what: str, conn_id: str) -> GraphError:
     code = exc.api_error_code()
     message = redacted(exc.api_error_message() or "no error message")
     status = exc.http_status()
-    if code is None and not isinstance(exc.body(), dict):
+    body = exc.body()
+    if code is None and isinstance(body, dict) and "error" not in body:
+        # {"success": false}: Graph neither confirmed the change nor said why
+        return GraphError(f"{what}: Graph answered HTTP {status} without confirming it (no success, no error)")
+    if code is None and not isinstance(body, dict):
         detail = f"HTTP {status} with a body that is not Graph JSON"
     else:
         detail = f"Graph error {code}"
