@@ -60,3 +60,15 @@ def test_all_zero_response_is_refused():
     demand = parse_demand(json.dumps({"OH": 0, "TX": "0", "FL": 0}))
     with pytest.raises(DemandDataError, match="demand 0 for all 3 states"):
         states_with_demand(demand)
+
+
+def test_codes_with_invisible_characters_are_shown_escaped():
+    from closrads.core.demand import shown_code
+    from closrads.core.regions import map_states
+
+    assert shown_code("TX") == "TX"
+    assert shown_code("TX\u200b") == "'TX\\u200b'"
+    assert len(shown_code("X" * 5000)) < 30
+    assert map_states({"TX\u200b": 3, "OH": 1}).unmapped == ["'TX\\u200b'"]
+    with pytest.raises(DemandDataError, match=r"demand for 'TX\\u200b' is negative"):
+        parse_demand('{"TX\\u200b": -1}')

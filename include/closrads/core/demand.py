@@ -18,6 +18,7 @@ from closrads.core.errors import DemandDataError
 _SNIPPET_CHARS = 80
 _NUMERIC_STRING = re.compile(r"^\s*\d+\s*$")
 _BYTE_ORDER_MARK = "\ufeff"
+_PLAIN_CODE = re.compile(r"^[A-Z0-9]{1,10}$")
 
 
 def parse_demand(body: str) -> dict[str, int]:
@@ -49,7 +50,7 @@ def parse_demand(body: str) -> dict[str, int]:
             raise DemandDataError("CLOSRTECH returned an empty state code")
         value = _demand_value(code, raw_value)
         if code in demand:
-            raise DemandDataError(f"CLOSRTECH listed state {code} more than once")
+            raise DemandDataError(f"CLOSRTECH listed state {shown_code(code)} more than once")
         demand[code] = value
     return demand
 
@@ -71,6 +72,12 @@ def states_with_demand(demand: dict[str, int]) -> dict[str, int]:
     return wanted
 
 
+def shown_code(code: str) -> str:
+    """A state code as a message shows it: plain codes as they are, anything else quoted with its
+    invisible characters escaped (``'TX\\u200b'``, which would otherwise read as TX), and bounded."""
+    return code if _PLAIN_CODE.match(code) else ascii(code[:20]) + ("..." if len(code) > 20 else "")
+
+
 def describe_body(body: str) -> str:
     """What a bad body looks like, without quoting it: its size and whether it is an HTML page."""
     text = str(body)
@@ -81,19 +88,20 @@ def describe_body(body: str) -> str:
 
 
 def _demand_value(code: str, raw: object) -> int:
+    shown = shown_code(code)
     # bool is an int subclass in Python; `true` is not a lead count.
     if isinstance(raw, bool):
-        raise DemandDataError(f"CLOSRTECH demand for {code} is a boolean ({raw!r}), expected a whole number >= 0")
+        raise DemandDataError(f"CLOSRTECH demand for {shown} is a boolean ({raw!r}), expected a whole number >= 0")
     if isinstance(raw, int):
         value = raw
     elif (isinstance(raw, float) and raw.is_integer()) or (isinstance(raw, str) and _NUMERIC_STRING.match(raw)):
         value = int(raw)
     else:
         raise DemandDataError(
-            f"CLOSRTECH demand for {code} is {_snippet(json.dumps(raw))}, expected a whole number >= 0"
+            f"CLOSRTECH demand for {shown} is {_snippet(json.dumps(raw))}, expected a whole number >= 0"
         )
     if value < 0:
-        raise DemandDataError(f"CLOSRTECH demand for {code} is negative ({value}), expected a whole number >= 0")
+        raise DemandDataError(f"CLOSRTECH demand for {shown} is negative ({value}), expected a whole number >= 0")
     return value
 
 

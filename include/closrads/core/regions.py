@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from closrads.core.demand import shown_code
+
 REGION_KEYS_FILE = Path(__file__).with_name("fb_region_keys.json")
 
 # USPS code -> the state's name as Facebook's region search spells it. Facebook calls DC
@@ -39,7 +41,7 @@ class RegionMapping:
 
     regions: list[dict[str, str]]  # [{"key": "3878", "name": "Ohio", "country": "US"}, ...] sorted by code
     states: list[str]  # the USPS codes that mapped, sorted
-    unmapped: list[str]  # codes with no Facebook region (PR, GU, typos), sorted
+    unmapped: list[str]  # codes with no Facebook region (PR, GU, typos), sorted, as messages show them
 
 
 @cache
@@ -59,7 +61,7 @@ def map_states(codes: list[str] | dict[str, int]) -> RegionMapping:
     for code in sorted({str(raw).strip().upper() for raw in codes}):
         region = keys.get(code)
         if region is None:
-            unmapped.append(code)
+            unmapped.append(shown_code(code))
             continue
         states.append(code)
         regions.append({"key": str(region["key"]), "name": region["name"], "country": region["country"]})
