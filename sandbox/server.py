@@ -170,7 +170,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         fault = self.state.take_fault("closrtech")
         if fault:
             time.sleep(fault.get("delay", 0))
-            if "status" in fault or "body" in fault:
+            if _answers(fault):
                 return self._send(
                     fault.get("status", 200),
                     fault.get("body", ""),
@@ -197,7 +197,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         fault = self.state.take_fault("slack")
         if fault:
             time.sleep(fault.get("delay", 0))
-            return self._send(fault.get("status", 500), fault.get("body", "internal_error"), "text/plain")
+            if _answers(fault):
+                return self._send(fault.get("status", 500), fault.get("body", "internal_error"), "text/plain")
         if path != defaults.SLACK_WEBHOOK_PATH:
             return self._send(404, "no_service", "text/plain")
         with self.state.lock:
@@ -225,11 +226,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
             time.sleep(fault.get("delay", 0))
             if "code" in fault:
                 return self._graph_error(fault["code"], fault.get("message"))
-            return self._send(
-                fault.get("status", 500),
-                fault.get("body", "<html>Bad gateway</html>"),
-                fault.get("content_type", "text/html"),
-            )
+            if _answers(fault):
+                return self._send(
+                    fault.get("status", 500),
+                    fault.get("body", "<html>Bad gateway</html>"),
+                    fault.get("content_type", "text/html"),
+                )
         if not token_ok:
             return self._graph_error(190)
         if kind == "listing" and method == "GET":
@@ -387,6 +389,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 state.save()
                 return self._send(200, adset)
         self._send(404, {"error": f"no control route {method} /_sandbox/{route}"})
+
+
+def _answers(fault: dict) -> bool:
+    """Whether a fault replaces the answer. A fault with only a ``delay`` is a slow but normal call."""
+    return any(field in fault for field in ("status", "body", "code"))
 
 
 def make_server(host: str = "127.0.0.1", port: int = 0, state_file: Path | None = None) -> ThreadingHTTPServer:

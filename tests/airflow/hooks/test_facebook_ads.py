@@ -139,3 +139,9 @@ def test_a_write_graph_does_not_confirm_is_a_failure(sandbox, retry_waits, body,
         FacebookAdsHook().update_targeting(CORE, {"geo_locations": {"regions": []}})
     assert not caught.value.transient and retry_waits == []
     assert "Overloaded" not in str(caught.value)
+
+
+def test_a_slow_but_successful_call_succeeds(sandbox, retry_waits):
+    sandbox.add_fault("graph", adset_id=CORE, method="GET", delay=0.3)
+    assert FacebookAdsHook().get_adset(CORE)["id"] == CORE
+    assert retry_waits == []
