@@ -164,3 +164,12 @@ def test_regions_of_other_countries_are_kept(sandbox, run_dag):
     assert regions[0] == ontario and sum(r["key"] == "533" for r in regions) == 1
     outcome = result.outcomes()[cross_border]
     assert (outcome["added"], outcome["removed"]) == (["NE", "TX", "WV"], ["AK", "MA", "VT"])
+
+
+def test_a_listing_that_repeats_itself_aborts_the_run_without_writes(sandbox, run_dag):
+    page = {"data": [], "paging": {"cursors": {"after": "c2FtZQ=="}, "next": "http://127.0.0.1/next"}}
+    sandbox.add_fault("listing", times=1000, status=200, body=json.dumps(page), content_type="application/json")
+    result = run_dag({"dry_run": False})
+    assert result.state == "failed" and result.report["status"] == "aborted"
+    assert "repeated a paging cursor (page 2)" in result.step_error("list_adsets")
+    assert len(sandbox.requests("graph", kind="listing")) == 2 and sandbox.graph_writes() == []

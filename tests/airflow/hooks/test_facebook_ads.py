@@ -145,3 +145,29 @@ def test_a_slow_but_successful_call_succeeds(sandbox, retry_waits):
     sandbox.add_fault("graph", adset_id=CORE, method="GET", delay=0.3)
     assert FacebookAdsHook().get_adset(CORE)["id"] == CORE
     assert retry_waits == []
+
+
+def _listing_page(rows, cursor="c2FtZQ==") -> str:
+    return json.dumps({"data": rows, "paging": {"cursors": {"after": cursor}, "next": "http://127.0.0.1/next"}})
+
+
+def test_a_listing_that_repeats_its_cursor_is_stopped(sandbox):
+    sandbox.add_fault("listing", times=1000, status=200, body=_listing_page([]), content_type="application/json")
+    with pytest.raises(GraphError, match=r"repeated a paging cursor \(page 2\)"):
+        FacebookAdsHook().list_campaign_adsets()
+    assert len(sandbox.requests("graph", kind="listing")) == 2
+
+
+def test_a_listing_that_repeats_an_adset_is_stopped(sandbox):
+    row = {"id": CORE, "name": "Core", "effective_status": "ACTIVE"}
+    sandbox.add_fault("listing", status=200, body=_listing_page([row], "YQ=="), content_type="application/json")
+    sandbox.add_fault("listing", status=200, body=_listing_page([row], "Yg=="), content_type="application/json")
+    with pytest.raises(GraphError, match=f"returned ad set {CORE} twice"):
+        FacebookAdsHook().list_campaign_adsets()
+
+
+def test_a_listing_longer_than_the_page_cap_is_stopped(sandbox, monkeypatch):
+    monkeypatch.setattr("closrads.airflow.hooks.facebook_ads.MAX_LISTING_PAGES", 2)  # the sandbox has 3 pages
+    with pytest.raises(GraphError, match="did not end within 2 pages"):
+        FacebookAdsHook().list_campaign_adsets()
+    assert len(sandbox.requests("graph", kind="listing")) == 2

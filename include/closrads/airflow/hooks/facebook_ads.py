@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 _API_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?$")
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 LISTING_FIELDS = ("id", "name", "effective_status", "account_id")
+LISTING_PAGE_SIZE = 100
+# 100 pages of 100 ad sets: far above any real campaign, and a bound on a listing that never ends.
+MAX_LISTING_PAGES = 100
 READ_FIELDS = ("id", "name", "effective_status", "targeting")
 
 
@@ -123,16 +126,8 @@ class FacebookAdsHook(BaseHook):
         Refuses a campaign whose ad sets belong to another ad account than the configured one:
         that is a mis-typed id, and writing to it would spend someone else's budget.
         """
-        from facebook_business.adobjects.campaign import Campaign
-
         settings = self.settings
-
-        def fetch_all() -> list[dict[str, Any]]:
-            campaign = Campaign(settings.campaign_id, api=self.api)
-            cursor = campaign.get_ad_sets(fields=list(LISTING_FIELDS), params={"limit": 100})
-            return [adset.export_all_data() for adset in cursor]
-
-        rows = self._call(f"listing the ad sets of campaign {settings.campaign_id}", fetch_all)
+        rows = self._call(f"listing the ad sets of campaign {settings.campaign_id}", self._all_listing_pages)
         expected_account = settings.ad_account_id.removeprefix("act_")
         adsets = []
         for row in rows:
@@ -142,8 +137,6 @@ class FacebookAdsHook(BaseHook):
                     f"campaign {settings.campaign_id} has ad set {row.get('id')} in ad account act_{account}, "
                     f"not the configured {settings.ad_account_id}; check Connection '{self.facebook_conn_id}'"
                 )
-            if not row.get("id"):
-                raise GraphError(f"the ad set listing of campaign {settings.campaign_id} has an entry without id")
             adsets.append(
                 {
                     "id": str(row["id"]),
@@ -152,6 +145,46 @@ class FacebookAdsHook(BaseHook):
                 }
             )
         return adsets
+
+    def _all_listing_pages(self) -> list[dict[str, Any]]:
+        """Follow the listing's cursors, bounded: a repeated cursor, a repeated ad set id or more than
+        ``MAX_LISTING_PAGES`` pages stop it (a buggy proxy must not drain the ad account's quota)."""
+        campaign_id = self.settings.campaign_id
+        params: dict[str, Any] = {"fields": ",".join(LISTING_FIELDS), "limit": LISTING_PAGE_SIZE}
+        rows: list[dict[str, Any]] = []
+        seen_ids: set[str] = set()
+        seen_cursors: set[str] = set()
+        for page in range(1, MAX_LISTING_PAGES + 1):
+            body = self.api.call("GET", (campaign_id, "adsets"), params=params).json()
+            data = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(data, list):
+                raise GraphError(f"page {page} of the ad set listing of campaign {campaign_id} has no data list")
+            for row in data:
+                adset_id = str(row.get("id") or "") if isinstance(row, dict) else ""
+                if not adset_id:
+                    raise GraphError(f"the ad set listing of campaign {campaign_id} has an entry without id")
+                if adset_id in seen_ids:
+                    raise GraphError(
+                        f"the ad set listing of campaign {campaign_id} returned ad set {adset_id} twice (page {page}); "
+                        "stopped instead of following a listing that repeats itself"
+                    )
+                seen_ids.add(adset_id)
+                rows.append(row)
+            paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
+            cursor = (paging.get("cursors") or {}).get("after") if isinstance(paging.get("cursors"), dict) else None
+            if not paging.get("next") or not cursor:
+                return rows
+            if cursor in seen_cursors:
+                raise GraphError(
+                    f"the ad set listing of campaign {campaign_id} repeated a paging cursor (page {page}); "
+                    "stopped instead of following a listing that repeats itself"
+                )
+            seen_cursors.add(cursor)
+            params = params | {"after": cursor}
+        raise GraphError(
+            f"the ad set listing of campaign {campaign_id} did not end within {MAX_LISTING_PAGES} pages of "
+            f"{LISTING_PAGE_SIZE}; stopped"
+        )
 
     def get_adset(self, adset_id: str) -> dict[str, Any]:
         """One ad set as Graph returns it now: ``{id, name, effective_status, targeting}``, unchecked
