@@ -134,8 +134,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if parts and re.match(r"^v\d+\.\d+$", parts[0]):
                 return self._graph(method, parts[1:])
             self._send(404, {"error": f"no such sandbox route: {method} {url.path}"})
-        except BrokenPipeError:
-            pass
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a deadline, a test's timeout)
 
     def _record(self, service: str, **details) -> None:
         entry = {
@@ -161,6 +161,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _drip(self, body: str, pause: float) -> None:
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        for byte in data:
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            time.sleep(pause)
+
     # -- CLOSRTECH ---------------------------------------------------------------------------
 
     def _closrtech(self) -> None:
@@ -170,6 +181,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         fault = self.state.take_fault("closrtech")
         if fault:
             time.sleep(fault.get("delay", 0))
+            if "drip" in fault:  # headers at once, then the body byte by byte, ``drip`` seconds apart
+                return self._drip(fault.get("body", ""), float(fault["drip"]))
             if _answers(fault):
                 return self._send(
                     fault.get("status", 200),

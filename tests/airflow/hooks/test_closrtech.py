@@ -81,3 +81,23 @@ def test_failures_never_quote_the_password(sandbox):
 
 def test_settings_repr_hides_the_password(sandbox):
     assert_no_secret(repr(ClosrtechHook().settings), "repr(ClosrtechSettings)")
+
+
+def test_a_body_that_trickles_in_is_cut_at_the_attempt_deadline(sandbox, retry_waits):
+    # every byte arrives well within requests' per-read timeout, the whole body only after 3 s
+    sandbox.add_fault("closrtech", body='{"OH": 5, "TX": 3}', drip=0.15)
+    assert ClosrtechHook(timeout=1.0).get_demand() == scenario.DEFAULT_DEMAND  # the second attempt
+    assert retry_waits == [4.0]  # the first attempt was cut at 1 s, as transient
+
+
+def test_the_deadline_error_names_the_timeout(sandbox):
+    sandbox.add_fault("closrtech", times=4, body='{"OH": 5, "TX": 3}', drip=0.15)
+    with pytest.raises(ClosrtechUnavailable, match=r"did not finish answering within 0\.5 s"):
+        ClosrtechHook(timeout=0.5).get_demand()
+
+
+def test_an_absurdly_large_body_is_refused_without_retry(sandbox, retry_waits):
+    sandbox.add_fault("closrtech", status=200, body='{"OH": 5, "X": "' + "x" * 1_200_000 + '"}')
+    with pytest.raises(DemandDataError, match="larger than 1 MB"):
+        ClosrtechHook().get_demand()
+    assert retry_waits == []

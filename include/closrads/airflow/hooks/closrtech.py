@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -12,9 +13,12 @@ from closrads.airflow.hooks.connections import extras, load_connection, require
 from closrads.airflow.masking import mask_secret_forms
 from closrads.airflow.retrying import CLOSRTECH_BACKOFF, call_with_backoff
 from closrads.core.demand import parse_demand
-from closrads.core.errors import ClosrtechRejected, ClosrtechUnavailable, network_reason
+from closrads.core.errors import ClosrtechRejected, ClosrtechUnavailable, DemandDataError, network_reason
 
 log = logging.getLogger(__name__)
+
+# A real answer is a few KB (51 states); anything near this is not demand.
+MAX_BODY_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class ClosrtechHook(BaseHook):
 
     :param closrtech_conn_id: an ``http`` Connection: host = base URL, login = account email,
         password = account password, extra ``{"campaign": "VND_VETERAN_LEADS"}``.
-    :param timeout: seconds per HTTP attempt.
+    :param timeout: seconds per HTTP attempt, the whole body included.
     """
 
     conn_name_attr = "closrtech_conn_id"
@@ -87,19 +91,42 @@ class ClosrtechHook(BaseHook):
 
         settings = self.settings
         where = f"CLOSRTECH at {settings.base_url}"
+        started = time.monotonic()
         try:
             response = requests.get(
                 f"{settings.base_url}/demand.php",
                 params={"campaign": settings.campaign, "email": settings.email, "pass": settings.password},
                 timeout=self.timeout,
                 headers={"Accept": "application/json"},
+                stream=True,  # the body is read below, against a deadline and a size cap
             )
+            with response:
+                self._check_status(response.status_code, where)
+                body = self._read_body(response, started, where)
         except requests.Timeout:
             raise ClosrtechUnavailable(f"{where} did not answer within {self.timeout:g} s") from None
         except requests.RequestException as exc:
             raise ClosrtechUnavailable(f"could not reach {where}: {network_reason(exc)}") from None
+        return body.decode("utf-8", errors="replace")  # JSON is UTF-8 (RFC 8259), whatever the header says
 
-        status = response.status_code
+    def _read_body(self, response, started: float, where: str) -> bytes:
+        """The body, read as it arrives: ``requests``' timeout bounds each socket read, not the attempt, so
+        a body that trickles in would hold the task for hours without this deadline. (``read1`` returns
+        what has arrived; ``iter_content`` would wait for whole chunks.) An attempt ends within the
+        deadline, plus at most one socket read timeout when the server goes silent mid-body."""
+        body = bytearray()
+        while chunk := response.raw.read1(65536, decode_content=True):
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise DemandDataError(
+                    f"{where} sent a body larger than {MAX_BODY_BYTES // 1_000_000} MB (a real answer is a few KB); "
+                    "refusing it"
+                )
+            if time.monotonic() - started > self.timeout:
+                raise ClosrtechUnavailable(f"{where} did not finish answering within {self.timeout:g} s")
+        return bytes(body)
+
+    def _check_status(self, status: int, where: str) -> None:
         if status >= 500 or status == 429:
             raise ClosrtechUnavailable(f"{where} answered HTTP {status}")
         if status in (401, 403):
@@ -109,7 +136,6 @@ class ClosrtechHook(BaseHook):
             )
         if status >= 400:
             raise ClosrtechRejected(
-                f"{where} answered HTTP {status} for demand.php (campaign {settings.campaign!r}); "
+                f"{where} answered HTTP {status} for demand.php (campaign {self.settings.campaign!r}); "
                 f"check the host and campaign of Connection '{self.closrtech_conn_id}'"
             )
-        return response.text
