@@ -72,3 +72,14 @@ def test_codes_with_invisible_characters_are_shown_escaped():
     assert map_states({"TX\u200b": 3, "OH": 1}).unmapped == ["'TX\\u200b'"]
     with pytest.raises(DemandDataError, match=r"demand for 'TX\\u200b' is negative"):
         parse_demand('{"TX\\u200b": -1}')
+
+
+def test_an_absurdly_long_answer_is_refused():
+    from closrads.core.demand import MAX_CODES
+
+    many = {f"X{i}": 1 for i in range(MAX_CODES + 1)}
+    with pytest.raises(DemandDataError, match=f"listed {MAX_CODES + 1} state codes"):
+        parse_demand(json.dumps(many))
+    with pytest.raises(DemandDataError, match="a state code of 5000 characters"):
+        parse_demand(json.dumps({"O" * 5000: 1}))
+    assert len(parse_demand(json.dumps({f"X{i}": 1 for i in range(MAX_CODES)}))) == MAX_CODES

@@ -23,8 +23,9 @@ def assert_aborted_at(result, sandbox, step: str, message: str) -> None:
         ({"OH": 15, "TX": -2}, "demand for TX is negative (-2)"),
         ({"OH": 15, "TX": "lots"}, "demand for TX is '\"lots\"'"),
         ("[]", "JSON list, expected an object"),
+        ({f"Z{i:05d}": 1 for i in range(20_000)} | {"OH": 5}, "listed 20001 state codes"),
     ],
-    ids=["all-zero", "empty", "negative", "non-numeric", "not-an-object"],
+    ids=["all-zero", "empty", "negative", "non-numeric", "not-an-object", "enormous"],
 )
 def test_bad_demand_aborts_before_facebook(sandbox, run_dag, demand, message):
     sandbox.set_demand(demand)

@@ -19,6 +19,10 @@ _SNIPPET_CHARS = 80
 _NUMERIC_STRING = re.compile(r"^\s*\d+\s*$")
 _BYTE_ORDER_MARK = "\ufeff"
 _PLAIN_CODE = re.compile(r"^[A-Z0-9]{1,10}$")
+# Bounds on what an answer may hold, so no list from outside grows without limit in XCom, a log line
+# or Slack: 51 states and DC plus a few territories and typos fit many times over.
+MAX_CODES = 100
+MAX_CODE_LENGTH = 16
 
 
 def parse_demand(body: str) -> dict[str, int]:
@@ -43,11 +47,20 @@ def parse_demand(body: str) -> dict[str, int]:
             "check the campaign and the account of the CLOSRTECH Connection"
         )
 
+    if len(payload) > MAX_CODES:
+        raise DemandDataError(
+            f"CLOSRTECH listed {len(payload)} state codes (a real answer lists about 51, at most {MAX_CODES}); "
+            "refusing it"
+        )
     demand: dict[str, int] = {}
     for raw_code, raw_value in payload.items():
         code = str(raw_code).strip().upper()
         if not code:
             raise DemandDataError("CLOSRTECH returned an empty state code")
+        if len(code) > MAX_CODE_LENGTH:
+            raise DemandDataError(
+                f"CLOSRTECH returned a state code of {len(code)} characters ({shown_code(code)}); refusing it"
+            )
         value = _demand_value(code, raw_value)
         if code in demand:
             raise DemandDataError(f"CLOSRTECH listed state {shown_code(code)} more than once")
