@@ -46,7 +46,8 @@ def test_aborted_report_names_failed_and_not_run_steps():
 def test_every_text_stays_within_block_kit_limits():
     long_error = "x" * 10_000
     adsets = [AdSetOutcome(str(i), "n" * 300, Outcome.FAILED, error=long_error) for i in range(100)]
-    _, blocks = report_message(_report(adsets), "http://a")
+    text, blocks = report_message(_report(adsets), "http://a")
+    assert len(text) <= 3100 and text.endswith("(the whole report is in the task log)\nRun: http://a")
     for block in blocks:
         for item in [block.get("text", {})] + block.get("fields", []) + block.get("elements", []):
             assert len(item.get("text", "")) <= 3000

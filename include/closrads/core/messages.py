@@ -14,6 +14,8 @@ from closrads.core.report import PROBLEM_OUTCOMES, AdSetOutcome, Outcome, RunSta
 
 MAX_STATES_SHOWN = 25
 MAX_ADSET_LINES = 30
+# The plain-text fallback (notifications, clients without Block Kit); the blocks carry the details.
+MAX_FALLBACK_CHARS = 3000
 _SECTION_LIMIT = 2900  # Slack rejects section texts over 3000 characters
 _STATUS_ICON = {RunStatus.SUCCESS: ":white_check_mark:", RunStatus.FAILED: ":x:", RunStatus.ABORTED: ":no_entry:"}
 
@@ -78,7 +80,8 @@ def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[d
     blocks.extend(_section(chunk) for chunk in _chunks(lines))
     if run_url:
         blocks.append(_context(f"<{run_url}|Open run {escape(report.run_id)} in Airflow>"))
-    return escape(report.render_text()) + (f"\nRun: {run_url}" if run_url else ""), blocks
+    fallback = _cut(escape(report.render_text()), MAX_FALLBACK_CHARS, "\n... (the whole report is in the task log)")
+    return fallback + (f"\nRun: {run_url}" if run_url else ""), blocks
 
 
 def failure_message(failure: TaskFailure) -> tuple[str, list[dict]]:
@@ -161,15 +164,15 @@ def _chunks(lines: list[str]) -> list[str]:
     return chunks + ([current] if current else [])
 
 
-def _cut(text: str) -> str:
-    """Within Slack's section limit; cut before an escape sequence rather than through it."""
-    if len(text) <= _SECTION_LIMIT:
+def _cut(text: str, limit: int = _SECTION_LIMIT, marker: str = "...") -> str:
+    """Within ``limit`` characters; cut before an escape sequence rather than through it."""
+    if len(text) <= limit:
         return text
-    cut = text[: _SECTION_LIMIT - 3]
+    cut = text[: limit - len(marker)]
     amp = cut.rfind("&")
     if amp > len(cut) - 5:
         cut = cut[:amp]
-    return cut + "..."
+    return cut + marker
 
 
 def _mrkdwn(text: str) -> dict:
