@@ -61,3 +61,17 @@ def test_rerun_of_an_older_run_is_refused_after_a_newer_run_applied_demand(sandb
     assert f"run {newer.run_id} already applied newer demand" in output
     assert len(sandbox.graph_writes()) == writes_before
     assert sandbox.targeted_states()[CORE] == ["OH", "TX"]
+
+
+def test_the_stale_guard_fails_closed_when_its_record_cannot_be_read(sandbox, run_dag, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_CLOSRADS_LAST_APPLIED_DEMAND", "{not json")  # an unreadable record
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "failed"
+    assert sandbox.graph_writes() == []
+    errors = {o["error"] for o in result.outcomes().values() if o["outcome"] == "failed"}
+    assert len([o for o in result.outcomes().values() if o["outcome"] == "failed"]) == 5  # every would-be write
+    assert errors == {
+        "could not read the stale re-run guard's record, Variable closrads_last_applied_demand "
+        "(JSONDecodeError); not writing without it"
+    }

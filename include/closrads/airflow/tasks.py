@@ -8,6 +8,7 @@ retries bad data, a rejected token or a permanent Graph error. The rules themsel
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from closrads.airflow.masking import redacted
 from closrads.airflow.mode import announce_mode, resolve_mode
 from closrads.airflow.slack import SLACK_CONN_ID, post_to_slack, run_url
 from closrads.core.demand import states_with_demand
-from closrads.core.errors import ClosradsError, DemandDataError, StaleRunRefused
+from closrads.core.errors import ClosradsError, DemandDataError, GuardStateUnavailable, StaleRunRefused
 from closrads.core.messages import report_message
 from closrads.core.regions import map_states
 from closrads.core.report import AdSetOutcome, Outcome, StepResult, StepStatus, SyncReport
@@ -199,9 +200,7 @@ def _apply_demand(outcome: AdSetOutcome, regions: list[dict], fetched_at: str, m
     if not plan.needs_write:
         outcome.outcome = Outcome.SKIPPED
         log.info("Ad set %s already targets exactly the %d demand states; no write", outcome.adset_id, len(regions))
-        if not mode.dry_run:
-            _record_applied_demand(fetched_at, run_id)
-        return
+        return  # nothing written: the stale guard's record stays as it is
     if mode.dry_run:
         outcome.outcome = Outcome.WOULD_UPDATE
         log.warning("DRY RUN: would update ad set %s: %s", outcome.adset_id, plan.describe())
@@ -214,25 +213,46 @@ def _apply_demand(outcome: AdSetOutcome, regions: list[dict], fetched_at: str, m
 
 
 def _refuse_if_stale(fetched_at: str) -> None:
-    applied = Variable.get(APPLIED_DEMAND_VARIABLE, default=None, deserialize_json=True)
-    if not isinstance(applied, dict) or "fetched_at" not in applied:
-        return
-    if datetime.fromisoformat(applied["fetched_at"]) > datetime.fromisoformat(fetched_at):
+    applied = _applied_demand()
+    if applied is not None and applied[0] > datetime.fromisoformat(fetched_at):
         raise StaleRunRefused(
             f"refusing to write: this run's demand was fetched at {fetched_at}, but run "
-            f"{applied.get('run_id')} already applied newer demand (fetched at {applied['fetched_at']}); "
+            f"{applied[1]} already applied newer demand (fetched at {applied[0].isoformat()}); "
             "writing now would replace newer targeting with older demand. Clear the newest run's task, "
             "or clear fetch_demand of this run with its downstream tasks to fetch fresh demand"
         )
 
 
 def _record_applied_demand(fetched_at: str, run_id: str) -> None:
-    applied = Variable.get(APPLIED_DEMAND_VARIABLE, default=None, deserialize_json=True)
-    if isinstance(applied, dict) and datetime.fromisoformat(applied.get("fetched_at", fetched_at)) > (
-        datetime.fromisoformat(fetched_at)
-    ):
+    applied = _applied_demand()
+    if applied is not None and applied[0] > datetime.fromisoformat(fetched_at):
         return
-    Variable.set(APPLIED_DEMAND_VARIABLE, {"fetched_at": fetched_at, "run_id": run_id}, serialize_json=True)
+    try:
+        Variable.set(APPLIED_DEMAND_VARIABLE, {"fetched_at": fetched_at, "run_id": run_id}, serialize_json=True)
+    except Exception as exc:  # noqa: BLE001 - the guard's record must be written, or the task retried
+        raise GuardStateUnavailable(
+            f"could not record the applied demand in Variable {APPLIED_DEMAND_VARIABLE} ({type(exc).__name__}); "
+            "the write itself went through, a retry re-reads the ad set and records it"
+        ) from None
+
+
+def _applied_demand() -> tuple[datetime, str] | None:
+    """The stale re-run guard's record (when the newest applied demand was fetched, and by which run).
+
+    Fails closed: a record that cannot be read is a transient error, never permission to write.
+    """
+    try:
+        # Read raw and parsed here: Airflow's own deserialize_json turns an unparseable value into "not set".
+        raw = Variable.get(APPLIED_DEMAND_VARIABLE, default=None)
+        if raw is None:
+            return None
+        applied = json.loads(raw)
+        return datetime.fromisoformat(applied["fetched_at"]), str(applied.get("run_id"))
+    except Exception as exc:  # noqa: BLE001 - unreadable for any reason: do not write
+        raise GuardStateUnavailable(
+            f"could not read the stale re-run guard's record, Variable {APPLIED_DEMAND_VARIABLE} "
+            f"({type(exc).__name__}); not writing without it"
+        ) from None
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE)

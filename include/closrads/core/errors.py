@@ -57,6 +57,12 @@ class UnusableTargeting(ClosradsError):
     """The ad set's targeting was read incomplete: writing on top of it would wipe what a person set."""
 
 
+class GuardStateUnavailable(ClosradsError):
+    """The state a safety guard needs could not be read (or recorded): retry, never write without it."""
+
+    transient = True
+
+
 class StaleRunRefused(ClosradsError):
     """A newer run already applied newer demand; writing this run's demand would undo it."""
 
