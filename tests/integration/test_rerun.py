@@ -64,7 +64,17 @@ def test_rerun_of_an_older_run_is_refused_after_a_newer_run_applied_demand(sandb
 
 
 def test_the_stale_guard_fails_closed_when_its_record_cannot_be_read(sandbox, run_dag, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_VAR_CLOSRADS_LAST_APPLIED_DEMAND", "{not json")  # an unreadable record
+    from airflow.sdk import Variable
+
+    real_get = Variable.get
+
+    def unreadable_record(key, default=None, **kwargs):
+        return "{not json" if key == "closrads_last_applied_demand" else real_get(key, default=default, **kwargs)
+
+    # Patched in this process (dag.test runs the tasks here) rather than set as an AIRFLOW_VAR_
+    # environment variable: that one was still read by later runs in the same process after the test
+    # removed it, and the record must not outlive this test.
+    monkeypatch.setattr(Variable, "get", unreadable_record)
     result = run_dag({"dry_run": False})
 
     assert result.state == "failed"
