@@ -65,7 +65,8 @@ def stack(tmp_path_factory):
     try:
         airflow.airflow("db", "migrate")
         airflow.airflow(
-            "users", "create", "--role", "Admin", "--username", airflow.username, "--password", airflow.password,
+            # --password=...: a generated password may start with "-", which argparse takes for an option
+            "users", "create", "--role", "Admin", "--username", airflow.username, f"--password={airflow.password}",
             "--email", "ops@closrads.example", "--firstname", "Ops", "--lastname", "CLOSRADS",
         )  # fmt: skip
         airflow.start("api-server", "api-server")

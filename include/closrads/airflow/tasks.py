@@ -8,7 +8,6 @@ retries bad data, a rejected token or a permanent Graph error. The rules themsel
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -242,11 +241,9 @@ def _applied_demand() -> tuple[datetime, str] | None:
     Fails closed: a record that cannot be read is a transient error, never permission to write.
     """
     try:
-        # Read raw and parsed here: Airflow's own deserialize_json turns an unparseable value into "not set".
-        raw = Variable.get(APPLIED_DEMAND_VARIABLE, default=None)
-        if raw is None:
+        applied = Variable.get(APPLIED_DEMAND_VARIABLE, default=None, deserialize_json=True)
+        if applied is None:
             return None
-        applied = json.loads(raw)
         return datetime.fromisoformat(applied["fetched_at"]), str(applied.get("run_id"))
     except Exception as exc:  # noqa: BLE001 - unreadable for any reason: do not write
         raise GuardStateUnavailable(
