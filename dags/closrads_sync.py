@@ -21,9 +21,12 @@ Scheduled runs follow the Variable `closrads_dry_run` (unset or unreadable: dry)
 **Re-running.** Clear one `update_adset` instance to retry that ad set alone with this run's
 demand and mode; it re-reads the ad set first. A cleared task of an older run refuses to write
 once a newer run has applied newer demand. Transient CLOSRTECH/Graph errors are retried inside
-the task; bad data and permanent errors fail at once and are never retried automatically.
+the task; a task that still fails for such a reason, or whose process died (lost worker, failed
+heartbeats), is retried by Airflow twice, 30 s apart. Bad data, permanent errors and refusals
+fail at once and are never retried automatically.
 
-**Alerts.** With the `closrads_slack` Connection, each failed task posts an alert, `report` posts
+**Alerts.** With the `closrads_slack` Connection, each failed try posts one alert (saying whether
+Airflow retries it), `report` posts
 the run's summary, and a run that fails without a task failure (it exceeded its 2 h
 `dagrun_timeout`, say) posts a run alert.
 
@@ -38,7 +41,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag
 
-from closrads.airflow.alerts import alert_run_failure, alert_task_failure
+from closrads.airflow.alerts import alert_run_failure, alert_task_failure, alert_task_retry
 from closrads.airflow.tasks import XComKey, fetch_demand, list_adsets, map_regions, report, update_adset
 
 
@@ -53,7 +56,17 @@ from closrads.airflow.tasks import XComKey, fetch_demand, list_adsets, map_regio
     on_failure_callback=alert_run_failure,
     doc_md=__doc__,
     tags=["closrads", "facebook-ads"],
-    default_args={"owner": "closrads", "retries": 0, "on_failure_callback": alert_task_failure},
+    default_args={
+        "owner": "closrads",
+        # Infrastructure failures (a lost worker, failed heartbeats, the API server briefly away,
+        # transient errors outlasting the in-task retries) are retried by Airflow without a person;
+        # every task is idempotent (update_adset re-reads before it writes), so a retry is safe.
+        # Bad data, permanent Graph errors and refusals fail with AirflowFailException: never retried.
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "on_retry_callback": alert_task_retry,
+        "on_failure_callback": alert_task_failure,
+    },
     params={
         "dry_run": Param(
             True,

@@ -40,6 +40,7 @@ from tests.helpers import (  # noqa: E402 - Airflow must see the environment abo
     assert_no_secret,
     collect_run,
     load_dag,
+    without_retry_delay,
     running_sandbox,
 )
 
@@ -55,6 +56,14 @@ def retry_waits(monkeypatch) -> list[float]:
     waits: list[float] = []
     monkeypatch.setattr("closrads.airflow.retrying.pause", waits.append)
     return waits
+
+
+@pytest.fixture(autouse=True)
+def alert_markers(monkeypatch, tmp_path) -> Path:
+    """Each test has its own record of the alerts already sent (one per try), not the machine's."""
+    markers = tmp_path / "alert-markers"
+    monkeypatch.setattr("closrads.airflow.alerts.SENT_MARKERS", markers)
+    return markers
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +98,7 @@ def run_dag(airflow_db, capfd, caplog):
         capfd.readouterr()
         caplog.clear()
         with caplog.at_level(logging.DEBUG):
-            dag_run = load_dag().test(run_conf=conf)
+            dag_run = without_retry_delay(load_dag()).test(run_conf=conf)
         captured = capfd.readouterr()
         result = collect_run(dag_run.run_id, captured.out + captured.err + caplog.text)
         assert_no_secret(result.log, "the log output (console and records, at DEBUG)")

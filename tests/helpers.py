@@ -110,6 +110,16 @@ def load_dag():
     return bag.dags[DAG_ID]
 
 
+def without_retry_delay(dag):
+    """The DAG with Airflow's task retries kept but their 30 s delay removed, so a test that makes a
+    task fail transiently sees every try without waiting (``dag.test()`` honours the delay)."""
+    from datetime import timedelta
+
+    for task in dag.tasks:
+        task.retry_delay = timedelta(0)
+    return dag
+
+
 def collect_run(run_id: str, log: str) -> RunResult:
     """The run's state, task states and XComs, read from the metadata DB."""
     from airflow.models.dagrun import DagRun

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from closrads.airflow.alerts import alert_run_failure, alert_task_failure
+from closrads.airflow.alerts import PROCESS_DIED, alert_run_failure, alert_task_failure, alert_task_retry
 from closrads.airflow.exceptions import RunFailedAfterReport
 from tests.helpers import assert_no_secret
 
@@ -16,9 +16,19 @@ def slack(sandbox) -> list[dict]:
 
 
 class FakeTaskInstance:
-    dag_id, task_id, run_id, map_index, try_number = "closrads_sync", "update_adset", "manual__1", 3, 2
+    dag_id, task_id, run_id, map_index, try_number, max_tries = "closrads_sync", "update_adset", "manual__1", 3, 2, 2
     rendered_map_index = "Veterans - Mobile only (120215550000000005)"
     log_url = None
+
+
+class DeadTaskInstance(FakeTaskInstance):
+    """What the DAG processor passes when the task's process died: no rendered label, XCom readable."""
+
+    rendered_map_index = None
+
+    def xcom_pull(self, task_ids):
+        assert task_ids == "list_adsets"
+        return [{"id": f"12021555000000000{i}", "name": f"Veterans {i}"} for i in range(6)]
 
 
 @pytest.mark.parametrize(
@@ -58,3 +68,32 @@ def test_run_alert_speaks_only_when_no_task_failure_explains_the_run(sandbox):
 
     alert_run_failure({})  # a sparse context still yields a message, never an exception
     assert len(slack(sandbox)) == 2
+
+
+def test_a_dead_task_process_is_named_as_such_with_its_adset(sandbox):
+    alert_task_failure({"ti": DeadTaskInstance()})  # the DAG processor passes no exception
+    (message,) = slack(sandbox)
+    assert "update_adset [Veterans 3 (120215550000000003)]" in message["text"]
+    assert PROCESS_DIED in message["text"]
+    assert "the worker running it was lost" in message["text"]
+    assert "no exception was passed" not in message["text"]
+
+
+def test_a_retried_try_says_airflow_retries_it(sandbox):
+    alert_task_retry({"ti": FakeTaskInstance(), "exception": TimeoutError("Graph did not answer")})
+    (message,) = slack(sandbox)
+    assert message["blocks"][0]["text"]["text"] == "CLOSRADS task failed, Airflow will retry it"
+    assert "try 2 of 3" in message["text"] and "Airflow retries it by itself" in message["text"]
+
+
+def test_one_alert_per_try_even_when_airflow_asks_twice(sandbox):
+    dead = DeadTaskInstance()
+    alert_task_retry({"ti": dead})
+    alert_task_retry({"ti": dead})  # the scheduler's heartbeat check and the executor's event, same try
+    assert len(slack(sandbox)) == 1
+
+    dead.try_number = 3
+    alert_task_failure({"ti": dead})
+    alert_task_failure({"ti": dead})
+    texts = [m["text"] for m in slack(sandbox)]
+    assert len(texts) == 2 and "try 3 of 3" in texts[1] and "No retry left" in texts[1]

@@ -72,7 +72,9 @@ def test_schedule_and_concurrency(dag):
     assert dag.dagrun_timeout == timedelta(hours=2)
     assert dag.doc_md and "closrads_dry_run" in dag.doc_md
     for task in dag.tasks:
-        assert task.retries == 0, f"{task.task_id}: transient errors are retried in-task, not by Airflow"
+        # A lost worker or a failed heartbeat is retried by Airflow; refusals fail with AirflowFailException.
+        assert task.retries == 2, task.task_id
+        assert task.retry_delay == timedelta(seconds=30), task.task_id
 
 
 def test_dry_run_param_is_a_boolean_defaulting_to_true(dag):
@@ -102,9 +104,10 @@ def test_parsing_the_dag_file_imports_neither_requests_nor_facebook_business():
 
 
 def test_failure_callbacks_are_plain_functions(dag):
-    from closrads.airflow.alerts import alert_run_failure, alert_task_failure
+    from closrads.airflow.alerts import alert_run_failure, alert_task_failure, alert_task_retry
 
     # Plain functions, not notifier objects: DAG-level notifiers do not run under `airflow dags test`.
     assert dag.on_failure_callback in (alert_run_failure, [alert_run_failure])
     for task in dag.tasks:
         assert task.on_failure_callback in (alert_task_failure, [alert_task_failure]), task.task_id
+        assert task.on_retry_callback in (alert_task_retry, [alert_task_retry]), task.task_id

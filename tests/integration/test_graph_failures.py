@@ -100,15 +100,31 @@ def test_a_campaign_of_another_ad_account_is_refused(sandbox, run_dag):
     assert sandbox.graph_writes() == []
 
 
-def test_transient_error_that_never_clears_fails_that_adset_after_four_attempts(sandbox, run_dag):
+def test_transient_error_that_never_clears_is_retried_by_airflow_then_fails_that_adset(sandbox, run_dag):
     sandbox.add_fault("graph", adset_id=MOBILE, method="POST", code=2, times=50)
     result = run_dag({"dry_run": False})
 
     assert result.state == "failed"
-    assert len(writes_to(sandbox, MOBILE)) == 4  # 1 + retries after 5 s, 10 s, 20 s (scaled down here)
+    # Each of the 3 Airflow tries (1 + 2 retries) makes 4 attempts: 1 + in-task retries after 5, 10, 20 s.
+    assert len(writes_to(sandbox, MOBILE)) == 3 * 4
     assert result.task_states["update_adset[3]"] == "failed"
     assert "Graph error 2" in result.outcomes()[MOBILE]["error"]
-    assert len(sandbox.graph_writes()) == 4 + 4  # the four other changed ad sets were written once each
+    assert len(sandbox.graph_writes()) == 12 + 4  # the four other changed ad sets were written once each
+
+    alerts = [m["text"] for m in sandbox.slack_messages() if m["text"].startswith("CLOSRADS task failed")]
+    assert [a.split(" | try ")[1].split("\n")[0] for a in alerts] == ["1 of 3", "2 of 3", "3 of 3"]
+    assert all("Airflow will retry it" in a for a in alerts[:2]) and "No retry left" in alerts[2]
+    assert all("update_adset [Veterans - Mobile only (120215550000000005)]" in a for a in alerts)
+
+
+def test_a_refusal_is_never_retried_by_airflow(sandbox, run_dag):
+    sandbox.add_fault("graph", adset_id=MOBILE, method="POST", code=100, times=50)
+    result = run_dag({"dry_run": False})
+
+    assert len(writes_to(sandbox, MOBILE)) == 1
+    alerts = [m["text"] for m in sandbox.slack_messages() if m["text"].startswith("CLOSRADS task failed")]
+    assert len(alerts) == 1 and "try 1 of 3" in alerts[0] and "No retry left" in alerts[0]
+    assert result.task_states["update_adset[3]"] == "failed"
 
 
 def test_adset_paused_after_listing_is_left_alone(sandbox, run_dag):

@@ -1,13 +1,19 @@
-"""``on_failure_callback`` for every ``closrads_sync`` task: tell Slack which task failed and why.
+"""Slack alerts for failed tasks (each failed try, retried or final) and for runs that fail oddly.
 
-A plain function, not a notifier object: it runs the same way in the task process under the
-scheduler, on Celery workers and in ``airflow dags test``. It must never crash or hide the task's
-own failure, so every context key is optional and every error here becomes a warning.
+Plain functions, not notifier objects: they run the same way in the task process under the
+scheduler, on Celery workers, in the DAG processor (which runs the callbacks of a task whose
+process died) and in ``airflow dags test``. They must never crash or hide the task's own failure,
+so every context key is optional and every error here becomes a warning.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import tempfile
+import time
+from pathlib import Path
 
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.masking import redacted
@@ -16,15 +22,36 @@ from closrads.core.messages import TaskFailure, failure_message, run_failure_mes
 
 log = logging.getLogger(__name__)
 
+# When the task process dies (worker killed, heartbeats lost), Airflow runs the callback in the DAG
+# processor, without an exception, and can request it twice for the same try (once when the scheduler
+# finds the missing heartbeat, once when the executor reports the task finished). A marker per try in
+# this directory keeps it to one alert per try.
+SENT_MARKERS = Path(tempfile.gettempdir()) / "closrads-alerts"
+_MARKER_MAX_AGE_SECONDS = 7 * 24 * 3600
+PROCESS_DIED = (
+    "the task's process ended without reporting an error: the worker running it was lost, or it stopped "
+    "heartbeating (killed, out of memory, or the Airflow API server was unreachable)"
+)
+
 
 def alert_task_failure(context) -> None:
+    """``on_failure_callback``: the task failed for good (no retry left, or an error retrying cannot fix)."""
+    _safely(context, will_retry=False)
+
+
+def alert_task_retry(context) -> None:
+    """``on_retry_callback``: the task failed and Airflow will retry it by itself; the operator sees it."""
+    _safely(context, will_retry=True)
+
+
+def _safely(context, *, will_retry: bool) -> None:
     try:
-        _alert(context or {})
+        _alert(context or {}, will_retry=will_retry)
     except Exception:
         log.warning("Slack: could not prepare the failure alert", exc_info=True)
 
 
-def _alert(context) -> None:
+def _alert(context, *, will_retry: bool) -> None:
     exception = context.get("exception")
     if isinstance(exception, RunFailedAfterReport):
         return  # the report task failed on purpose after posting the run's summary: no second message
@@ -33,18 +60,71 @@ def _alert(context) -> None:
     task_id = getattr(ti, "task_id", None) or getattr(context.get("task"), "task_id", None) or "unknown task"
     run_id = context.get("run_id") or getattr(ti, "run_id", None) or "unknown run"
     map_index = getattr(ti, "map_index", None)
-    label = getattr(ti, "rendered_map_index", None) or context.get("adset_label") or map_index
-    task_label = f"{task_id} [{label}]" if isinstance(map_index, int) and map_index >= 0 else task_id
-    error = str(exception) if exception is not None else "no exception was passed to the callback"
+    try_number = getattr(ti, "try_number", None)
+    if not _first_alert_for(dag_id, run_id, task_id, map_index, try_number, will_retry):
+        log.info("Slack: the alert for %s try %s was already sent", task_id, try_number)
+        return
+    mapped = isinstance(map_index, int) and map_index >= 0
+    label = context.get("adset_label") or getattr(ti, "rendered_map_index", None) or _listed_label(ti, map_index)
+    error = f"{type(exception).__name__}: {exception}" if exception is not None else PROCESS_DIED
     failure = TaskFailure(
         dag_id=dag_id,
-        task_label=task_label,
+        task_label=f"{task_id} [{label or map_index}]" if mapped else task_id,
         run_id=run_id,
-        try_number=getattr(ti, "try_number", "?"),
-        error=redacted(f"{type(exception).__name__}: {error}" if exception is not None else error),
+        try_number=try_number if try_number is not None else "?",
+        max_tries=_max_tries(context, ti),
+        error=redacted(error),
         log_url=getattr(ti, "log_url", None) or task_log_url(dag_id, run_id, task_id, map_index),
+        will_retry=will_retry,
     )
-    post_to_slack(*failure_message(failure), what=f"failure alert for {task_label}")
+    post_to_slack(*failure_message(failure), what=f"failure alert for {failure.task_label}")
+
+
+def _listed_label(ti, map_index) -> str | None:
+    """The ad set of a mapped instance whose label was never rendered (its process died): from the listing."""
+    if not isinstance(map_index, int) or map_index < 0 or ti is None:
+        return None
+    try:
+        listed = ti.xcom_pull(task_ids="list_adsets")
+        adset = listed[map_index]
+        return f"{adset['name']} ({adset['id']})"
+    except Exception:  # noqa: BLE001 - a label is a nicety; the map index still identifies the task
+        return None
+
+
+def _max_tries(context, ti) -> int | None:
+    tries = getattr(ti, "max_tries", None)
+    if isinstance(tries, int) and tries >= 0:
+        return tries + 1  # Airflow's max_tries counts the retries; the first try is extra
+    retries = getattr(context.get("task"), "retries", None)
+    return retries + 1 if isinstance(retries, int) else None
+
+
+def _first_alert_for(dag_id, run_id, task_id, map_index, try_number, will_retry: bool) -> bool:
+    """True the first time this try's alert is asked for on this machine (Airflow may ask twice)."""
+    if try_number is None:
+        return True
+    try:
+        SENT_MARKERS.mkdir(parents=True, exist_ok=True)
+        _forget_old_markers()
+        key = f"{dag_id}|{run_id}|{task_id}|{map_index}|{try_number}|{'retry' if will_retry else 'fail'}"
+        name = hashlib.sha256(key.encode()).hexdigest()[:32]
+        os.close(os.open(SENT_MARKERS / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    except OSError:
+        log.debug("Slack: no alert marker directory; a duplicate alert is possible", exc_info=True)
+    return True
+
+
+def _forget_old_markers() -> None:
+    cutoff = time.time() - _MARKER_MAX_AGE_SECONDS
+    for marker in SENT_MARKERS.iterdir():
+        try:
+            if marker.stat().st_mtime < cutoff:
+                marker.unlink()
+        except OSError:
+            continue
 
 
 def alert_run_failure(context) -> None:

@@ -28,6 +28,18 @@ class TaskFailure:
     try_number: int | str
     error: str
     log_url: str | None
+    max_tries: int | None = None  # retries + 1; None when unknown
+    will_retry: bool = False  # Airflow retries it by itself: the operator need not act yet
+
+    @property
+    def tries(self) -> str:
+        return f"{self.try_number} of {self.max_tries}" if self.max_tries else str(self.try_number)
+
+    @property
+    def headline(self) -> str:
+        if self.will_retry:
+            return "CLOSRADS task failed, Airflow will retry it"
+        return "CLOSRADS task failed"
 
 
 def escape(text: object) -> str:
@@ -85,29 +97,35 @@ def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[d
 
 
 def failure_message(failure: TaskFailure) -> tuple[str, list[dict]]:
-    """``(fallback text, blocks)`` for one failed task."""
+    """``(fallback text, blocks)`` for one failed try of a task (retried by Airflow, or final)."""
+    next_step = (
+        "Airflow retries it by itself; nothing to do unless the last try fails too."
+        if failure.will_retry
+        else "No retry left: clear the task in Airflow once the cause is fixed."
+    )
     text = escape(
-        f"CLOSRADS task failed: {failure.dag_id}.{failure.task_label} | run {failure.run_id} | "
-        f"try {failure.try_number}\nError: {failure.error}"
+        f"{failure.headline}: {failure.dag_id}.{failure.task_label} | run {failure.run_id} | "
+        f"try {failure.tries}\nError: {failure.error}\n{next_step}"
     )
     if failure.log_url:
         text += f"\nLog: {failure.log_url}"
     blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": "CLOSRADS task failed"}},
+        {"type": "header", "text": {"type": "plain_text", "text": failure.headline}},
         {
             "type": "section",
             "fields": [
                 _mrkdwn(f"*DAG:* {escape(failure.dag_id)}"),
                 _mrkdwn(f"*Task:* {escape(failure.task_label)}"),
                 _mrkdwn(f"*Run:* {escape(failure.run_id)}"),
-                _mrkdwn(f"*Try:* {failure.try_number}"),
+                _mrkdwn(f"*Try:* {failure.tries}"),
             ],
         },
         _section(f"*Error:* {escape(failure.error)}"),
+        _section(next_step),
     ]
     if failure.log_url:
         blocks.append(_context(f"<{failure.log_url}|Open the task log>"))
-    return text, blocks
+    return _cut(text, MAX_FALLBACK_CHARS), blocks
 
 
 def run_failure_message(dag_id: str, run_id: str, reason: str, run_url: str | None) -> tuple[str, list[dict]]:
@@ -117,14 +135,17 @@ def run_failure_message(dag_id: str, run_id: str, reason: str, run_url: str | No
     }.get(reason, f"Airflow reports: {reason}")
     text = escape(
         f"CLOSRADS run failed: {dag_id} run {run_id}: {explanation}. The report may not have been sent; "
-        "ad sets whose update_adset did not finish were not changed by this run."
+        "an ad set whose update_adset did not finish may or may not have been written: check the run."
     )
     if run_url:
         text += f"\nRun: {run_url}"
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "CLOSRADS run failed"}},
         _section(f"*Run:* {escape(run_id)}\n*Why:* {escape(explanation)}"),
-        _section("The report may not have been sent; ad sets whose `update_adset` did not finish were not changed."),
+        _section(
+            "The report may not have been sent. An ad set whose `update_adset` did not finish may or may not "
+            "have been written: check the run, or clear its `update_adset` to re-check it."
+        ),
     ]
     if run_url:
         blocks.append(_context(f"<{run_url}|Open run {escape(run_id)} in Airflow>"))
