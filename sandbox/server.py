@@ -237,6 +237,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         fault = self.state.take_fault("listing" if kind == "listing" else "graph", adset_id, method)
         if fault:
             time.sleep(fault.get("delay", 0))
+            if fault.get("lands") and kind == "adset" and method == "POST" and token_ok and adset_id:
+                self._land_write(adset_id)  # the change is made, but the answer that follows is the fault
             if "code" in fault:
                 return self._graph_error(fault["code"], fault.get("message"))
             if _answers(fault):
@@ -333,6 +335,18 @@ class SandboxHandler(BaseHTTPRequestHandler):
             adset["targeting"] = targeting
             self.state.save()
         self._send(200, {"success": True}, headers=self._usage_headers())
+
+    def _land_write(self, adset_id: str) -> None:
+        """Apply a well-formed targeting update without answering it (a write whose answer was lost)."""
+        try:
+            targeting = json.loads(self.form.get("targeting") or "null")
+        except ValueError:
+            return
+        adset = self.state.adset(adset_id)
+        if adset is not None and isinstance(targeting, dict) and targeting.get("geo_locations"):
+            with self.state.lock:
+                adset["targeting"] = targeting
+                self.state.save()
 
     def _search(self) -> None:
         data = [

@@ -40,8 +40,8 @@ from tests.helpers import (  # noqa: E402 - Airflow must see the environment abo
     assert_no_secret,
     collect_run,
     load_dag,
-    without_retry_delay,
     running_sandbox,
+    without_retry_delay,
 )
 
 # Handlers that Airflow configures during one in-process dag.test() keep pointing at that test's

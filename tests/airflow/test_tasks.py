@@ -16,7 +16,10 @@ def test_each_listed_adset_gets_its_recorded_outcome_or_says_why_not():
     core, spouses, mobile = adset_outcomes(LISTED, recorded, "update_adset", states)
     assert (core.outcome, core.added) == (Outcome.UPDATED, ["TX"])
     # its process died (no outcome, state failed): it may have been written
-    assert spouses.outcome == Outcome.UNKNOWN and "it may have been written" in spouses.error
+    assert spouses.outcome == Outcome.UNKNOWN and "ended 'failed' without recording an outcome" in spouses.error
+    assert "UNKNOWN (its task died; a retry or a clear will re-check it; it may have been written)" in (
+        spouses.describe()
+    )
     assert mobile.outcome == Outcome.NOT_RUN and mobile.error is None
 
 

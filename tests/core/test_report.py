@@ -84,3 +84,24 @@ def test_status():
 def test_one_renderer_for_a_change(added, removed, text):
     assert render_change(added, removed) == text
     assert AdSetOutcome("1", "a", Outcome.UPDATED, added=added, removed=removed).change == text
+
+
+def test_a_recheck_confirms_or_flags_what_the_outcome_alone_cannot_say():
+    retried = AdSetOutcome("1", "Core", Outcome.SKIPPED, tries=2)
+    died = AdSetOutcome("2", "Spouses", Outcome.UNKNOWN)
+    overwritten = AdSetOutcome("3", "Mobile", Outcome.UPDATED, added=["TX"], tries=3)
+    assert [a.needs_recheck for a in (retried, died, overwritten, AdSetOutcome("4", "x", Outcome.UPDATED))] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    retried.confirm()
+    died.confirm()
+    overwritten.contradict("+TX -AK")
+    assert "(an earlier try of this run may have written them)" in retried.describe()
+    assert died.outcome == Outcome.UNKNOWN and "match the demand" in died.describe()  # still a dead task
+    assert overwritten.outcome == Outcome.FAILED  # the run did not leave what it wanted
+    assert "differ from the demand (+TX -AK still to do)" in overwritten.describe()
+    report = _report(adsets=[retried, died, overwritten])
+    assert report.status == "failed" and report.failed_count == 2

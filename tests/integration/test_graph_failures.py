@@ -117,6 +117,46 @@ def test_transient_error_that_never_clears_is_retried_by_airflow_then_fails_that
     assert all("update_adset [Veterans - Mobile only (120215550000000005)]" in a for a in alerts)
 
 
+def test_a_write_that_landed_before_its_try_failed_is_skipped_by_the_retry_and_confirmed(sandbox, run_dag):
+    # Every attempt of the first try writes, but its answer is lost (a transient error after the change).
+    sandbox.add_fault("graph", adset_id=MOBILE, method="POST", code=2, lands=True, times=4)
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "success"
+    assert result.task_states["update_adset[3]"] == "success"
+    assert len(writes_to(sandbox, MOBILE)) == 4  # only the first try wrote; the retry re-read and skipped
+    assert "TX" in sandbox.targeted_states()[MOBILE]
+    (mobile,) = [a for a in result.report["adsets"] if a["adset_id"] == MOBILE]
+    assert (mobile["outcome"], mobile["tries"]) == ("skipped", 2)
+    assert (
+        "re-read after the run: its US states match the demand (an earlier try of this run may have written"
+        in (mobile["recheck"])
+    )
+    alerts = [m["text"] for m in sandbox.slack_messages() if m["text"].startswith("CLOSRADS task failed")]
+    assert len(alerts) == 1 and "Airflow will retry it" in alerts[0]
+
+
+def test_a_write_undone_after_the_last_try_is_flagged_by_the_report(sandbox, run_dag, monkeypatch):
+    # The retry finds the ad set already right; then a late write restores the old states before report.
+    sandbox.add_fault("graph", adset_id=MOBILE, method="POST", code=2, lands=True, times=4)
+    before = sandbox.adset(MOBILE)["targeting"]
+    from closrads.airflow import recheck
+
+    real = recheck.recheck_uncertain
+
+    def late_write_then_recheck(adsets, regions):
+        sandbox.update_adset(MOBILE, targeting=before)
+        real(adsets, regions)
+
+    monkeypatch.setattr("closrads.airflow.tasks.recheck_uncertain", late_write_then_recheck)
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "failed"
+    (mobile,) = [a for a in result.report["adsets"] if a["adset_id"] == MOBILE]
+    assert mobile["outcome"] == "failed" and "differ from the demand" in mobile["recheck"]
+    assert "Clear its update_adset to re-apply the demand" in result.log
+
+
 def test_a_refusal_is_never_retried_by_airflow(sandbox, run_dag):
     sandbox.add_fault("graph", adset_id=MOBILE, method="POST", code=100, times=50)
     result = run_dag({"dry_run": False})

@@ -23,6 +23,7 @@ from closrads.airflow.hooks.closrtech import ClosrtechHook
 from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 from closrads.airflow.masking import redacted
 from closrads.airflow.mode import announce_mode, resolve_mode
+from closrads.airflow.recheck import recheck_uncertain
 from closrads.airflow.slack import SLACK_CONN_ID, post_to_slack, run_url
 from closrads.core.demand import states_with_demand
 from closrads.core.errors import ClosradsError, DemandDataError, GuardStateUnavailable, StaleRunRefused
@@ -170,7 +171,7 @@ def update_adset(adset: dict[str, str], mapping: dict[str, Any], demand: dict[st
     ti = context["ti"]
     run_mode = RunMode.from_dict(mode)
     announce_mode(run_mode)
-    outcome = AdSetOutcome(adset_id=adset["id"], name=adset["name"], outcome=Outcome.FAILED)
+    outcome = AdSetOutcome(adset["id"], adset["name"], Outcome.FAILED, tries=int(getattr(ti, "try_number", 1) or 1))
 
     def record_failure(message: str) -> None:
         outcome.outcome, outcome.error = Outcome.FAILED, message
@@ -272,14 +273,18 @@ def report(
     (adset_task,) = [t.task_id for t in upstream if t.is_mapped]
     states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id]).get(run_id, {})
 
+    mode = recorded_mode(ti, steps)
+    adset_results = adset_outcomes(adsets or [], list(outcomes[:]), adset_task, states)
+    if not mode.dry_run and mapping:
+        recheck_uncertain(adset_results, mapping["regions"])
     result = SyncReport(
-        mode=(mode := recorded_mode(ti, steps)).describe(),
+        mode=mode.describe(),
         dry_run=mode.dry_run,
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         run_id=run_id,
         demand_states=sorted((demand or {}).get("states") or {}),
         unmapped_states=(mapping or {}).get("unmapped") or [],
-        adsets=adset_outcomes(adsets or [], list(outcomes[:]), adset_task, states),
+        adsets=adset_results,
         steps=step_results(ti, steps, states),
     )
     log.info("CLOSRADS report (%s)\n%s", result.summary(), result.render_text())
@@ -337,8 +342,7 @@ def adset_outcomes(
                     adset["id"],
                     adset["name"],
                     Outcome.UNKNOWN,
-                    error=f"its update_adset task ended '{state}' without recording an outcome; "
-                    "check the ad set in Ads Manager, it may have been written",
+                    error=f"its update_adset task ended '{state}' without recording an outcome",
                 )
             )
     return outcomes

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from closrads.core.report import PROBLEM_OUTCOMES, AdSetOutcome, Outcome, RunStatus, SyncReport
+from closrads.core.report import PROBLEM_OUTCOMES, UNKNOWN_MEANS, AdSetOutcome, Outcome, RunStatus, SyncReport
 
 MAX_STATES_SHOWN = 25
 MAX_ADSET_LINES = 30
@@ -157,12 +157,16 @@ def _adset_line(adset: AdSetOutcome) -> str:
     parts = [f"{':x:' if problem else ':pencil2:'} *{escape(adset.name)}* ({escape(adset.adset_id)})"]
     if adset.outcome == Outcome.FAILED and adset.has_change:
         parts.append(f"FAILED, not applied: {adset.change}")
+    elif adset.outcome == Outcome.UNKNOWN:
+        parts.append(f"UNKNOWN ({UNKNOWN_MEANS})")
     elif problem:
         parts.append(adset.outcome.replace("_", " ").upper())
     else:
         parts.append(adset.change)
     if adset.error:
         parts.append(f"error: {escape(adset.error)}")
+    if adset.recheck:
+        parts.append(escape(adset.recheck))
     return " | ".join(parts)
 
 

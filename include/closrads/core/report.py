@@ -26,6 +26,9 @@ class Outcome(StrEnum):
     NOT_RUN = "not_run"
 
 
+# What an unknown outcome means for the operator.
+UNKNOWN_MEANS = "its task died; a retry or a clear will re-check it; it may have been written"
+
 # Outcomes that make the run fail: the operator has to look at these ad sets.
 PROBLEM_OUTCOMES = frozenset({Outcome.FAILED, Outcome.UNKNOWN, Outcome.NOT_RUN})
 
@@ -54,9 +57,39 @@ class AdSetOutcome:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     error: str | None = None
+    tries: int = 1  # the Airflow try that recorded this outcome; more than 1: an earlier try may have written
+    recheck: str | None = None  # what the report found when it re-read the ad set after the run
 
     def __post_init__(self) -> None:
         self.outcome = Outcome(self.outcome)
+
+    @property
+    def needs_recheck(self) -> bool:
+        """Whether what this outcome says may not be the whole truth about the ad set.
+
+        A task that died left no outcome, and a task that ran more than once reports only its last
+        try, while an earlier try's write may have landed (even late, after the last try read it).
+        """
+        return self.outcome == Outcome.UNKNOWN or self.tries > 1
+
+    def confirm(self) -> None:
+        """The re-read found the regions this run wanted."""
+        self.recheck = "re-read after the run: its US states match the demand"
+        if self.outcome == Outcome.SKIPPED and self.tries > 1:
+            self.recheck += " (an earlier try of this run may have written them)"
+
+    def contradict(self, still_to_do: str) -> None:
+        """The re-read found other regions than this run wanted: the ad set needs a person or a clear."""
+        self.recheck = (
+            f"re-read after the run: its US states differ from the demand ({still_to_do} still to do); "
+            "something wrote after this run's last read, such as a late write of an earlier try or a person. "
+            "Clear its update_adset to re-apply the demand"
+        )
+        if self.outcome not in PROBLEM_OUTCOMES:
+            self.outcome = Outcome.FAILED
+
+    def recheck_failed(self, reason: str) -> None:
+        self.recheck = f"could not re-read it after the run: {reason}"
 
     def to_dict(self) -> dict:
         return asdict(self) | {"outcome": str(self.outcome)}
@@ -86,11 +119,13 @@ class AdSetOutcome:
                 if self.has_change:
                     parts.append(f"intended {self.change}, not applied")
             case Outcome.UNKNOWN:
-                parts = [head + "UNKNOWN (its task stopped without recording what it did; it may have been written)"]
+                parts = [head + f"UNKNOWN ({UNKNOWN_MEANS})"]
             case Outcome.NOT_RUN:
                 parts = [head + "not run (an earlier step failed)"]
         if self.error:
             parts.append(("note: " if self.outcome == Outcome.SKIPPED else "error: ") + self.error)
+        if self.recheck:
+            parts.append(self.recheck)
         return " | ".join(parts)
 
 

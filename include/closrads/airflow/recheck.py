@@ -1,0 +1,39 @@
+"""The report's second look: re-read the ad sets whose recorded outcome may not be the whole truth.
+
+An ``update_adset`` whose process died recorded nothing; one that ran more than once recorded only
+its last try, and an earlier try's write may have landed after that try read the ad set. Before the
+report says what the run did, it reads those ad sets once more and compares their US states with the
+demand, so the operator never reads "skipped" or "unknown" for an ad set that holds something else.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from closrads.core.errors import ClosradsError
+from closrads.core.report import AdSetOutcome
+from closrads.core.targeting import plan_geo_update, usable_targeting
+
+log = logging.getLogger(__name__)
+
+
+def recheck_uncertain(adsets: list[AdSetOutcome], regions: list[dict]) -> None:
+    """Re-read every ad set that :attr:`~AdSetOutcome.needs_recheck` and record what its regions say."""
+    uncertain = [adset for adset in adsets if adset.needs_recheck]
+    if not uncertain:
+        return
+    from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
+
+    hook = FacebookAdsHook()
+    log.info("Re-reading %d ad set(s) whose task died or ran more than once", len(uncertain))
+    for adset in uncertain:
+        try:
+            plan = plan_geo_update(usable_targeting(hook.get_adset(adset.adset_id).get("targeting")), regions)
+        except ClosradsError as exc:
+            adset.recheck_failed(str(exc))
+        else:
+            if plan.needs_write:
+                adset.contradict(plan.describe())
+            else:
+                adset.confirm()
+        log.info("Ad set %s: %s", adset.adset_id, adset.recheck)
