@@ -23,6 +23,13 @@ export AIRFLOW__API__BASE_URL := http://127.0.0.1:$(AIRFLOW_PORT)
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:$(AIRFLOW_PORT)/execution/
 export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT := $(shell echo $$(( $(AIRFLOW_PORT) + 713 )))
 export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT := $(shell echo $$(( $(AIRFLOW_PORT) + 714 )))
+# Fault detection as in docker-compose.yaml (docs/design.md, "Infrastructure failures"): a task whose
+# process died is found after 2 minutes, a running task rides out an API server away for about 90 s.
+export AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT := 120
+export AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL := 10
+export AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS := 6
+export AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT := 180
+export AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL := 30
 export PATH := $(BIN):$(PATH)
 SANDBOX_PORT ?= 8765
 export SANDBOX_PORT
@@ -53,7 +60,9 @@ airflow-home: $(AIRFLOW_HOME)/.ready  ## prepare .airflow/ (config via env, SQLi
 	  for v in AIRFLOW_HOME AIRFLOW__CORE__DAGS_FOLDER AIRFLOW__CORE__PLUGINS_FOLDER AIRFLOW__CORE__LOAD_EXAMPLES AIRFLOW__API__HOST \
 	           AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION AIRFLOW__API__PORT AIRFLOW__API__BASE_URL \
 	           AIRFLOW__CORE__EXECUTION_API_SERVER_URL AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT \
-	           AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT; do \
+	           AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT \
+	           AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS \
+	           AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL; do \
 	    echo "export $$v='$${!v}'"; done; echo "export PATH='$(BIN):'\"\$$PATH\""; } > $(AIRFLOW_HOME)/env.sh
 
 demo: airflow-home  ## one live sync of closrads_sync against the sandbox, with before/after targeting

@@ -9,6 +9,8 @@ demand JSON|F  set CLOSRTECH's demand from JSON or a file, e.g. '{"OH": 15, "TX"
 fault JSON     queue a fault, e.g. '{"target": "closrtech", "status": 503, "times": 2}'
 faults         list the queued faults
 clear-faults   drop every queued fault (the scenario stays)
+score JSON     emulate the ad account's rate-limit score, e.g. '{"budget": 30, "window": 60, "block": 60}'
+               (reads cost 1, writes 3; past the budget Graph answers error 80004 for ``block`` s); '{}' = off
 slack          print the Slack messages the sandbox received
 snapshot F     save each ad set's targeted states to F (for a before/after comparison)
 compare F      print before (from F) and after (now) for each ad set
@@ -34,9 +36,9 @@ from sandbox.client import SandboxClient, airflow_connections
 
 STATE_DIR = Path(os.environ.get("CLOSRADS_SANDBOX_DIR", Path(__file__).resolve().parents[1] / ".sandbox"))
 DEFAULT_PORT = int(os.environ.get("SANDBOX_PORT") or 8765)
-COMMANDS = ["serve", "start", "stop", "reset", "show", "demand", "fault", "faults", "clear-faults", "slack",
-            "snapshot", "compare", "connections"]  # fmt: skip
-NEEDS_ARGUMENT = {"demand", "fault", "snapshot", "compare", "connections"}
+COMMANDS = ["serve", "start", "stop", "reset", "show", "demand", "fault", "faults", "clear-faults", "score",
+            "slack", "snapshot", "compare", "connections"]  # fmt: skip
+NEEDS_ARGUMENT = {"demand", "fault", "score", "snapshot", "compare", "connections"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "clear-faults":
         client.clear_faults()
         print("no faults queued")
+    elif args.command == "score":
+        settings = json_argument(args.arg)
+        score = client.set_score(settings.get("budget"), settings.get("window", 60.0), settings.get("block", 60.0))
+        print(f"ad account score: {json.dumps(score)}" if score["budget"] else "ad account score: off (no limit)")
     elif args.command == "slack":
         messages = client.slack_messages()
         for number, message in enumerate(messages, 1):

@@ -78,6 +78,10 @@ class SandboxClient:
     def update_adset(self, adset_id: str, **fields) -> dict:
         return self._call("POST", f"adsets/{adset_id}", fields)
 
+    def set_score(self, budget: int | None, window: float = 60.0, block: float = 60.0) -> dict:
+        """Emulate the ad account's rate-limit score (reads cost 1, writes 3); ``budget=None`` turns it off."""
+        return self._call("POST", "score", {"budget": budget, "window": window, "block": block})
+
     def set_credentials(self, **credentials) -> None:
         self._call("POST", "credentials", credentials)
 

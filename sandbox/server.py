@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox import scenario as defaults
+from sandbox.score import THROTTLED_CODE, AccountScore
 
 # Graph error catalogue: code -> (type, HTTP status, is_transient, subcode, message), as Meta sends them.
 GRAPH_ERRORS = {
@@ -62,11 +63,13 @@ class SandboxState:
         self.faults: list[dict] = []
         self.requests: list[dict] = []
         self.slack: list[dict] = []
+        self.score = AccountScore()
 
     def reset(self, scenario: dict | None = None) -> None:
         with self.lock:
             self.scenario = scenario or defaults.default_scenario()
             self.faults, self.requests, self.slack = [], [], []
+            self.score.configure(None)
             self.save()
 
     def save(self) -> None:
@@ -249,6 +252,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 )
         if not token_ok:
             return self._graph_error(190)
+        if kind in ("listing", "adset") and self.state.score.charge(method) > 0:
+            return self._graph_error(THROTTLED_CODE)  # the ad account's score is spent: Meta blocks it a while
         if kind == "listing" and method == "GET":
             return self._list_adsets(parts[0])
         if kind == "search" and method == "GET":
@@ -273,24 +278,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
         }
         if subcode:
             error["error_subcode"] = subcode
-        self._send(status, {"error": error}, headers={"WWW-Authenticate": 'OAuth "Facebook Platform"'})
+        headers = {"WWW-Authenticate": 'OAuth "Facebook Platform"'} | self._usage_headers()
+        self._send(status, {"error": error}, headers=headers)
 
     def _usage_headers(self) -> dict:
-        account = defaults.AD_ACCOUNT_ID.removeprefix("act_")
-        with self.state.lock:
-            calls = sum(1 for r in self.state.requests if r["service"] == "graph")
-        usage = {
-            account: [
-                {
-                    "type": "ads_management",
-                    "call_count": min(calls, 100),
-                    "total_cputime": 1,
-                    "total_time": 1,
-                    "estimated_time_to_regain_access": 0,
-                }
-            ]
-        }
-        return {"X-Business-Use-Case-Usage": json.dumps(usage)}
+        return self.state.score.headers(defaults.AD_ACCOUNT_ID.removeprefix("act_"))
 
     def _fields(self, obj: dict, default: tuple[str, ...] = ("id",)) -> dict:
         wanted = [f for f in (self.query.get("fields") or ",".join(default)).split(",") if f]
@@ -372,6 +364,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         GET  health | state | requests | slack | faults
         POST reset [scenario]  | faults {target, times, ...} | demand {...} | adsets/<id> {fields to set}
         POST credentials {...} | scenario {partial scenario fields}
+        POST score {budget, window, block} (the ad account's rate-limit score; {} turns it off)
         """
         state = self.state
         body = json.loads(self.raw_body or b"null") if method == "POST" else None
@@ -405,6 +398,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 state.scenario.update(body)
                 state.save()
                 return self._send(200, {"ok": True})
+            if method == "POST" and route == "score":
+                return self._send(200, state.score.configure(body))
             if method == "POST" and route == "credentials":
                 state.credentials.update(body)
                 return self._send(200, {"ok": True})

@@ -68,6 +68,7 @@ def start() -> int:
         )
         return 1
     sandbox_started = _start_sandbox()
+    _create_graph_pool()
     log_path = Path(os.environ["AIRFLOW_HOME"]) / "standalone.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
@@ -124,6 +125,14 @@ def _start_sandbox() -> bool:
     _sandbox("connections", str(connections))
     subprocess.run(["airflow", "connections", "import", "--overwrite", str(connections)], capture_output=True)
     return started
+
+
+def _create_graph_pool() -> None:
+    """The pool that bounds concurrent Graph calls: tasks in a pool that does not exist never run."""
+    from closrads.airflow.tasks import GRAPH_POOL, GRAPH_POOL_DESCRIPTION, GRAPH_POOL_SLOTS
+
+    subprocess.run(["airflow", "pools", "set", GRAPH_POOL, str(GRAPH_POOL_SLOTS), GRAPH_POOL_DESCRIPTION],
+                   capture_output=True)  # fmt: skip
 
 
 def stop_group(pid: int) -> None:

@@ -109,3 +109,29 @@ def test_every_interpolated_variable_is_documented_and_env_is_ignored():
     assert used - documented - optional_with_default == set()
     assert ".env" in (ROOT / ".gitignore").read_text().split()
     assert "env_file" in yaml.safe_load(text)["x-airflow-common"]
+
+
+def test_resilience_settings(compose):
+    """What keeps a fault from costing a person or many minutes (docs/design.md, "Infrastructure failures")."""
+    from closrads.airflow.tasks import GRAPH_POOL, GRAPH_POOL_SLOTS
+
+    services = compose["services"]
+    for name in ["postgres", "redis", *AIRFLOW_SERVICES]:
+        assert services[name]["restart"] == "always", f"{name} must come back after it exits"
+    assert "--appendonly" in services["redis"]["command"] and "redis-data:/data" in services["redis"]["volumes"]
+    assert "redis-data" in compose["volumes"]
+    assert services["airflow-worker"]["stop_grace_period"] == "10m"  # a running update_adset is not cut
+    env = compose["x-airflow-common"]["environment"]
+    makefile = (ROOT / "Makefile").read_text()
+    for key in (
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL",
+        "AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS",
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT",
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL",
+    ):
+        assert f"export {key} := {env[key]}\n" in makefile, f"the local Airflow must use the same {key}"
+    assert int(env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"]) <= 120  # Airflow's default: 300
+    assert int(env["AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT"]) <= 180  # Airflow's default: 600
+    init = "\n".join(services["airflow-init"]["command"])
+    assert f"airflow pools set {GRAPH_POOL} {GRAPH_POOL_SLOTS} " in init  # tasks in a missing pool never run

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from sandbox import scenario
 from sandbox.__main__ import main
 from sandbox.client import SandboxClient
 from tests.helpers import ROOT, running_sandbox
@@ -38,6 +39,26 @@ def test_fault_confirms_faults_lists_clear_faults_drops(capsys, sandbox_port):
     assert json.loads(cli(capsys, sandbox_port, "faults"))["status"] == 503
     assert cli(capsys, sandbox_port, "clear-faults").strip() == "no faults queued"
     assert cli(capsys, sandbox_port, "faults").strip() == "no faults queued"
+
+
+def test_score_turns_the_ad_account_limit_on_and_off(capsys, sandbox_port):
+    out = cli(capsys, sandbox_port, "score", '{"budget": 4, "window": 60, "block": 30}')
+    assert out.strip() == 'ad account score: {"budget": 4, "window": 60.0, "block": 30.0}'
+    graph = f"http://127.0.0.1:{sandbox_port}/v26.0/120215550000000001?access_token=" + scenario.ACCESS_TOKEN
+    import urllib.error
+    import urllib.request
+
+    for _ in range(4):
+        with urllib.request.urlopen(graph) as answer:
+            usage = json.loads(answer.headers["X-Ad-Account-Usage"])
+    assert usage["acc_id_util_pct"] == 100.0
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(graph)  # the 5th read exceeds the budget: Meta's 80004, with the block's length
+    assert json.loads(refused.value.read())["error"]["code"] == 80004
+    assert json.loads(refused.value.headers["X-Ad-Account-Usage"])["reset_time_duration"] == 30
+    assert cli(capsys, sandbox_port, "score", "{}").strip() == "ad account score: off (no limit)"
+    with urllib.request.urlopen(graph) as answer:
+        assert json.loads(answer.headers["X-Ad-Account-Usage"])["acc_id_util_pct"] == 1.0
 
 
 def test_slack_prints_the_messages_received(capsys, sandbox_port):

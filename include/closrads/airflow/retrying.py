@@ -2,8 +2,9 @@
 
 Only errors marked ``transient`` are retried: network errors, timeouts, HTTP 5xx/429, Graph's
 throttling and temporary codes. CLOSRTECH waits 4 s, 8 s, 16 s; Facebook 5 s, 10 s, 20 s (it
-recovers more slowly from throttling). Every wait goes through :func:`pause`, the single place
-the tests replace to make retries instant and to see the schedule that was asked for.
+recovers more slowly from throttling). An error that says how long to wait (``retry_after``:
+Meta's estimate for a throttled ad account) waits at least that long. Every wait goes through
+:func:`pause`, the single place the tests replace to make retries instant and to see the waits.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_chain, wait_fixed
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 T = TypeVar("T")
 
@@ -44,9 +45,16 @@ def call_with_backoff(func: Callable[[], T], *, delays: tuple[float, ...], what:
     retrying = Retrying(
         retry=retry_if_exception(lambda exc: getattr(exc, "transient", False)),
         stop=stop_after_attempt(len(delays) + 1),
-        wait=wait_chain(*(wait_fixed(delay) for delay in delays)),
+        wait=lambda state: _wait(state, delays),
         before_sleep=announce,
         sleep=lambda seconds: pause(seconds),  # looked up at call time, so a test's replacement applies
         reraise=True,
     )
     return retrying(func)
+
+
+def _wait(state: RetryCallState, delays: tuple[float, ...]) -> float:
+    """The schedule's delay for this attempt, or longer when the error says it needs longer."""
+    scheduled = delays[min(state.attempt_number, len(delays)) - 1]
+    error = state.outcome.exception() if state.outcome else None
+    return max(scheduled, float(getattr(error, "retry_after", None) or 0))

@@ -39,6 +39,13 @@ log = logging.getLogger(__name__)
 # overwrite newer targeting with older demand (the stale re-run guard).
 APPLIED_DEMAND_VARIABLE = "closrads_last_applied_demand"
 
+# The Airflow pool every task that calls Graph runs in: it bounds concurrent Graph calls across all
+# runs (the sync, a cleared task of an older run, later the rollback), because they share one ad
+# account's rate-limit score with the people in Ads Manager. Created by the project's setup (README).
+GRAPH_POOL = "closrads_graph"
+GRAPH_POOL_SLOTS = 4
+GRAPH_POOL_DESCRIPTION = "CLOSRADS Graph API calls (one ad account rate limit)"
+
 
 class XComKey(StrEnum):
     """The XCom keys CLOSRADS pushes besides ``return_value``; each has exactly one reader."""
@@ -137,7 +144,7 @@ def map_regions(demand: dict[str, Any]) -> dict[str, Any]:
         return {"regions": mapping.regions, "unmapped": mapping.unmapped}
 
 
-@task
+@task(pool=GRAPH_POOL)
 def list_adsets() -> list[dict[str, str]]:
     """The campaign's ACTIVE ad sets, sorted by id so map indexes stay stable between retries."""
     with recording_step_errors(get_current_context()["ti"]):
@@ -158,7 +165,7 @@ def list_adsets() -> list[dict[str, str]]:
         return active
 
 
-@task(map_index_template="{{ adset_label }}")
+@task(map_index_template="{{ adset_label }}", pool=GRAPH_POOL)
 def update_adset(adset: dict[str, str], mapping: dict[str, Any], demand: dict[str, Any], mode: dict) -> None:
     """Bring one ad set's regions in line with demand, reading its targeting fresh first.
 
@@ -253,7 +260,7 @@ def _applied_demand() -> tuple[datetime, str] | None:
         ) from None
 
 
-@task(trigger_rule=TriggerRule.ALL_DONE)
+@task(trigger_rule=TriggerRule.ALL_DONE, pool=GRAPH_POOL)
 def report(
     demand: dict[str, Any] | None,
     mapping: dict[str, Any] | None,

@@ -37,12 +37,15 @@ class ClosrtechRejected(ClosradsError):
 
 
 class GraphError(ClosradsError):
-    """The Graph API refused or failed a call."""
+    """The Graph API refused or failed a call. ``retry_after``: seconds Meta says it needs (throttling)."""
 
-    def __init__(self, message: str, *, code: int | None = None, transient: bool = False):
+    def __init__(
+        self, message: str, *, code: int | None = None, transient: bool = False, retry_after: float | None = None
+    ):
         super().__init__(message)
         self.code = code
         self.transient = transient
+        self.retry_after = retry_after
 
 
 class InvalidAccessToken(GraphError):

@@ -7,9 +7,11 @@ follow Meta's Marketing API error reference.
 
 from __future__ import annotations
 
-# 1 unknown, 2 service, 4 app rate limit, 17 user rate limit, 341 app limit, 613 calls limit,
-# 80000-80014 business use case rate limits (ads management, insights, ...).
-TRANSIENT_CODES = frozenset({1, 2, 4, 17, 341, 613, *range(80000, 80015)})
+# Rate limits: 4 app, 17 user, 341 app, 613 calls, 80000-80014 business use cases (ads management,
+# the ad account's score, insights, ...). Waiting is the cure; how long, Meta says (graph_usage).
+THROTTLING_CODES = frozenset({4, 17, 341, 613, *range(80000, 80015)})
+# Plus 1 unknown and 2 service errors: the same call may simply work a moment later.
+TRANSIENT_CODES = frozenset({1, 2}) | THROTTLING_CODES
 INVALID_TOKEN_CODE = 190
 
 

@@ -171,3 +171,55 @@ def test_a_listing_longer_than_the_page_cap_is_stopped(sandbox, monkeypatch):
     with pytest.raises(GraphError, match="did not end within 2 pages"):
         FacebookAdsHook().list_campaign_adsets()
     assert len(sandbox.requests("graph", kind="listing")) == 2
+
+
+# -- Meta's rate limits (the sandbox emulates the ad account's score: reads cost 1, writes 3) ---------
+
+
+def test_high_usage_is_logged_and_slows_the_next_calls(sandbox, retry_waits, caplog):
+    sandbox.set_score(budget=20, window=60, block=60)
+    hook = FacebookAdsHook()
+    caplog.set_level("INFO")
+    for _ in range(14):
+        hook.get_adset("120215550000000001")  # 14 of 20: quiet
+    assert retry_waits == [] and "high API usage" not in caplog.text
+    for _ in range(4):
+        hook.get_adset("120215550000000001")  # 18 of 20: 90 %
+    assert "Facebook: high API usage: 90% of the ad account score limit used" in caplog.text
+    assert retry_waits == []  # below 90 % before each of these calls: no pacing yet
+    hook.get_adset("120215550000000001")  # paced 0 s at 90 %; 95 % after
+    hook.get_adset("120215550000000001")  # paced 5 s at 95 %; 100 % after
+    assert retry_waits == [5.0]
+    assert "Facebook: waiting 5 s before reading ad set 120215550000000001 (95% of the ad account score" in (
+        caplog.text
+    )
+
+
+def test_a_throttled_call_waits_what_meta_says_then_succeeds(sandbox, retry_waits, monkeypatch):
+    import time
+
+    # Really wait (briefly) so the sandbox's 2 s block ends; record what was asked for.
+    monkeypatch.setattr("closrads.airflow.retrying.pause", lambda s: (retry_waits.append(s), time.sleep(min(s, 2.2))))
+    sandbox.set_score(budget=5, window=60, block=2)
+    hook = FacebookAdsHook()
+    for _ in range(5):
+        hook.get_adset("120215550000000001")
+    retry_waits.clear()
+    adset = hook.get_adset("120215550000000001")  # the 6th read exceeds the budget: blocked 2 s, then served
+
+    assert adset["id"] == "120215550000000001"
+    throttled = [r for r in sandbox.requests("graph") if r.get("object_id") == "120215550000000001"]
+    assert len(throttled) == 7  # 5 reads, the refused one, the retry
+    # Paced 10 s at 100 % usage, then refused: the business use case header says "1 minute" (Meta counts
+    # whole minutes; the ad account header says 2 s): the longer wins over the schedule's 5 s.
+    assert retry_waits == [10.0, 60.0]
+
+
+def test_throttle_waits_follow_meta_when_it_asks_for_longer(sandbox, retry_waits):
+    sandbox.set_score(budget=1, window=60, block=120)
+    hook = FacebookAdsHook()
+    with pytest.raises(GraphError) as caught:
+        hook.update_targeting("120215550000000001", sandbox.adset("120215550000000001")["targeting"])
+    assert caught.value.code == 80004 and caught.value.transient
+    assert "rate limited: Meta needs about 120 s before the next call" in str(caught.value)
+    assert retry_waits == [120.0, 120.0, 120.0]  # Meta's 120 s over the schedule's 5, 10, 20 s

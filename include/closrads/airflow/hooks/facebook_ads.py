@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
+from closrads.airflow import retrying
 from closrads.airflow.hooks.connections import extras, load_connection, require
 from closrads.airflow.masking import mask_secret_forms, redacted
 from closrads.airflow.retrying import GRAPH_BACKOFF, call_with_backoff
 from closrads.core.errors import ConnectionConfigError, GraphError, InvalidAccessToken, network_reason
 from closrads.core.graph_errors import INVALID_TOKEN_CODE, is_transient
+from closrads.core.graph_usage import GraphUsage, parse_usage, throttle_wait
 
 if TYPE_CHECKING:
     from facebook_business.api import FacebookAdsApi
@@ -71,6 +73,7 @@ class FacebookAdsHook(BaseHook):
         super().__init__(**kwargs)
         self.facebook_conn_id = facebook_conn_id
         self.timeout = timeout
+        self.usage: GraphUsage | None = None  # from the usage headers of the last Graph answer
 
     @cached_property
     def settings(self) -> FacebookSettings:
@@ -115,7 +118,7 @@ class FacebookAdsHook(BaseHook):
         settings = self.settings
         session = FacebookSession(access_token=settings.access_token, timeout=self.timeout)
         session.GRAPH = settings.graph_url  # instance attribute: other hooks keep the real Graph URL
-        session.requests.hooks["response"].append(_reject_non_graph_errors)
+        session.requests.hooks["response"].extend([self._note_usage, _reject_non_graph_errors])
         return FacebookAdsApi(session, api_version=settings.api_version)
 
     # -- calls -------------------------------------------------------------------------------
@@ -222,6 +225,24 @@ class FacebookAdsHook(BaseHook):
 
         return self._call("searching US regions", search)
 
+    # -- Meta's rate limits ------------------------------------------------------------------
+
+    def _note_usage(self, response, *args, **kwargs):
+        """``requests`` response hook: remember (and, when high, log) the usage Meta reports."""
+        usage = parse_usage(response.headers)
+        if usage is not None:
+            self.usage = usage
+            if usage.is_high:
+                log.warning("Facebook: high API usage: %s", usage.describe())
+        return response
+
+    def _pace(self, what: str) -> None:
+        """Slow down before Meta blocks: the closer the last answer's usage is to 100 %, the longer the wait."""
+        wait = self.usage.pacing_seconds() if self.usage is not None else 0.0
+        if wait > 0:
+            log.warning("Facebook: waiting %g s before %s (%s)", wait, what, self.usage.describe())
+            retrying.pause(wait)  # looked up at call time: the tests' replacement applies
+
     # -- error handling ----------------------------------------------------------------------
 
     def _call(self, what: str, func):
@@ -235,10 +256,14 @@ class FacebookAdsHook(BaseHook):
         from facebook_business.exceptions import FacebookError, FacebookRequestError
 
         where = f"the Graph API at {self.settings.graph_url}"
+        self._pace(what)
         try:
             return func()
         except FacebookRequestError as exc:
-            raise _graph_error(exc, what, self.facebook_conn_id) from None
+            error = _graph_error(exc, what, self.facebook_conn_id)
+            if error.retry_after:
+                self.usage = None  # the retry waits for the block itself; no pacing on top of it
+            raise error from None
         except _NonGraphHttpError as exc:
             raise GraphError(
                 f"{what}: {where} answered HTTP {exc.status} with a body that is not Graph JSON",
@@ -294,4 +319,7 @@ def _graph_error(exc, what: str, conn_id: str) -> GraphError:
             code=code,
         )
     transient = is_transient(code, flagged_transient=bool(exc.api_transient_error()), http_status=status)
-    return GraphError(f"{what}: {detail}", code=code, transient=transient)
+    wait = throttle_wait(code, parse_usage(exc.http_headers()))
+    if wait is not None:
+        detail += f" (rate limited: Meta needs about {wait:g} s before the next call)"
+    return GraphError(f"{what}: {detail}", code=code, transient=transient, retry_after=wait)
