@@ -14,10 +14,13 @@ import json
 import os
 import secrets
 import threading
+import time
 from urllib.parse import quote
 
 import pytest
 
+from closrads.airflow.alerts import PROCESS_DIED
+from closrads.airflow.tasks import GRAPH_POOL, GRAPH_POOL_DESCRIPTION, GRAPH_POOL_SLOTS
 from sandbox import scenario as sandbox_scenario
 from sandbox.client import SandboxClient, airflow_connections
 from sandbox.server import make_server
@@ -60,10 +63,15 @@ def stack(tmp_path_factory):
     postgres.sql(f"CREATE DATABASE {database}")
     home = tmp / "airflow"
     home.mkdir()
-    env = airflow_environment(home, postgres, database, redis, connections)
+    # The shipped fault detection (compose), with the heartbeat timeout compressed from 120 s to 30 s
+    # so the lost-worker scenario costs the suite one minute, not three: the behaviour is the same.
+    faster = {"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
+              "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5"}  # fmt: skip
+    env = airflow_environment(home, postgres, database, redis, connections | faster)
     airflow = AirflowDeployment(home, env, int(env["AIRFLOW__API__PORT"]))
     try:
         airflow.airflow("db", "migrate")
+        airflow.airflow("pools", "set", GRAPH_POOL, str(GRAPH_POOL_SLOTS), GRAPH_POOL_DESCRIPTION)
         airflow.airflow(
             # --password=...: a generated password may start with "-", which argparse takes for an option
             "users", "create", "--role", "Admin", "--username", airflow.username, f"--password={airflow.password}",
@@ -190,3 +198,67 @@ def test_scheduler_ui_trigger_and_clearing_on_celery(stack):
     assert any("refusing to write" in t and "update_adset [Veterans - Core - Broad" in t for t in texts)
     assert sum("CLOSRADS sync - LIVE" in t and "Status: SUCCESS" in t for t in texts) >= 3
     assert any("Status: FAILED" in t for t in texts)
+
+
+def running_updates(airflow, run_id: str) -> list[str]:
+    return [t for t, s in task_states(airflow, run_id).items() if t.startswith("update_adset") and s == "running"]
+
+
+def assert_report_matches_sandbox(airflow, sandbox, run_id: str, wanted: list[str]) -> None:
+    """Every ad set holds the demand, and the report says so without a failure."""
+    report = airflow.request(
+        "GET",
+        f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}/taskInstances/report/xcomEntries/closrads_report"
+        "?deserialize=true",
+    )["value"]
+    if isinstance(report, str):
+        report = json.loads(report)
+    targeted = sandbox.targeted_states()
+    for adset in report["adsets"]:
+        assert targeted[adset["adset_id"]] == wanted, adset
+        assert adset["outcome"] in ("updated", "skipped"), adset
+    assert report["status"] == "success"
+
+
+def test_a_lost_worker_and_an_absent_api_server_are_retried_without_a_person(stack):
+    airflow, sandbox = stack
+    slow_writes = {"target": "graph", "method": "POST", "delay": 8, "times": 1000}  # slow but successful
+
+    # 1. The worker dies (SIGKILL, like `docker kill`) while update_adset instances are writing.
+    sandbox.clear_faults()
+    sandbox.set_demand({"OH": 5, "TX": 3, "GA": 2})
+    sandbox.add_fault(**slow_writes)
+    alerts_before = len(sandbox.slack_messages())
+    writes = len(sandbox.graph_writes())
+    run_id = trigger(airflow, {"dry_run": False})
+    wait_for(
+        lambda: len(running_updates(airflow, run_id)) >= 2 and len(sandbox.graph_writes()) > writes,
+        120,
+        "writes in flight",
+    )
+    killed = running_updates(airflow, run_id)
+    airflow.kill("worker")
+    airflow.restart("worker")  # the compose restart policy
+
+    assert wait_finished(airflow, run_id, timeout=300)["state"] == "success"
+    assert_report_matches_sandbox(airflow, sandbox, run_id, ["GA", "OH", "TX"])
+    alerts = [m["text"] for m in sandbox.slack_messages()[alerts_before:] if "CLOSRADS task failed" in m["text"]]
+    assert len(alerts) == len(killed), alerts  # one alert per failed try, not two
+    assert all("Airflow will retry it" in a and "try 1 of 3" in a and PROCESS_DIED in a for a in alerts)
+
+    # 2. The API server is away for about 45 s while update_adset instances run.
+    sandbox.set_demand({"OH": 5, "NY": 4})
+    writes = len(sandbox.graph_writes())
+    run_id = trigger(airflow, {"dry_run": False})
+    wait_for(
+        lambda: len(running_updates(airflow, run_id)) >= 2 and len(sandbox.graph_writes()) > writes,
+        120,
+        "writes in flight",
+    )
+    airflow.stop_one("api-server")
+    time.sleep(45)
+    airflow.restart("api-server")
+    wait_for(lambda: port_open(airflow.api_port), 120, "the API server to come back")
+    assert wait_finished(airflow, run_id, timeout=300)["state"] == "success"
+    assert_report_matches_sandbox(airflow, sandbox, run_id, ["NY", "OH"])
+    sandbox.clear_faults()

@@ -179,6 +179,7 @@ class AirflowDeployment:
     username: str = "admin"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _token: str | None = None
 
     @property
@@ -195,11 +196,35 @@ class AirflowDeployment:
         return result
 
     def start(self, name: str, *args: str) -> None:
-        log = (self.home / f"{name}.log").open("w")
+        log = (self.home / f"{name}.log").open("a")
         self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", "airflow", *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True, cwd=self.home,
         )  # fmt: skip
+        self.commands[name] = args
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the process and everything it started, as ``docker kill`` does to a container."""
+        process = self.processes.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+
+    def stop_one(self, name: str) -> None:
+        """SIGTERM the process group and wait for it (SIGKILL after 30 s)."""
+        process = self.processes.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+    def restart(self, name: str) -> None:
+        """Start a stopped or killed process again with its command, as a restart policy does."""
+        self.start(name, *self.commands[name])
 
     def check_alive(self) -> None:
         for name, process in self.processes.items():
@@ -273,6 +298,7 @@ def airflow_environment(home: Path, postgres: Postgres, database: str, redis: Re
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            **compose_fault_detection(),
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "CLOSRADS_E2E_QUEUE": queue,
@@ -280,6 +306,15 @@ def airflow_environment(home: Path, postgres: Postgres, database: str, redis: Re
     )
     env.update(extra)
     return env
+
+
+def compose_fault_detection() -> dict[str, str]:
+    """The fault-detection settings docker-compose.yaml ships (heartbeats, queued timeouts)."""
+    import yaml
+
+    env = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())["x-airflow-common"]["environment"]
+    prefixes = ("AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT", "AIRFLOW__SCHEDULER__TASK_QUEUED", "AIRFLOW__WORKERS__")
+    return {key: str(value) for key, value in env.items() if key.startswith(prefixes)}
 
 
 def _fernet_key() -> str:
