@@ -111,7 +111,7 @@ def load_dag():
 
 
 def without_retry_delay(dag):
-    """The DAG with Airflow's task retries kept but their 30 s delay removed, so a test that makes a
+    """The DAG with Airflow's task retries kept but their 20 s delay removed, so a test that makes a
     task fail transiently sees every try without waiting (``dag.test()`` honours the delay)."""
     from datetime import timedelta
 

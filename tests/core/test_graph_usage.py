@@ -5,7 +5,6 @@ import json
 import pytest
 
 from closrads.core.graph_usage import (
-    DEFAULT_THROTTLE_WAIT_SECONDS,
     MAX_THROTTLE_WAIT_SECONDS,
     parse_usage,
     throttle_wait,
@@ -49,7 +48,8 @@ def test_a_blocked_account_reports_how_long_the_block_lasts():
 @pytest.mark.parametrize(
     ("code", "usage_headers", "wait"),
     [
-        (80004, {}, DEFAULT_THROTTLE_WAIT_SECONDS),  # throttled, Meta said nothing: about a minute
+        (80004, {}, None),  # throttled, but Meta said nothing: the retry schedule applies
+        (80004, headers(account={"acc_id_util_pct": 100, "reset_time_duration": 60}), 60),
         (17, headers(account={"acc_id_util_pct": 100, "reset_time_duration": 9999}), MAX_THROTTLE_WAIT_SECONDS),
         (2, headers(account={"acc_id_util_pct": 100, "reset_time_duration": 30}), None),  # not a rate limit
         (None, {}, None),

@@ -74,7 +74,7 @@ def test_schedule_and_concurrency(dag):
     for task in dag.tasks:
         # A lost worker or a failed heartbeat is retried by Airflow; refusals fail with AirflowFailException.
         assert task.retries == 2, task.task_id
-        assert task.retry_delay == timedelta(seconds=30), task.task_id
+        assert task.retry_delay == timedelta(seconds=20), task.task_id
 
 
 def test_dry_run_param_is_a_boolean_defaulting_to_true(dag):

@@ -25,9 +25,8 @@ from closrads.core.graph_errors import THROTTLING_CODES
 WARN_AT_PERCENT = 75.0  # log a warning from here on
 SLOW_AT_PERCENT = 90.0  # pace the calls from here on ...
 MAX_PACING_SECONDS = 10.0  # ... up to this long before each call at 100 %
-# A throttled call waits what Meta says it needs (or this, when it says nothing: an exhausted ad
-# account score blocks for about a minute), never longer than MAX_THROTTLE_WAIT_SECONDS per attempt.
-DEFAULT_THROTTLE_WAIT_SECONDS = 60.0
+# A throttled call waits what Meta says the block lasts (an exhausted ad account score: about a
+# minute), never longer than this per attempt. When Meta says nothing, the retry schedule applies.
 MAX_THROTTLE_WAIT_SECONDS = 300.0
 # In the order a tie is named: the ad account's score is the limit people in Ads Manager share.
 USAGE_HEADERS = ("X-Ad-Account-Usage", "X-Business-Use-Case-Usage", "X-App-Usage")
@@ -84,11 +83,10 @@ def parse_usage(headers: Mapping[str, str] | None) -> GraphUsage | None:
 
 
 def throttle_wait(code: int | None, usage: GraphUsage | None) -> float | None:
-    """How long a call refused with ``code`` should wait before it is tried again (``None``: not throttled)."""
-    if code is None or int(code) not in THROTTLING_CODES:
+    """How long Meta says a call refused with ``code`` must wait (``None``: not throttled, or Meta did not say)."""
+    if code is None or int(code) not in THROTTLING_CODES or usage is None or usage.regain_seconds <= 0:
         return None
-    wanted = usage.regain_seconds if usage and usage.regain_seconds > 0 else DEFAULT_THROTTLE_WAIT_SECONDS
-    return min(wanted, MAX_THROTTLE_WAIT_SECONDS)
+    return min(usage.regain_seconds, MAX_THROTTLE_WAIT_SECONDS)
 
 
 def _readings(header: str, data: object) -> list[GraphUsage]:
