@@ -23,12 +23,13 @@ def test_keeps_only_states_that_want_leads_sorted():
         ("[1, 2]", "JSON list, expected an object"),
         ("null", "JSON null, expected an object"),
         ('{"OH": -3}', "OH is negative (-3)"),
-        ('{"OH": "lots"}', "demand for OH is '\"lots\"'"),
+        ('{"OH": "lots"}', "demand for OH is 'lots', expected a whole number"),
         ('{"OH": "-3"}', "demand for OH"),
-        ('{"OH": 1.5}', "demand for OH is '1.5'"),
+        ('{"OH": 1.5}', "demand for OH is 1.5, expected"),
         ('{"OH": true}', "OH is a boolean"),
-        ('{"OH": null}', "demand for OH is 'null'"),
-        ('{"OH": [1]}', "demand for OH"),
+        ('{"OH": null}', "demand for OH is null, expected"),
+        ('{"OH": [1]}', "demand for OH is a list of 1 item(s)"),
+        ('{"OH": {"a": 1}}', "demand for OH is an object of 1 field(s)"),
         ('{"OH": 1, " oh": 2}', "OH more than once"),
         ('{"error": "Invalid campaign"}', "returned an error object"),
     ],
@@ -62,13 +63,22 @@ def test_all_zero_response_is_refused():
         states_with_demand(demand)
 
 
+def test_a_long_value_or_code_is_described_never_quoted_in_part():
+    echoed = "Bad login for pass=hunter22 and more text after it"
+    for body in ({"OH": echoed}, {echoed: 3}, {"OH": " " * 70 + "pass=hunter22"}):
+        with pytest.raises(DemandDataError) as caught:
+            parse_demand(json.dumps(body))
+        assert "hunter" not in str(caught.value) and "pass" not in str(caught.value)
+        assert "characters" in str(caught.value)
+
+
 def test_codes_with_invisible_characters_are_shown_escaped():
     from closrads.core.demand import shown_code
     from closrads.core.regions import map_states
 
     assert shown_code("TX") == "TX"
     assert shown_code("TX\u200b") == "'TX\\u200b'"
-    assert len(shown_code("X" * 5000)) < 30
+    assert shown_code("X" * 5000) == "<a text of 5000 characters>"
     assert map_states({"TX\u200b": 3, "OH": 1}).unmapped == ["'TX\\u200b'"]
     with pytest.raises(DemandDataError, match=r"demand for 'TX\\u200b' is negative"):
         parse_demand('{"TX\\u200b": -1}')

@@ -15,7 +15,6 @@ from closrads.core.errors import DemandDataError
 
 # How much of a bad *value* to quote in an error. Bodies are never quoted: a vendor error page may
 # echo the request, password included, so a bad body is described (size, "looks like HTML") instead.
-_SNIPPET_CHARS = 80
 _NUMERIC_STRING = re.compile(r"^\s*\d+\s*$")
 _BYTE_ORDER_MARK = "\ufeff"
 _PLAIN_CODE = re.compile(r"^[A-Z0-9]{1,10}$")
@@ -58,9 +57,7 @@ def parse_demand(body: str) -> dict[str, int]:
         if not code:
             raise DemandDataError("CLOSRTECH returned an empty state code")
         if len(code) > MAX_CODE_LENGTH:
-            raise DemandDataError(
-                f"CLOSRTECH returned a state code of {len(code)} characters ({shown_code(code)}); refusing it"
-            )
+            raise DemandDataError(f"CLOSRTECH returned a state code of {len(code)} characters; refusing it")
         value = _demand_value(code, raw_value)
         if code in demand:
             raise DemandDataError(f"CLOSRTECH listed state {shown_code(code)} more than once")
@@ -87,8 +84,11 @@ def states_with_demand(demand: dict[str, int]) -> dict[str, int]:
 
 def shown_code(code: str) -> str:
     """A state code as a message shows it: plain codes as they are, anything else quoted with its
-    invisible characters escaped (``'TX\\u200b'``, which would otherwise read as TX), and bounded."""
-    return code if _PLAIN_CODE.match(code) else ascii(code[:20]) + ("..." if len(code) > 20 else "")
+    invisible characters escaped (``'TX\\u200b'``, which would otherwise read as TX). A longer text
+    is no code: only its length is shown, never a piece of it (it may be an echoed secret)."""
+    if _PLAIN_CODE.match(code):
+        return code
+    return ascii(code) if len(code) <= MAX_CODE_LENGTH else f"<a text of {len(code)} characters>"
 
 
 def describe_body(body: str) -> str:
@@ -110,16 +110,23 @@ def _demand_value(code: str, raw: object) -> int:
     elif (isinstance(raw, float) and raw.is_integer()) or (isinstance(raw, str) and _NUMERIC_STRING.match(raw)):
         value = int(raw)
     else:
-        raise DemandDataError(
-            f"CLOSRTECH demand for {shown} is {_snippet(json.dumps(raw))}, expected a whole number >= 0"
-        )
+        raise DemandDataError(f"CLOSRTECH demand for {shown} is {_described(raw)}, expected a whole number >= 0")
     if value < 0:
         raise DemandDataError(f"CLOSRTECH demand for {shown} is negative ({value}), expected a whole number >= 0")
     return value
 
 
-def _snippet(text: str) -> str:
-    flat = " ".join(str(text).split())
-    if len(flat) > _SNIPPET_CHARS:
-        flat = flat[:_SNIPPET_CHARS] + "..."
-    return repr(flat)
+def _described(raw: object) -> str:
+    """A bad demand value as a message shows it: short texts and numbers as they are, anything longer
+    by its kind and size, never a piece of it (a vendor page echoing the request may hold the password)."""
+    if raw is None:
+        return "null"
+    if isinstance(raw, float):
+        return repr(raw)
+    if isinstance(raw, str):
+        return ascii(raw) if len(raw) <= MAX_CODE_LENGTH else f"a text of {len(raw)} characters"
+    if isinstance(raw, list):
+        return f"a list of {len(raw)} item(s)"
+    if isinstance(raw, dict):
+        return f"an object of {len(raw)} field(s)"
+    return f"a JSON {type(raw).__name__}"
