@@ -39,9 +39,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DeadlineAlert, DeadlineReference, Param, SyncCallback, dag
+from airflow.sdk import Param, dag
 
-from closrads.airflow.alerts import alert_run_failure, alert_run_overdue, alert_task_failure, alert_task_retry
+from closrads.airflow.alerts import alert_run_failure, alert_task_failure, alert_task_retry
 from closrads.airflow.tasks import XComKey, fetch_demand, list_adsets, map_regions, report, update_adset
 
 
@@ -53,12 +53,6 @@ from closrads.airflow.tasks import XComKey, fetch_demand, list_adsets, map_regio
     max_active_runs=1,
     # A hung run must not block the next day's run (max_active_runs=1); the sync takes minutes.
     dagrun_timeout=timedelta(hours=2),
-    # Long before that, tell the operator that a run is stuck (a normal run takes minutes).
-    deadline=DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_QUEUED_AT,
-        interval=timedelta(minutes=45),
-        callback=SyncCallback(alert_run_overdue, kwargs={"overdue_after": "45 minutes"}),
-    ),
     on_failure_callback=alert_run_failure,
     doc_md=__doc__,
     tags=["closrads", "facebook-ads"],

@@ -418,10 +418,19 @@ def _answers(fault: dict) -> bool:
     return any(field in fault for field in ("status", "body", "code"))
 
 
+class SandboxServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that hung up (a deadline, a killed task) is normal here, not a traceback on stderr."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 def make_server(host: str = "127.0.0.1", port: int = 0, state_file: Path | None = None) -> ThreadingHTTPServer:
     """A ready-to-serve sandbox (port 0 picks a free port: read ``server.server_address``)."""
     handler = type("BoundSandboxHandler", (SandboxHandler,), {"state": SandboxState(state_file)})
-    server = ThreadingHTTPServer((host, port), handler)
+    server = SandboxServer((host, port), handler)
     server.daemon_threads = True
     server.state = handler.state  # type: ignore[attr-defined]
     return server

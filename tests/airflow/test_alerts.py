@@ -7,7 +7,6 @@ import pytest
 from closrads.airflow.alerts import (
     PROCESS_DIED,
     alert_run_failure,
-    alert_run_overdue,
     alert_task_failure,
     alert_task_retry,
 )
@@ -103,15 +102,3 @@ def test_one_alert_per_try_even_when_airflow_asks_twice(sandbox):
     alert_task_failure({"ti": dead})
     texts = [m["text"] for m in slack(sandbox)]
     assert len(texts) == 2 and "try 3 of 3" in texts[1] and "No retry left" in texts[1]
-
-
-def test_an_overdue_run_is_announced_from_the_deadline_context(sandbox):
-    # The context Airflow's deadline alert passes: the DAG run as the REST API shows it.
-    context = {"dag_run": {"dag_id": "closrads_sync", "dag_run_id": "scheduled__2026-12-01T13:00:00+00:00"}}
-    alert_run_overdue(context=context, overdue_after="45 minutes")
-    alert_run_overdue(context=None)  # a sparse context still yields a message
-    first, second = slack(sandbox)
-    assert first["blocks"][0]["text"]["text"] == "CLOSRADS run overdue"
-    assert "still running 45 minutes after it was queued" in first["text"]
-    assert "/dags/closrads_sync/runs/scheduled__2026-12-01T13%3A00%3A00%2B00%3A00" in first["text"]
-    assert "unknown run" in second["text"]

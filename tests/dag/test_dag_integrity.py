@@ -70,8 +70,9 @@ def test_schedule_and_concurrency(dag):
     assert dag.catchup is False
     assert dag.max_active_runs == 1
     assert dag.dagrun_timeout == timedelta(hours=2)
-    (overdue,) = dag.deadline  # a stuck run is announced long before its timeout stops it
-    assert overdue.interval == timedelta(minutes=45) and overdue.callback.path.endswith("alert_run_overdue")
+    # No DeadlineAlert: in Airflow 3.3.2 one makes `airflow dags test` crash when a run succeeds
+    # (DagRun.update_state looks the SDK's alert objects up as database ids).
+    assert not dag.deadline
     assert dag.doc_md and "closrads_dry_run" in dag.doc_md
     for task in dag.tasks:
         # A lost worker or a failed heartbeat is retried by Airflow; refusals fail with AirflowFailException.

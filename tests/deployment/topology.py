@@ -195,11 +195,11 @@ class AirflowDeployment:
             )
         return result
 
-    def start(self, name: str, *args: str) -> None:
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> None:
         log = (self.home / f"{name}.log").open("a")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "airflow", *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, cwd=self.home,
+            [sys.executable, "-m", "airflow", *args], env=self.env | (env or {}), stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True, cwd=self.home,
         )  # fmt: skip
         self.commands[name] = args
 
@@ -222,9 +222,10 @@ class AirflowDeployment:
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
 
-    def restart(self, name: str) -> None:
-        """Start a stopped or killed process again with its command, as a restart policy does."""
-        self.start(name, *self.commands[name])
+    def restart(self, name: str, env: dict[str, str] | None = None) -> None:
+        """Start a stopped or killed process again with its command, as a restart policy does
+        (``env``: settings that differ from the deployment's this time)."""
+        self.start(name, *self.commands[name], env=env)
 
     def check_alive(self) -> None:
         for name, process in self.processes.items():

@@ -229,3 +229,23 @@ def test_a_listing_that_repeats_itself_aborts_the_run_without_writes(sandbox, ru
     assert result.state == "failed" and result.report["status"] == "aborted"
     assert "repeated a paging cursor (page 2)" in result.step_error("list_adsets")
     assert len(sandbox.requests("graph", kind="listing")) == 2 and sandbox.graph_writes() == []
+
+
+def test_an_ad_account_near_its_rate_limit_is_paced_and_a_throttled_call_waits_then_succeeds(
+    sandbox, run_dag, retry_waits, monkeypatch
+):
+    import time
+
+    # Waits really happen here (capped at 1.2 s) so the sandbox's 1 s block ends; what was asked is recorded.
+    monkeypatch.setattr("closrads.airflow.retrying.pause", lambda s: (retry_waits.append(s), time.sleep(min(s, 1.2))))
+    # 3 listing pages + 6 reads + 5 writes x 3 = 24 score points; a budget of 20 runs out near the end.
+    sandbox.set_score(budget=20, window=600, block=1)
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "success"
+    assert result.report["counts"]["updated"] == 5
+    # The minimum is 3 listing pages + 6 reads + 5 writes; the call the exhausted score refused came again.
+    assert len(sandbox.requests("graph")) == 3 + 6 + 5 + 1
+    assert "Facebook: high API usage:" in result.log
+    assert "Graph error 80004" in result.log and "rate limited: Meta needs about 60 s" in result.log
+    assert 60.0 in retry_waits  # Meta's estimate (whole minutes) over the schedule's 5 s

@@ -18,7 +18,7 @@ from pathlib import Path
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.masking import redacted
 from closrads.airflow.slack import post_to_slack, run_url, task_log_url
-from closrads.core.messages import TaskFailure, failure_message, run_failure_message, run_overdue_message
+from closrads.core.messages import TaskFailure, failure_message, run_failure_message
 
 log = logging.getLogger(__name__)
 
@@ -145,16 +145,3 @@ def alert_run_failure(context) -> None:
         post_to_slack(*run_failure_message(dag_id, run_id, reason, run_url(dag_id, run_id)), what="run failure alert")
     except Exception:
         log.warning("Slack: could not prepare the run failure alert", exc_info=True)
-
-
-def alert_run_overdue(context: dict | None = None, overdue_after: str = "45 minutes") -> None:
-    """Deadline-alert callback (``DeadlineAlert`` on the DAG): the run is still going far beyond its
-    normal few minutes. Airflow runs it on a worker with a small context: ``{"dag_run": {...}}``."""
-    try:
-        dag_run = (context or {}).get("dag_run") or {}
-        dag_id = str(dag_run.get("dag_id") or "closrads_sync")
-        run_id = str(dag_run.get("dag_run_id") or dag_run.get("run_id") or "unknown run")
-        message = run_overdue_message(dag_id, run_id, overdue_after, run_url(dag_id, run_id))
-        post_to_slack(*message, what="overdue run alert")
-    except Exception:
-        log.warning("Slack: could not prepare the overdue run alert", exc_info=True)

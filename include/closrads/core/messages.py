@@ -152,25 +152,6 @@ def run_failure_message(dag_id: str, run_id: str, reason: str, run_url: str | No
     return text, blocks
 
 
-def run_overdue_message(dag_id: str, run_id: str, overdue_after: str, run_url: str | None) -> tuple[str, list[dict]]:
-    """``(fallback text, blocks)`` for a run still going long after a normal run has ended."""
-    why = (
-        f"still running {overdue_after} after it was queued; a normal run takes a few minutes. A task may be "
-        "stuck, waiting for a worker or a pool slot, or waiting out Meta's rate limit. The run is stopped "
-        "at its 2 h timeout."
-    )
-    text = escape(f"CLOSRADS run overdue: {dag_id} run {run_id}: {why}")
-    if run_url:
-        text += f"\nRun: {run_url}"
-    blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": "CLOSRADS run overdue"}},
-        _section(f"*Run:* {escape(run_id)}\n*Why:* {escape(why)}"),
-    ]
-    if run_url:
-        blocks.append(_context(f"<{run_url}|Open run {escape(run_id)} in Airflow>"))
-    return text, blocks
-
-
 def _adset_line(adset: AdSetOutcome) -> str:
     problem = adset.outcome in PROBLEM_OUTCOMES
     parts = [f"{':x:' if problem else ':pencil2:'} *{escape(adset.name)}* ({escape(adset.adset_id)})"]
