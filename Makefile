@@ -91,7 +91,7 @@ sandbox-reset: install  ## restore the sandbox's default scenario
 # Two pytest-xdist workers, each with its own throw-away Airflow home and database (tests/conftest.py):
 # the Airflow runs are CPU-bound, and this machine kind has 2 cores.
 test: install  ## the whole test suite (unit, DAG integrity, integration through real Airflow runs)
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=12
 
 test-unit: install  ## only the fast tests of the pure domain (closrads.core)
 	$(BIN)/pytest tests/core

@@ -34,7 +34,8 @@ from tests.deployment.topology import (
     wait_for,
 )
 
-pytestmark = pytest.mark.deployment
+# One stack for the module: both tests run on the same xdist worker (`make test` uses --dist loadgroup).
+pytestmark = [pytest.mark.deployment, pytest.mark.xdist_group("deployment-stack")]
 
 # The scheduler finds a lost worker's tasks after compose's 120 s without a heartbeat; compressed to
 # 20 s here so the lost-worker scenario costs the suite under a minute: the behaviour is the same. The
@@ -251,6 +252,7 @@ def test_a_lost_worker_and_an_absent_api_server_are_retried_without_a_person(sta
     alerts = [m["text"] for m in sandbox.slack_messages()[alerts_before:] if "CLOSRADS task failed" in m["text"]]
     assert len(alerts) == len(killed), alerts  # one alert per failed try, not two
     assert all("Airflow will retry it" in a and "try 1 of 3" in a and PROCESS_DIED in a for a in alerts)
+    assert all("update_adset [Veterans - " in a for a in alerts)  # named by its ad set, from the listing
 
     # 2. The API server is away for about 45 s while update_adset instances run; the scheduler now
     #    runs with the fault detection compose ships.

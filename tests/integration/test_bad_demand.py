@@ -21,7 +21,7 @@ def assert_aborted_at(result, sandbox, step: str, message: str) -> None:
         ({"OH": 0, "TX": 0, "FL": 0}, "demand 0 for all 3 states"),
         ({}, "no states at all (empty response {})"),
         ({"OH": 15, "TX": -2}, "demand for TX is negative (-2)"),
-        ({"OH": 15, "TX": "lots"}, "demand for TX is '\"lots\"'"),
+        ({"OH": 15, "TX": "lots"}, "demand for TX is 'lots', expected a whole number"),
         ("[]", "JSON list, expected an object"),
         ({f"Z{i:05d}": 1 for i in range(20_000)} | {"OH": 5}, "listed 20001 state codes"),
     ],
