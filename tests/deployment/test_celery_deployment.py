@@ -250,7 +250,9 @@ def test_a_lost_worker_and_an_absent_api_server_are_retried_without_a_person(sta
     assert wait_finished(airflow, run_id, timeout=300)["state"] == "success"
     assert_report_matches_sandbox(airflow, sandbox, run_id, ["GA", "OH", "TX"])
     alerts = [m["text"] for m in sandbox.slack_messages()[alerts_before:] if "CLOSRADS task failed" in m["text"]]
-    assert len(alerts) == len(killed), alerts  # one alert per failed try, not two
+    # One alert per task that died with the worker (a task starting at that moment may die too), not two.
+    alerted = [f"update_adset[{a.split('/mapped/')[1].split('?')[0]}]" for a in alerts]
+    assert len(alerted) == len(set(alerted)) and set(killed) <= set(alerted), alerts
     assert all("Airflow will retry it" in a and "try 1 of 3" in a and PROCESS_DIED in a for a in alerts)
     assert all("update_adset [Veterans - " in a for a in alerts)  # named by its ad set, from the listing
 
