@@ -43,7 +43,12 @@ class SandboxClient:
         ]
 
     def graph_writes(self) -> list[dict]:
-        return self.requests("graph", method="POST")
+        """Graph requests that could change something (POSTs that are not ``validate_only``)."""
+        return [r for r in self.requests("graph", method="POST") if not r.get("validate_only")]
+
+    def graph_validations(self) -> list[dict]:
+        """Updates sent with ``execution_options=["validate_only"]``: Meta checks them, nothing changes."""
+        return self.requests("graph", method="POST", validate_only=True)
 
     def slack_messages(self) -> list[dict]:
         return self._call("GET", "slack")

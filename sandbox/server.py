@@ -236,11 +236,19 @@ class SandboxHandler(BaseHTTPRequestHandler):
             fields=self.query.get("fields"),
             after=self.query.get("after"),
             targeting=self.form.get("targeting"),
+            validate_only=self._validate_only(),
         )
         fault = self.state.take_fault("listing" if kind == "listing" else "graph", adset_id, method)
         if fault:
             time.sleep(fault.get("delay", 0))
-            if fault.get("lands") and kind == "adset" and method == "POST" and token_ok and adset_id:
+            if (
+                fault.get("lands")
+                and kind == "adset"
+                and method == "POST"
+                and token_ok
+                and adset_id
+                and not (self._validate_only())
+            ):
                 self._land_write(adset_id)  # the change is made, but the answer that follows is the fault
             if "code" in fault:
                 return self._graph_error(fault["code"], fault.get("message"))
@@ -323,10 +331,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return self._graph_error(100, "(#100) Param targeting must be a JSON object")
         if not isinstance(targeting, dict) or not targeting.get("geo_locations"):
             return self._graph_error(100, "(#100) Targeting spec must include geo_locations")
-        with self.state.lock:
-            adset["targeting"] = targeting
-            self.state.save()
+        if not self._validate_only():  # Meta validates the update and answers as usual, but changes nothing
+            with self.state.lock:
+                adset["targeting"] = targeting
+                self.state.save()
         self._send(200, {"success": True}, headers=self._usage_headers())
+
+    def _validate_only(self) -> bool:
+        """``execution_options=["validate_only"]``: the SDK sends the list JSON-encoded in the form."""
+        return "validate_only" in (self.form.get("execution_options") or self.query.get("execution_options") or "")
 
     def _land_write(self, adset_id: str) -> None:
         """Apply a well-formed targeting update without answering it (a write whose answer was lost)."""

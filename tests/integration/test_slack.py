@@ -43,7 +43,7 @@ def test_dry_run_message_is_marked_and_lists_would_be_changes(sandbox, run_dag):
     assert message["blocks"][0]["text"]["text"] == "CLOSRADS sync - DRY RUN"
     assert "*DRY RUN*: manual run, dry_run param is true" in blocks
     assert "*Would update:* 5" in blocks
-    assert "*Veterans - Southeast* (120215550000000006) | +AR" in blocks
+    assert "*Veterans - Southeast* (120215550000000006) | would update (accepted by Meta): +AR" in blocks
 
 
 def test_aborted_run_alerts_the_failing_step_and_reports_nothing_changed(sandbox, run_dag):

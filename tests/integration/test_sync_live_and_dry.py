@@ -67,9 +67,30 @@ def test_dry_run_is_the_default_writes_nothing_and_reports_would_be_changes(sand
     assert result.report["counts"]["would_update"] == 5
     assert result.report["counts"]["updated"] == 0
     assert "DRY RUN: manual run, dry_run param is true" in result.log
-    assert "Veterans - Southeast (120215550000000006): would update | +AR" in result.log
+    assert "Veterans - Southeast (120215550000000006): would update (accepted by Meta) | +AR" in result.log
     # every active ad set was still read, so the report reflects real targeting
     assert len(sandbox.requests("graph", kind="adset", method="GET")) == 6
+    # and every would-be write was sent to Meta for validation only: the full deep-copied targeting
+    validations = sandbox.graph_validations()
+    assert sorted(v["object_id"] for v in validations) == sorted(
+        a for a, o in result.outcomes().items() if o["outcome"] == "would_update"
+    )
+    assert all(json.loads(v["targeting"])["age_min"] for v in validations)
+
+
+def test_a_dry_run_names_the_error_meta_finds_in_a_would_be_write(sandbox, run_dag):
+    mobile = "120215550000000005"
+    sandbox.add_fault("graph", adset_id=mobile, method="POST", code=100, message="Invalid targeting spec", times=5)
+    result = run_dag({"dry_run": True})
+
+    assert result.state == "failed"
+    assert sandbox.graph_writes() == [] and len(sandbox.graph_validations()) == 4 + 1
+    outcome = result.outcomes()[mobile]
+    assert outcome["outcome"] == "failed"
+    assert "validating the targeting of ad set 120215550000000005: Graph error 100" in outcome["error"]
+    assert "Invalid targeting spec" in outcome["error"]
+    assert result.report["counts"]["would_update"] == 4
+    assert "DRY RUN: 4 would update, 1 skipped, 1 failed" in result.log
 
 
 def test_second_live_run_is_idempotent(sandbox, run_dag):

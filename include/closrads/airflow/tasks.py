@@ -208,12 +208,15 @@ def _apply_demand(outcome: AdSetOutcome, regions: list[dict], fetched_at: str, m
         outcome.outcome = Outcome.SKIPPED
         log.info("Ad set %s already targets exactly the %d demand states; no write", outcome.adset_id, len(regions))
         return  # nothing written: the stale guard's record stays as it is
+    desired = targeting_with_regions(targeting, regions)
     if mode.dry_run:
+        # Meta validates the would-be write (execution_options=validate_only) and changes nothing.
+        hook.update_targeting(outcome.adset_id, desired, validate_only=True)
         outcome.outcome = Outcome.WOULD_UPDATE
-        log.warning("DRY RUN: would update ad set %s: %s", outcome.adset_id, plan.describe())
+        log.warning("DRY RUN: would update ad set %s (accepted by Meta): %s", outcome.adset_id, plan.describe())
         return
     _refuse_if_stale(fetched_at)
-    hook.update_targeting(outcome.adset_id, targeting_with_regions(targeting, regions))
+    hook.update_targeting(outcome.adset_id, desired)
     outcome.outcome = Outcome.UPDATED
     log.info("Updated ad set %s: %s", outcome.adset_id, plan.describe())
     _record_applied_demand(fetched_at, run_id)

@@ -161,6 +161,8 @@ def _adset_line(adset: AdSetOutcome) -> str:
         parts.append(f"UNKNOWN ({UNKNOWN_MEANS})")
     elif problem:
         parts.append(adset.outcome.replace("_", " ").upper())
+    elif adset.outcome == Outcome.WOULD_UPDATE:
+        parts.append(f"would update (accepted by Meta): {adset.change}")
     else:
         parts.append(adset.change)
     if adset.error:

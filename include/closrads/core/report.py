@@ -110,8 +110,10 @@ class AdSetOutcome:
         """One line for the task log: ``Core (1): updated | +TX -FL``."""
         head = f"{self.name} ({self.adset_id}): "
         match self.outcome:
-            case Outcome.UPDATED | Outcome.WOULD_UPDATE:
-                parts = [head + self.outcome.replace("_", " "), self.change]
+            case Outcome.UPDATED:
+                parts = [head + "updated", self.change]
+            case Outcome.WOULD_UPDATE:
+                parts = [head + "would update (accepted by Meta)", self.change]
             case Outcome.SKIPPED:
                 parts = [head + "skipped (already matches demand)" if not self.error else head + "skipped"]
             case Outcome.FAILED:

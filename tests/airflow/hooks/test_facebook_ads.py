@@ -36,6 +36,17 @@ def test_reads_and_replaces_targeting(sandbox):
     assert sandbox.adset(CORE)["targeting"]["age_min"] == 40
 
 
+def test_validate_only_is_checked_by_meta_and_changes_nothing(sandbox):
+    hook = FacebookAdsHook()
+    before = sandbox.adset(CORE)["targeting"]
+    hook.update_targeting(CORE, before | {"age_min": 40}, validate_only=True)
+    (validation,) = sandbox.graph_validations()
+    assert json.loads(validation["targeting"])["age_min"] == 40
+    assert sandbox.graph_writes() == [] and sandbox.adset(CORE)["targeting"] == before
+    with pytest.raises(GraphError, match=r"validating the targeting of ad set \d+: Graph error 100"):
+        hook.update_targeting(CORE, {"age_min": 40}, validate_only=True)  # Meta's own validation still runs
+
+
 def test_transient_errors_are_retried_after_5_10_20_seconds(sandbox, retry_waits):
     sandbox.add_fault("graph", adset_id=CORE, code=2, times=50)
     with pytest.raises(GraphError, match="Graph error 2") as caught:

@@ -199,14 +199,19 @@ class FacebookAdsHook(BaseHook):
 
         return self._call(f"reading ad set {adset_id}", read)
 
-    def update_targeting(self, adset_id: str, targeting: dict[str, Any]) -> None:
-        """Replace the ad set's whole targeting object (callers pass a full, deep-copied one)."""
+    def update_targeting(self, adset_id: str, targeting: dict[str, Any], *, validate_only: bool = False) -> None:
+        """Replace the ad set's whole targeting object (callers pass a full, deep-copied one).
+
+        ``validate_only``: send it with ``execution_options=["validate_only"]``: Meta runs its whole
+        validation and answers as for a write, but changes nothing (what a dry run does).
+        """
         from facebook_business.adobjects.adset import AdSet
 
-        self._call(
-            f"updating the targeting of ad set {adset_id}",
-            lambda: AdSet(adset_id, api=self.api).api_update(params={AdSet.Field.targeting: targeting}),
-        )
+        params: dict[str, Any] = {AdSet.Field.targeting: targeting}
+        if validate_only:
+            params["execution_options"] = ["validate_only"]
+        what = f"{'validating' if validate_only else 'updating'} the targeting of ad set {adset_id}"
+        self._call(what, lambda: AdSet(adset_id, api=self.api).api_update(params=params))
 
     def search_us_regions(self) -> list[dict[str, Any]]:
         """Graph's region search for the US (``adgeolocation``), used to regenerate the key file.
