@@ -165,6 +165,10 @@ def test_scheduler_ui_trigger_and_clearing_on_celery(stack):
     assert wait_finished(airflow, live)["state"] == "success"
     assert len(sandbox.graph_writes()) == 5
     assert task_states(airflow, live)["update_adset[0]"] == "success"
+    # One audit record per written ad set, as asset events the REST API serves.
+    events = airflow.request("GET", f"/api/v2/assets/events?source_dag_id={DAG}&source_run_id={quote(live)}")
+    audited = {event["extra"]["adset_id"]: event for event in events["asset_events"]}
+    assert len(audited) == 5 and audited[CORE]["extra"]["added"] and audited[CORE]["extra"]["regions_before"]
 
     # 3. One ad set fails permanently: only its mapped instance fails, the run fails. After the
     #    cause is fixed, clearing exactly that instance (and downstream) re-runs and writes it.

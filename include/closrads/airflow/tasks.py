@@ -18,6 +18,7 @@ from typing import Any
 from airflow.sdk import TaskInstanceState, TriggerRule, Variable, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from closrads.airflow.audit import TARGETING_CHANGES, record_write
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.hooks.closrtech import ClosrtechHook
 from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
@@ -25,6 +26,7 @@ from closrads.airflow.masking import redacted
 from closrads.airflow.mode import announce_mode, resolve_mode
 from closrads.airflow.recheck import recheck_uncertain
 from closrads.airflow.slack import SLACK_CONN_ID, post_to_slack, run_url
+from closrads.core.audit import AuditRecord, ChangeKind, regions_of
 from closrads.core.demand import states_with_demand
 from closrads.core.errors import ClosradsError, DemandDataError, GuardStateUnavailable, StaleRunRefused
 from closrads.core.messages import report_message
@@ -165,7 +167,7 @@ def list_adsets() -> list[dict[str, str]]:
         return active
 
 
-@task(map_index_template="{{ adset_label }}", pool=GRAPH_POOL)
+@task(map_index_template="{{ adset_label }}", pool=GRAPH_POOL, outlets=[TARGETING_CHANGES])
 def update_adset(adset: dict[str, str], mapping: dict[str, Any], demand: dict[str, Any], mode: dict) -> None:
     """Bring one ad set's regions in line with demand, reading its targeting fresh first.
 
@@ -186,11 +188,11 @@ def update_adset(adset: dict[str, str], mapping: dict[str, Any], demand: dict[st
         log.error("Ad set %s failed: %s", label, message)
 
     with failing_cleanly(record_failure, prefix=f"ad set {label}: "):
-        _apply_demand(outcome, mapping["regions"], demand["fetched_at"], run_mode, context["run_id"])
+        _apply_demand(outcome, mapping["regions"], demand["fetched_at"], run_mode, context)
     ti.xcom_push(key=XComKey.ADSET_OUTCOME, value=outcome.to_dict())
 
 
-def _apply_demand(outcome: AdSetOutcome, regions: list[dict], fetched_at: str, mode: RunMode, run_id: str) -> None:
+def _apply_demand(outcome: AdSetOutcome, regions: list[dict], fetched_at: str, mode: RunMode, context) -> None:
     hook = FacebookAdsHook()
     current = hook.get_adset(outcome.adset_id)
     outcome.name = str(current.get("name") or outcome.name)
@@ -219,7 +221,22 @@ def _apply_demand(outcome: AdSetOutcome, regions: list[dict], fetched_at: str, m
     hook.update_targeting(outcome.adset_id, desired)
     outcome.outcome = Outcome.UPDATED
     log.info("Updated ad set %s: %s", outcome.adset_id, plan.describe())
-    _record_applied_demand(fetched_at, run_id)
+    record_write(
+        context,
+        AuditRecord(
+            adset_id=outcome.adset_id,
+            adset_name=outcome.name,
+            kind=ChangeKind.SYNC,
+            dag_id=context["dag"].dag_id,
+            run_id=context["run_id"],
+            written_at=datetime.now(UTC).isoformat(),
+            regions_before=regions_of(targeting),
+            regions_after=regions_of(desired),
+            added=plan.added,
+            removed=plan.removed,
+        ),
+    )
+    _record_applied_demand(fetched_at, context["run_id"])
 
 
 def _refuse_if_stale(fetched_at: str) -> None:

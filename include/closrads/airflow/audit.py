@@ -1,0 +1,28 @@
+"""Audit records as Airflow asset events: one asset per ad set, events attached through one alias.
+
+Why asset events: they are not tied to a task instance's XCom (clearing and re-running
+``update_adset`` keeps them), the Airflow UI lists them per asset (Assets > ``closrads_adset_<id>``),
+the REST API serves them (``GET /api/v2/assets/events?source_dag_id=closrads_sync``), and tasks read
+them back through their inlets (the rollback). Airflow stores a task's events when the task
+succeeds, together with its state.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset, AssetAlias
+
+from closrads.core.audit import AuditRecord
+
+# Every task that writes targeting declares this alias as an outlet; the events land on one asset per ad set.
+TARGETING_CHANGES = AssetAlias("closrads_targeting_changes")
+ASSET_GROUP = "closrads"
+
+
+def adset_asset(adset_id: str) -> Asset:
+    """The asset that stands for one ad set's targeting in Airflow."""
+    return Asset(name=f"closrads_adset_{adset_id}", uri=f"closrads://adsets/{adset_id}", group=ASSET_GROUP)
+
+
+def record_write(context, record: AuditRecord) -> None:
+    """Attach the record to this task's asset event for the ad set (stored when the task succeeds)."""
+    context["outlet_events"][TARGETING_CHANGES].add(adset_asset(record.adset_id), extra=record.to_extra())

@@ -1,0 +1,48 @@
+"""The audit record of one targeting write: what an ad set's regions were, what they became, who did it.
+
+Every live write, by the sync or by a rollback, leaves one record per ad set. It must outlive the
+task that made it (clearing a task deletes its XCom), be readable per ad set by a person in the
+Airflow UI and by tools through the REST API, and hold enough to undo the write: the full region
+entries before and after, not just the state codes. :mod:`closrads.airflow.audit` stores it as the
+``extra`` of an Airflow asset event, one asset per ad set.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+
+class ChangeKind(StrEnum):
+    SYNC = "sync"  # closrads_sync applied CLOSRTECH demand
+    ROLLBACK = "rollback"  # closrads_rollback restored what a sync run had replaced
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    adset_id: str
+    adset_name: str
+    kind: ChangeKind
+    dag_id: str
+    run_id: str
+    written_at: str  # UTC ISO time of the write
+    regions_before: list[dict] = field(default_factory=list)  # geo_locations.regions, every entry
+    regions_after: list[dict] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)  # US states, USPS codes
+    removed: list[str] = field(default_factory=list)
+    undoes_run_id: str | None = None  # for a rollback: the sync run it undid
+
+    def to_extra(self) -> dict:
+        return asdict(self) | {"kind": str(self.kind)}
+
+    @classmethod
+    def from_extra(cls, extra: dict) -> AuditRecord:
+        fields = {name: copy.deepcopy(extra[name]) for name in cls.__dataclass_fields__ if name in extra}
+        fields["kind"] = ChangeKind(fields["kind"])
+        return cls(**fields)
+
+
+def regions_of(targeting: dict) -> list[dict]:
+    """The full ``geo_locations.regions`` entries of a targeting (a copy), as the record keeps them."""
+    return copy.deepcopy((targeting.get("geo_locations") or {}).get("regions") or [])
