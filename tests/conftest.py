@@ -94,13 +94,13 @@ def run_dag(airflow_db, capfd, caplog):
     which separate Airflow task processes never share.
     """
 
-    def run(conf: dict | None = None):
+    def run(conf: dict | None = None, dag_id: str = "closrads_sync"):
         capfd.readouterr()
         caplog.clear()
         with caplog.at_level(logging.DEBUG):
-            dag_run = without_retry_delay(load_dag()).test(run_conf=conf)
+            dag_run = without_retry_delay(load_dag(dag_id)).test(run_conf=conf)
         captured = capfd.readouterr()
-        result = collect_run(dag_run.run_id, captured.out + captured.err + caplog.text)
+        result = collect_run(dag_run.run_id, captured.out + captured.err + caplog.text, dag_id)
         assert_no_secret(result.log, "the log output (console and records, at DEBUG)")
         assert_no_secret(json.dumps(list(result.xcoms.values()), default=str), "XCom")
         return result

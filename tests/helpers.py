@@ -102,12 +102,12 @@ class RunResult:
         return self.xcoms.get((task_id, -1, "step_error"))
 
 
-def load_dag():
+def load_dag(dag_id: str = DAG_ID):
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert not bag.import_errors, bag.import_errors
-    return bag.dags[DAG_ID]
+    return bag.dags[dag_id]
 
 
 def without_retry_delay(dag):
@@ -120,7 +120,7 @@ def without_retry_delay(dag):
     return dag
 
 
-def collect_run(run_id: str, log: str) -> RunResult:
+def collect_run(run_id: str, log: str, dag_id: str = DAG_ID) -> RunResult:
     """The run's state, task states and XComs, read from the metadata DB."""
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
@@ -129,11 +129,11 @@ def collect_run(run_id: str, log: str) -> RunResult:
     from sqlalchemy import select
 
     with create_session() as session:
-        dag_run = session.scalars(select(DagRun).where(DagRun.dag_id == DAG_ID, DagRun.run_id == run_id)).one()
+        dag_run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)).one()
         tis = session.scalars(
-            select(TaskInstance).where(TaskInstance.dag_id == DAG_ID, TaskInstance.run_id == run_id)
+            select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
         ).all()
         states = {(ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): str(ti.state) for ti in tis}
-        rows = session.scalars(select(XComModel).where(XComModel.dag_id == DAG_ID, XComModel.run_id == run_id)).all()
+        rows = session.scalars(select(XComModel).where(XComModel.dag_id == dag_id, XComModel.run_id == run_id)).all()
         xcoms = {(x.task_id, x.map_index, x.key): XComModel.deserialize_value(x) for x in rows}
         return RunResult(state=str(dag_run.state), run_id=run_id, task_states=states, xcoms=xcoms, log=log)

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.integration
 CORE, MOBILE = "120215550000000001", "120215550000000005"
 
 
-def audit_events(run_id: str | None = None) -> list[AuditRecord]:
+def audit_events(run_id: str | None = None, dag_id: str | None = DAG_ID) -> list[AuditRecord]:
     """What the Airflow UI and ``GET /api/v2/assets/events`` show: asset events and their assets."""
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
@@ -20,7 +20,7 @@ def audit_events(run_id: str | None = None) -> list[AuditRecord]:
         rows = session.execute(
             select(AssetEvent, AssetModel.name)
             .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-            .where(AssetEvent.source_dag_id == DAG_ID)
+            .where(AssetEvent.source_dag_id == dag_id if dag_id else AssetEvent.source_dag_id.is_not(None))
         ).all()
         records = []
         for event, asset_name in rows:

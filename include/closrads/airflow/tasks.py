@@ -181,6 +181,13 @@ def update_adset(adset: dict[str, str], mapping: dict[str, Any], demand: dict[st
     run_mode = RunMode.from_dict(mode)
     announce_mode(run_mode)
     outcome = AdSetOutcome(adset["id"], adset["name"], Outcome.FAILED, tries=int(getattr(ti, "try_number", 1) or 1))
+    with recording_adset_outcome(ti, outcome, label):
+        _apply_demand(outcome, mapping["regions"], demand["fetched_at"], run_mode, context)
+
+
+@contextmanager
+def recording_adset_outcome(ti, outcome: AdSetOutcome, label: str) -> Iterator[None]:
+    """Push exactly one outcome for the ad set under XCom ``adset_outcome``, also when the work fails."""
 
     def record_failure(message: str) -> None:
         outcome.outcome, outcome.error = Outcome.FAILED, message
@@ -188,7 +195,7 @@ def update_adset(adset: dict[str, str], mapping: dict[str, Any], demand: dict[st
         log.error("Ad set %s failed: %s", label, message)
 
     with failing_cleanly(record_failure, prefix=f"ad set {label}: "):
-        _apply_demand(outcome, mapping["regions"], demand["fetched_at"], run_mode, context)
+        yield
     ti.xcom_push(key=XComKey.ADSET_OUTCOME, value=outcome.to_dict())
 
 
@@ -236,7 +243,7 @@ def _apply_demand(outcome: AdSetOutcome, regions: list[dict], fetched_at: str, m
             removed=plan.removed,
         ),
     )
-    _record_applied_demand(fetched_at, context["run_id"])
+    record_applied_demand(fetched_at, context["run_id"])
 
 
 def _refuse_if_stale(fetched_at: str) -> None:
@@ -250,7 +257,7 @@ def _refuse_if_stale(fetched_at: str) -> None:
         )
 
 
-def _record_applied_demand(fetched_at: str, run_id: str) -> None:
+def record_applied_demand(fetched_at: str, run_id: str) -> None:
     applied = _applied_demand()
     if applied is not None and applied[0] > datetime.fromisoformat(fetched_at):
         return

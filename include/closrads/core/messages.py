@@ -57,7 +57,7 @@ def shorten(items: list[str], limit: int = MAX_STATES_SHOWN) -> str:
 def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[dict]]:
     """``(fallback text, blocks)`` for the run report."""
     blocks: list[dict] = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"CLOSRADS sync - {report.label}"}},
+        {"type": "header", "text": {"type": "plain_text", "text": _cut(f"{report.title} - {report.label}", 150)}},
         _section(
             f"*{report.label}*: {escape(_reason(report.mode))}\n"
             f"{_STATUS_ICON[report.status]} *Status:* {report.status.upper()}   *Time:* {report.generated_at}"
@@ -66,14 +66,15 @@ def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[d
     if report.status == RunStatus.ABORTED:
         reasons = "\n".join(f"- `{step.name}`: {escape(_step_text(step))}" for step in report.unfinished_steps)
         blocks.append(_section(f"*Nothing was changed on Facebook.*\n{reasons}"))
-    blocks.append(
-        _section(f"*Demand states ({len(report.demand_states)}):* {escape(shorten(report.demand_states))}")
-        | (
-            {}
-            if not report.unmapped_states
-            else {"fields": [_mrkdwn(f"*Dropped, no Facebook region:* {escape(shorten(report.unmapped_states))}")]}
+    if report.shows_demand:
+        blocks.append(
+            _section(f"*Demand states ({len(report.demand_states)}):* {escape(shorten(report.demand_states))}")
+            | (
+                {}
+                if not report.unmapped_states
+                else {"fields": [_mrkdwn(f"*Dropped, no Facebook region:* {escape(shorten(report.unmapped_states))}")]}
+            )
         )
-    )
     blocks.append(
         {
             "type": "section",

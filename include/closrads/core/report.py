@@ -158,6 +158,8 @@ class SyncReport:
     unmapped_states: list[str] = field(default_factory=list)
     adsets: list[AdSetOutcome] = field(default_factory=list)
     steps: list[StepResult] = field(default_factory=list)
+    title: str = "CLOSRADS sync"  # "CLOSRADS rollback of <run id>" for an undo
+    shows_demand: bool = True  # a rollback applies no demand: its report has no demand line
 
     @classmethod
     def from_dict(cls, data: dict) -> SyncReport:
@@ -228,14 +230,14 @@ class SyncReport:
     def render_text(self) -> str:
         """The report as plain text: readable on its own in a task log or a terminal."""
         lines = [
-            f"CLOSRADS sync - {self.label} | {self.generated_at} | run {self.run_id}",
+            f"{self.title} - {self.label} | {self.generated_at} | run {self.run_id}",
             f"Mode: {self.mode}",
             f"Status: {self.status.upper()}",
         ]
         if self.status == RunStatus.ABORTED:
             lines.append("Nothing was changed on Facebook.")
-        states = ", ".join(self.demand_states) or "none"
-        lines.append(f"Demand states ({len(self.demand_states)}): {states}")
+        if self.shows_demand:
+            lines.append(f"Demand states ({len(self.demand_states)}): {', '.join(self.demand_states) or 'none'}")
         if self.unmapped_states:
             lines.append(f"Dropped, no Facebook region: {', '.join(self.unmapped_states)}")
         lines.append(

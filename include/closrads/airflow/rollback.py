@@ -1,0 +1,170 @@
+"""The ``closrads_rollback`` tasks: undo the targeting writes of one ``closrads_sync`` run.
+
+``plan_rollback`` reads that run's audit records (asset events, see :mod:`closrads.airflow.audit`),
+``rollback_adset`` undoes one ad set's write where the ad set still holds exactly what the run wrote
+(:mod:`closrads.core.rollback`), and ``report_rollback`` reports like the sync does. Same hooks,
+retries, deep copy, per-ad-set isolation, dry run (validated by Meta) and audit as the sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.sdk import TriggerRule, Variable, get_current_context, task
+
+from closrads.airflow.audit import TARGETING_CHANGES, record_write
+from closrads.airflow.exceptions import RunFailedAfterReport
+from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
+from closrads.airflow.mode import announce_mode, resolve_mode
+from closrads.airflow.slack import post_to_slack, run_url
+from closrads.airflow.tasks import (
+    GRAPH_POOL,
+    XComKey,
+    adset_outcomes,
+    record_applied_demand,
+    recorded_mode,
+    recording_adset_outcome,
+    recording_step_errors,
+    step_results,
+)
+from closrads.core.audit import AuditRecord, ChangeKind, regions_of
+from closrads.core.errors import ClosradsError
+from closrads.core.messages import report_message
+from closrads.core.report import AdSetOutcome, Outcome, SyncReport
+from closrads.core.rollback import plan_undo, states_before
+from closrads.core.run_mode import DRY_RUN_VARIABLE, RunMode
+from closrads.core.targeting import targeting_with_regions, usable_targeting
+
+log = logging.getLogger(__name__)
+SYNC_DAG_ID = "closrads_sync"
+
+
+class RollbackRefused(ClosradsError):
+    """The rollback's request cannot be carried out as asked (no such run, nothing it wrote...)."""
+
+
+@task(inlets=[TARGETING_CHANGES])
+def plan_rollback() -> list[dict[str, Any]]:
+    """The writes of the requested sync run, one per ad set (first state before, last state after)."""
+    context = get_current_context()
+    ti, params = context["ti"], context["params"]
+    mode = resolve_mode(context)
+    ti.xcom_push(key=XComKey.RUN_MODE, value=mode.to_dict())
+    announce_mode(mode)
+    with recording_step_errors(ti):
+        run_id = str(params.get("run_id") or "").strip()
+        if not run_id:
+            raise RollbackRefused("the param run_id is required: the id of the closrads_sync run to undo")
+        records = _writes_of(run_id, context["inlet_events"][TARGETING_CHANGES])
+        wanted = {str(adset_id).strip() for adset_id in params.get("adset_ids") or [] if str(adset_id).strip()}
+        if unknown := sorted(wanted - {record.adset_id for record in records}):
+            raise RollbackRefused(f"run {run_id} wrote no ad set {', '.join(unknown[:20])}; nothing to undo there")
+        records = [record for record in records if not wanted or record.adset_id in wanted]
+        if not records:
+            raise RollbackRefused(f"run {run_id} of {SYNC_DAG_ID} wrote no ad set (no audit record); nothing to undo")
+        if not mode.dry_run and params.get("stop_live_schedule", True):
+            # The next scheduled sync would re-apply the same demand before a person looks.
+            Variable.set(DRY_RUN_VARIABLE, "true")
+            log.warning(
+                "Set Variable %s to true: scheduled syncs are dry until a person sets it back", DRY_RUN_VARIABLE
+            )
+        log.info("Undoing run %s on %d ad set(s): %s", run_id, len(records), ", ".join(r.adset_id for r in records))
+        return [record.to_extra() for record in records]
+
+
+def _writes_of(run_id: str, events) -> list[AuditRecord]:
+    by_adset: dict[str, AuditRecord] = {}
+    for event in events:
+        extra = getattr(event, "extra", None) or {}
+        if extra.get("run_id") != run_id or extra.get("dag_id") != SYNC_DAG_ID or extra.get("kind") != ChangeKind.SYNC:
+            continue
+        record = AuditRecord.from_extra(extra)
+        first = by_adset.get(record.adset_id)
+        if first is None:
+            by_adset[record.adset_id] = record
+        else:  # written twice in one run (a clear and re-run): before from the first, after from the last
+            by_adset[record.adset_id] = AuditRecord.from_extra(
+                record.to_extra() | {"regions_before": first.regions_before}
+            )
+    return sorted(by_adset.values(), key=lambda record: record.adset_id)
+
+
+@task(map_index_template="{{ adset_label }}", pool=GRAPH_POOL, outlets=[TARGETING_CHANGES])
+def rollback_adset(change: dict[str, Any], mode: dict) -> None:
+    """Put back one ad set's US states from before the sync run's write, if nobody changed it since."""
+    context = get_current_context()
+    record = AuditRecord.from_extra(change)
+    label = f"{record.adset_name} ({record.adset_id})"
+    context["adset_label"] = label
+    ti = context["ti"]
+    run_mode = RunMode.from_dict(mode)
+    announce_mode(run_mode)
+    outcome = AdSetOutcome(record.adset_id, record.adset_name, Outcome.FAILED, tries=int(ti.try_number or 1))
+    with recording_adset_outcome(ti, outcome, label):
+        hook = FacebookAdsHook()
+        current = hook.get_adset(record.adset_id)
+        targeting = usable_targeting(current.get("targeting"))
+        plan = plan_undo(targeting, record)  # refuses an ad set changed since that run's write
+        outcome.added, outcome.removed = plan.added, plan.removed
+        if not plan.needs_write:
+            outcome.outcome = Outcome.SKIPPED
+            return
+        desired = targeting_with_regions(targeting, states_before(record))
+        if run_mode.dry_run:
+            hook.update_targeting(record.adset_id, desired, validate_only=True)
+            outcome.outcome = Outcome.WOULD_UPDATE
+            log.warning("DRY RUN: would undo run %s on ad set %s: %s", record.run_id, label, plan.describe())
+            return
+        hook.update_targeting(record.adset_id, desired)
+        outcome.outcome = Outcome.UPDATED
+        log.info("Undid run %s on ad set %s: %s", record.run_id, label, plan.describe())
+        now = datetime.now(UTC).isoformat()
+        record_write(
+            context,
+            AuditRecord(
+                adset_id=record.adset_id,
+                adset_name=record.adset_name,
+                kind=ChangeKind.ROLLBACK,
+                dag_id=context["dag"].dag_id,
+                run_id=context["run_id"],
+                written_at=now,
+                regions_before=regions_of(targeting),
+                regions_after=regions_of(desired),
+                added=plan.added,
+                removed=plan.removed,
+                undoes_run_id=record.run_id,
+            ),
+        )
+        # The stale guard: a cleared update_adset of an older sync run must not undo this rollback.
+        record_applied_demand(now, context["run_id"])
+
+
+@task(trigger_rule=TriggerRule.ALL_DONE)
+def report_rollback(changes: list[dict] | None, outcomes: Sequence[dict]) -> None:
+    """Report what the rollback did, like the sync's report, then fail if anything failed."""
+    context = get_current_context()
+    ti, run_id, this, params = context["ti"], context["run_id"], context["task"], context["params"]
+    upstream = [t for t in context["dag"].tasks if t.task_id in this.upstream_task_ids]
+    steps = [t.task_id for t in upstream if not t.is_mapped]
+    (adset_task,) = [t.task_id for t in upstream if t.is_mapped]
+    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id]).get(run_id, {})
+    listed = [{"id": c["adset_id"], "name": c["adset_name"]} for c in changes or []]
+    mode = recorded_mode(ti, steps)
+    result = SyncReport(
+        title=f"CLOSRADS rollback of {str(params.get('run_id') or '?')[:80]}",
+        shows_demand=False,
+        mode=mode.describe(),
+        dry_run=mode.dry_run,
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        run_id=run_id,
+        adsets=adset_outcomes(listed, list(outcomes[:]), adset_task, states),
+        steps=step_results(ti, steps, states),
+    )
+    log.info("CLOSRADS rollback report (%s)\n%s", result.summary(), result.render_text())
+    ti.xcom_push(key=XComKey.REPORT, value=result.to_dict())
+    post_to_slack(*report_message(result, run_url(ti.dag_id, run_id)), what="rollback report")
+    if not result.succeeded:
+        raise RunFailedAfterReport(f"CLOSRADS rollback {result.status}: {result.summary()}")
