@@ -13,13 +13,36 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def dag():
+def bag():
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
-    assert list(bag.dag_ids) == ["closrads_sync"]
+    assert sorted(bag.dag_ids) == ["closrads_rollback", "closrads_sync"]
+    return bag
+
+
+@pytest.fixture(scope="module")
+def dag(bag):
     return bag.dags["closrads_sync"]
+
+
+def test_the_rollback_is_manual_dry_by_default_and_audited(bag):
+    rollback = bag.dags["closrads_rollback"]
+    assert type(rollback.timetable).__name__ == "NullTimetable"  # manual only (schedule=None)
+    assert json.loads(json.dumps(rollback.params.dump())) == {
+        "run_id": None,  # no default: the form asks for it
+        "dry_run": True,
+        "adset_ids": [],
+        "stop_live_schedule": True,
+    }
+    assert rollback.params.get_param("run_id").schema["minLength"] == 1  # the trigger form requires it
+    undo = rollback.get_task("rollback_adset")
+    assert undo.map_index_template == "{{ adset_label }}" and undo.pool == "closrads_graph"
+    assert [outlet.name for outlet in undo.outlets] == ["closrads_targeting_changes"]
+    assert rollback.get_task("report_rollback").trigger_rule == "all_done"
+    for task in rollback.tasks:
+        assert task.retries == 2 and task.retry_delay == timedelta(seconds=20), task.task_id
 
 
 def test_task_ids_and_order(dag):
@@ -87,13 +110,14 @@ def test_dry_run_param_is_a_boolean_defaulting_to_true(dag):
     assert json.dumps(dag.params.dump()) == '{"dry_run": true}'
 
 
-def test_parsing_the_dag_file_imports_neither_requests_nor_facebook_business():
+@pytest.mark.parametrize("dag_file", ["closrads_sync.py", "closrads_rollback.py"])
+def test_parsing_the_dag_file_imports_neither_requests_nor_facebook_business(dag_file):
     code = textwrap.dedent(
         f"""
         import importlib.util, sys, time
         import airflow.sdk  # Airflow itself is not the DAG file's cost
         start = time.perf_counter()
-        spec = importlib.util.spec_from_file_location("closrads_sync", {str(ROOT / "dags" / "closrads_sync.py")!r})
+        spec = importlib.util.spec_from_file_location("closrads_sync", {str(ROOT / "dags" / dag_file)!r})
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
         print(round(time.perf_counter() - start, 3))
         for name in ("requests", "facebook_business", "closrads.airflow.tasks"):
