@@ -112,17 +112,18 @@ def runs(airflow) -> list[dict]:
     return airflow.request("GET", f"/api/v2/dags/{DAG}/dagRuns?limit=100")["dag_runs"]
 
 
-def wait_finished(airflow, run_id: str, timeout: float = 240) -> dict:
+def wait_finished(airflow, run_id: str, timeout: float = 240, dag_id: str = DAG) -> dict:
     def finished():
         airflow.check_alive()
-        run = airflow.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}")
+        run = airflow.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
         return run if run["state"] in ("success", "failed") else None
 
     return wait_for(finished, timeout, f"run {run_id} to finish", interval=2)
 
 
-def trigger(airflow, conf: dict) -> str:
-    return airflow.request("POST", f"/api/v2/dags/{DAG}/dagRuns", {"logical_date": None, "conf": conf})["dag_run_id"]
+def trigger(airflow, conf: dict, dag_id: str = DAG) -> str:
+    run = airflow.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})
+    return run["dag_run_id"]
 
 
 def task_states(airflow, run_id: str) -> dict[str, str]:
@@ -208,6 +209,13 @@ def test_scheduler_ui_trigger_and_clearing_on_celery(stack):
     assert any("refusing to write" in t and "update_adset [Veterans - Core - Broad" in t for t in texts)
     assert sum("CLOSRADS sync - LIVE" in t and "Status: SUCCESS" in t for t in texts) >= 3
     assert any("Status: FAILED" in t for t in texts)
+
+    # 6. Undo the newest run through REST: its ad sets get their states back, the schedule goes dry.
+    airflow.request("PATCH", "/api/v2/dags/closrads_rollback", {"is_paused": False})
+    undo = trigger(airflow, {"run_id": newer, "dry_run": False}, dag_id="closrads_rollback")
+    assert wait_finished(airflow, undo, dag_id="closrads_rollback")["state"] == "success"
+    assert sandbox.targeted_states()[CORE] == ["FL", "OH", "TX"]  # what it had before the newer run
+    assert airflow.request("GET", "/api/v2/variables/closrads_dry_run")["value"] == "true"
 
 
 def running_updates(airflow, run_id: str) -> list[str]:
