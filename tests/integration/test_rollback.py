@@ -98,7 +98,7 @@ def test_a_run_that_wrote_nothing_is_refused_with_a_clear_message(sandbox, run_d
     dry = run_dag({"dry_run": True})
     result = rollback(run_dag, dry.run_id, dry_run=False)
     assert result.state == "failed"
-    assert f"run {dry.run_id} of closrads_sync wrote no ad set (no audit record); nothing to undo" in (
+    assert f"run {dry.run_id} of closrads_sync wrote no ad set in the last 35 days (no audit record)" in (
         result.step_error("plan_rollback")
     )
     assert sandbox.graph_writes() == []

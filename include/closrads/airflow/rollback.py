@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import TriggerRule, Variable, get_current_context, task
@@ -40,6 +40,9 @@ from closrads.core.targeting import targeting_with_regions, usable_targeting
 
 log = logging.getLogger(__name__)
 SYNC_DAG_ID = "closrads_sync"
+# How far back plan_rollback reads audit records: undoing a run older than this would overwrite a
+# month of daily syncs; it also bounds the read, as the history grows every day.
+MAX_RUN_AGE = timedelta(days=35)
 
 
 class RollbackRefused(ClosradsError):
@@ -58,19 +61,21 @@ def plan_rollback() -> list[dict[str, Any]]:
         run_id = str(params.get("run_id") or "").strip()
         if not run_id:
             raise RollbackRefused("the param run_id is required: the id of the closrads_sync run to undo")
-        records = _writes_of(run_id, context["inlet_events"][TARGETING_CHANGES])
+        since = (datetime.now(UTC) - MAX_RUN_AGE).isoformat()
+        records = _writes_of(run_id, context["inlet_events"][TARGETING_CHANGES].after(since))
         wanted = {str(adset_id).strip() for adset_id in params.get("adset_ids") or [] if str(adset_id).strip()}
         if unknown := sorted(wanted - {record.adset_id for record in records}):
             raise RollbackRefused(f"run {run_id} wrote no ad set {', '.join(unknown[:20])}; nothing to undo there")
         records = [record for record in records if not wanted or record.adset_id in wanted]
         if not records:
-            raise RollbackRefused(f"run {run_id} of {SYNC_DAG_ID} wrote no ad set (no audit record); nothing to undo")
+            raise RollbackRefused(
+                f"run {run_id} of {SYNC_DAG_ID} wrote no ad set in the last {MAX_RUN_AGE.days} days (no audit "
+                "record); nothing to undo"
+            )
         if not mode.dry_run and params.get("stop_live_schedule", True):
             # The next scheduled sync would re-apply the same demand before a person looks.
             Variable.set(DRY_RUN_VARIABLE, "true")
-            log.warning(
-                "Set Variable %s to true: scheduled syncs are dry until a person sets it back", DRY_RUN_VARIABLE
-            )
+            log.warning("Set Variable %s to true: scheduled syncs stay dry until a person says so", DRY_RUN_VARIABLE)
         log.info("Undoing run %s on %d ad set(s): %s", run_id, len(records), ", ".join(r.adset_id for r in records))
         return [record.to_extra() for record in records]
 
