@@ -44,6 +44,8 @@ from closrads.airflow.tasks import XComKey
         "owner": "closrads",
         "retries": 2,  # infrastructure failures only; refusals fail at once (as in closrads_sync)
         "retry_delay": timedelta(seconds=20),
+        # 20 s, then 40 s (Airflow adds jitter): a restarting API server can be away for a minute or two.
+        "retry_exponential_backoff": 2.0,
         "on_retry_callback": alert_task_retry,
         "on_failure_callback": alert_task_failure,
     },

@@ -22,7 +22,7 @@ Scheduled runs follow the Variable `closrads_dry_run` (unset or unreadable: dry)
 demand and mode; it re-reads the ad set first. A cleared task of an older run refuses to write
 once a newer run has applied newer demand. Transient CLOSRTECH/Graph errors are retried inside
 the task; a task that still fails for such a reason, or whose process died (lost worker, failed
-heartbeats), is retried by Airflow twice, 20 s apart. Bad data, permanent errors and refusals
+heartbeats), is retried by Airflow twice, after 20 s and 40 s. Bad data, permanent errors and refusals
 fail at once and are never retried automatically.
 
 **Alerts.** With the `closrads_slack` Connection, each failed try posts one alert (saying whether
@@ -64,6 +64,8 @@ from closrads.airflow.tasks import XComKey, fetch_demand, list_adsets, map_regio
         # Bad data, permanent Graph errors and refusals fail with AirflowFailException: never retried.
         "retries": 2,
         "retry_delay": timedelta(seconds=20),
+        # 20 s, then 40 s (Airflow adds jitter): a restarting API server can be away for a minute or two.
+        "retry_exponential_backoff": 2.0,
         "on_retry_callback": alert_task_retry,
         "on_failure_callback": alert_task_failure,
     },

@@ -43,6 +43,7 @@ def test_the_rollback_is_manual_dry_by_default_and_audited(bag):
     assert rollback.get_task("report_rollback").trigger_rule == "all_done"
     for task in rollback.tasks:
         assert task.retries == 2 and task.retry_delay == timedelta(seconds=20), task.task_id
+        assert task.retry_exponential_backoff == 2.0, task.task_id
 
 
 def test_task_ids_and_order(dag):
@@ -101,6 +102,7 @@ def test_schedule_and_concurrency(dag):
         # A lost worker or a failed heartbeat is retried by Airflow; refusals fail with AirflowFailException.
         assert task.retries == 2, task.task_id
         assert task.retry_delay == timedelta(seconds=20), task.task_id
+        assert task.retry_exponential_backoff == 2.0, task.task_id  # 20 s, then 40 s
 
 
 def test_dry_run_param_is_a_boolean_defaulting_to_true(dag):
