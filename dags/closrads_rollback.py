@@ -25,7 +25,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag
 
-from closrads.airflow.alerts import alert_run_failure, alert_task_failure, alert_task_retry
+from closrads.airflow.alerts import alert_run_failure
+from closrads.airflow.defaults import TASK_DEFAULTS
 from closrads.airflow.rollback import plan_rollback, report_rollback, rollback_adset
 from closrads.airflow.tasks import XComKey
 
@@ -40,15 +41,7 @@ from closrads.airflow.tasks import XComKey
     on_failure_callback=alert_run_failure,
     doc_md=__doc__,
     tags=["closrads", "facebook-ads"],
-    default_args={
-        "owner": "closrads",
-        "retries": 2,  # infrastructure failures only; refusals fail at once (as in closrads_sync)
-        "retry_delay": timedelta(seconds=20),
-        # 20 s, then 40 s (Airflow adds jitter): a restarting API server can be away for a minute or two.
-        "retry_exponential_backoff": 2.0,
-        "on_retry_callback": alert_task_retry,
-        "on_failure_callback": alert_task_failure,
-    },
+    default_args=TASK_DEFAULTS,  # retries for infrastructure failures, Slack alerts per failed try
     params={
         "run_id": Param(
             "",

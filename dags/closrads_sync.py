@@ -41,7 +41,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag
 
-from closrads.airflow.alerts import alert_run_failure, alert_task_failure, alert_task_retry
+from closrads.airflow.alerts import alert_run_failure
+from closrads.airflow.defaults import TASK_DEFAULTS
 from closrads.airflow.tasks import XComKey, fetch_demand, list_adsets, map_regions, report, update_adset
 
 
@@ -56,19 +57,7 @@ from closrads.airflow.tasks import XComKey, fetch_demand, list_adsets, map_regio
     on_failure_callback=alert_run_failure,
     doc_md=__doc__,
     tags=["closrads", "facebook-ads"],
-    default_args={
-        "owner": "closrads",
-        # Infrastructure failures (a lost worker, failed heartbeats, the API server briefly away,
-        # transient errors outlasting the in-task retries) are retried by Airflow without a person;
-        # every task is idempotent (update_adset re-reads before it writes), so a retry is safe.
-        # Bad data, permanent Graph errors and refusals fail with AirflowFailException: never retried.
-        "retries": 2,
-        "retry_delay": timedelta(seconds=20),
-        # 20 s, then 40 s (Airflow adds jitter): a restarting API server can be away for a minute or two.
-        "retry_exponential_backoff": 2.0,
-        "on_retry_callback": alert_task_retry,
-        "on_failure_callback": alert_task_failure,
-    },
+    default_args=TASK_DEFAULTS,  # retries for infrastructure failures, Slack alerts per failed try
     params={
         "dry_run": Param(
             True,

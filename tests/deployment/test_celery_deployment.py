@@ -218,6 +218,18 @@ def test_scheduler_ui_trigger_and_clearing_on_celery(stack):
     assert airflow.request("GET", "/api/v2/variables/closrads_dry_run")["value"] == "true"
 
 
+def trigger_with_writes_in_flight(airflow, sandbox) -> str:
+    """Trigger a live run and return once update_adset instances run and a (slowed) write has begun."""
+    writes = len(sandbox.graph_writes())
+    run_id = trigger(airflow, {"dry_run": False})
+    wait_for(
+        lambda: len(running_updates(airflow, run_id)) >= 2 and len(sandbox.graph_writes()) > writes,
+        120,
+        "writes in flight",
+    )
+    return run_id
+
+
 def running_updates(airflow, run_id: str) -> list[str]:
     return [t for t, s in task_states(airflow, run_id).items() if t.startswith("update_adset") and s == "running"]
 
@@ -247,13 +259,7 @@ def test_a_lost_worker_and_an_absent_api_server_are_retried_without_a_person(sta
     sandbox.set_demand({"OH": 5, "TX": 3, "GA": 2})
     sandbox.add_fault(**slow_writes)
     alerts_before = len(sandbox.slack_messages())
-    writes = len(sandbox.graph_writes())
-    run_id = trigger(airflow, {"dry_run": False})
-    wait_for(
-        lambda: len(running_updates(airflow, run_id)) >= 2 and len(sandbox.graph_writes()) > writes,
-        120,
-        "writes in flight",
-    )
+    run_id = trigger_with_writes_in_flight(airflow, sandbox)
     killed = running_updates(airflow, run_id)
     airflow.kill("worker")
     sandbox.clear_faults()  # the writes in flight still take their time (and land); retries are fast
@@ -275,13 +281,7 @@ def test_a_lost_worker_and_an_absent_api_server_are_retried_without_a_person(sta
     alerts_before = len(sandbox.slack_messages())
     sandbox.set_demand({"OH": 5, "NY": 4})
     sandbox.add_fault(**slow_writes)
-    writes = len(sandbox.graph_writes())
-    run_id = trigger(airflow, {"dry_run": False})
-    wait_for(
-        lambda: len(running_updates(airflow, run_id)) >= 2 and len(sandbox.graph_writes()) > writes,
-        120,
-        "writes in flight",
-    )
+    run_id = trigger_with_writes_in_flight(airflow, sandbox)
     airflow.stop_one("api-server")
     sandbox.clear_faults()
     time.sleep(45)

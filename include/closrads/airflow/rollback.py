@@ -30,7 +30,7 @@ from closrads.airflow.tasks import (
     recording_step_errors,
     step_results,
 )
-from closrads.core.audit import AuditRecord, ChangeKind, regions_of
+from closrads.core.audit import AuditRecord, ChangeKind
 from closrads.core.errors import ClosradsError
 from closrads.core.messages import report_message
 from closrads.core.report import AdSetOutcome, Outcome, SyncReport
@@ -126,25 +126,18 @@ def rollback_adset(change: dict[str, Any], mode: dict) -> None:
         hook.update_targeting(record.adset_id, desired)
         outcome.outcome = Outcome.UPDATED
         log.info("Undid run %s on ad set %s: %s", record.run_id, label, plan.describe())
-        now = datetime.now(UTC).isoformat()
-        record_write(
+        written_at = record_write(
             context,
-            AuditRecord(
-                adset_id=record.adset_id,
-                adset_name=record.adset_name,
-                kind=ChangeKind.ROLLBACK,
-                dag_id=context["dag"].dag_id,
-                run_id=context["run_id"],
-                written_at=now,
-                regions_before=regions_of(targeting),
-                regions_after=regions_of(desired),
-                added=plan.added,
-                removed=plan.removed,
-                undoes_run_id=record.run_id,
-            ),
+            adset_id=record.adset_id,
+            adset_name=record.adset_name,
+            kind=ChangeKind.ROLLBACK,
+            before=targeting,
+            after=desired,
+            plan=plan,
+            undoes_run_id=record.run_id,
         )
         # The stale guard: a cleared update_adset of an older sync run must not undo this rollback.
-        record_applied_demand(now, context["run_id"])
+        record_applied_demand(written_at, context["run_id"])
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE)

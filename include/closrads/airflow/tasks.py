@@ -26,7 +26,7 @@ from closrads.airflow.masking import redacted
 from closrads.airflow.mode import announce_mode, resolve_mode
 from closrads.airflow.recheck import recheck_uncertain
 from closrads.airflow.slack import SLACK_CONN_ID, post_to_slack, run_url
-from closrads.core.audit import AuditRecord, ChangeKind, regions_of
+from closrads.core.audit import ChangeKind
 from closrads.core.demand import states_with_demand
 from closrads.core.errors import ClosradsError, DemandDataError, GuardStateUnavailable, StaleRunRefused
 from closrads.core.messages import report_message
@@ -230,18 +230,12 @@ def _apply_demand(outcome: AdSetOutcome, regions: list[dict], fetched_at: str, m
     log.info("Updated ad set %s: %s", outcome.adset_id, plan.describe())
     record_write(
         context,
-        AuditRecord(
-            adset_id=outcome.adset_id,
-            adset_name=outcome.name,
-            kind=ChangeKind.SYNC,
-            dag_id=context["dag"].dag_id,
-            run_id=context["run_id"],
-            written_at=datetime.now(UTC).isoformat(),
-            regions_before=regions_of(targeting),
-            regions_after=regions_of(desired),
-            added=plan.added,
-            removed=plan.removed,
-        ),
+        adset_id=outcome.adset_id,
+        adset_name=outcome.name,
+        kind=ChangeKind.SYNC,
+        before=targeting,
+        after=desired,
+        plan=plan,
     )
     record_applied_demand(fetched_at, context["run_id"])
 
