@@ -9,7 +9,8 @@ campaign to exactly the states that want leads. Every other targeting field is p
 |---|---|
 | `fetch_demand` | resolves the run's mode once; GETs CLOSRTECH `demand.php`; refuses bad or all-zero demand |
 | `map_regions` | USPS codes -> Facebook region keys; unknown codes dropped with a warning; aborts if none map |
-| `list_adsets` | lists the campaign's ad sets (all pages), keeps `effective_status == ACTIVE` |
+| `list_adsets` | lists the campaign's ad sets (all pages), keeps `effective_status == ACTIVE`, plans each change |
+| `approve_changes` | live runs only: waits for a person when a change is large (the change guard); else passes |
 | `update_adset` | one instance per ad set (labelled *name (id)*): fresh read, set comparison, deep-copied write |
 | `report` | always runs; logs the report (Slack too when configured); fails the run if anything failed |
 
@@ -24,6 +25,12 @@ once a newer run has applied newer demand. Transient CLOSRTECH/Graph errors are 
 the task; a task that still fails for such a reason, or whose process died (lost worker, failed
 heartbeats), is retried by Airflow twice, after 20 s and 40 s. Bad data, permanent errors and refusals
 fail at once and are never retried automatically.
+
+**Change guard.** A live run in which one ad set would gain or lose more states than the Variable
+`closrads_approval_threshold` (default 10; 0: any change), or that was triggered with
+`require_approval`, waits in `approve_changes` for Approve or Reject (the UI's *Required actions*,
+or the REST API), at most `closrads_approval_timeout_minutes` (default 60). Approve writes exactly
+the plan it showed; Reject or no answer writes nothing. Slack says when a run waits.
 
 **Alerts.** With the `closrads_slack` Connection, each failed try posts one alert (saying whether
 Airflow retries it), `report` posts
@@ -42,6 +49,7 @@ import pendulum
 from airflow.sdk import Param, dag
 
 from closrads.airflow.alerts import alert_run_failure
+from closrads.airflow.approval import APPROVE_TASK_ID, REQUIRE_APPROVAL_PARAM, ChangeApprovalOperator
 from closrads.airflow.defaults import TASK_DEFAULTS
 from closrads.airflow.tasks import XComKey, fetch_demand, list_adsets, map_regions, report, update_adset
 
@@ -65,17 +73,25 @@ from closrads.airflow.tasks import XComKey, fetch_demand, list_adsets, map_regio
             title="Dry run",
             description="Read and compare everything, write nothing to Facebook. Untick to apply the changes.",
         ),
+        REQUIRE_APPROVAL_PARAM: Param(
+            False,
+            type="boolean",
+            title="Require approval",
+            description="Live runs wait for a person to approve any change, however small (dry runs never wait).",
+        ),
     },
 )
 def closrads_sync():
     demand = fetch_demand()
     mapping = map_regions(demand)
-    adsets = list_adsets()
-    mapping >> adsets  # bad demand never reaches Facebook: no listing without a mapping
+    adsets = list_adsets(mapping)  # bad demand never reaches Facebook: no listing without a mapping
+    mode = demand[XComKey.RUN_MODE]  # resolved once by fetch_demand; every later task uses that mode
+    approval = ChangeApprovalOperator(task_id=APPROVE_TASK_ID, planned=adsets, mode=mode)
     updates = update_adset.partial(
         mapping=mapping,
         demand=demand,
-        mode=demand[XComKey.RUN_MODE],  # resolved once by fetch_demand; every ad set uses that mode
+        mode=mode,
+        approval=approval.output[XComKey.APPROVAL],
     ).expand(adset=adsets)
     report(demand=demand, mapping=mapping, adsets=adsets, outcomes=updates[XComKey.ADSET_OUTCOME])
 

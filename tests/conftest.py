@@ -29,6 +29,9 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
+        # The in-process REST API (approvals) answers as an admin without a login.
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "closrads-tests-only-" + "0" * 60,
     }
 )
 for name in list(os.environ):  # a developer's shell must not leak real connections into tests
@@ -36,6 +39,7 @@ for name in list(os.environ):  # a developer's shell must not leak real connecti
         del os.environ[name]
 
 from tests.helpers import (  # noqa: E402 - Airflow must see the environment above first
+    Approver,
     Sandbox,
     assert_no_secret,
     collect_run,
@@ -66,6 +70,13 @@ def alert_markers(monkeypatch, tmp_path) -> Path:
     return markers
 
 
+@pytest.fixture(autouse=True)
+def approval_threshold(monkeypatch) -> None:
+    """Tests that are not about the change guard run with it open: no ad set can change more than the
+    51 US states, so no run waits. The guard's own tests set or remove the Variable themselves."""
+    monkeypatch.setenv("AIRFLOW_VAR_CLOSRADS_APPROVAL_THRESHOLD", "51")
+
+
 @pytest.fixture(scope="session")
 def airflow_db():
     """Migrate the throw-away metadata DB once per session."""
@@ -83,8 +94,21 @@ def sandbox(monkeypatch, tmp_path):
         yield client
 
 
+@pytest.fixture(scope="session")
+def airflow_api(airflow_db):
+    """Airflow's public REST API (its own FastAPI app) in process, on the test metadata DB."""
+    from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app("core")) as client:
+        yield client
+
+
+NOT_EXPECTED = "not expected"
+
+
 @pytest.fixture
-def run_dag(airflow_db, capfd, caplog):
+def run_dag(airflow_db, airflow_api, capfd, caplog):
     """Run closrads_sync once, like ``airflow dags test closrads_sync -c CONF``, with DEBUG logging.
 
     Every Python logger (CLOSRADS's, urllib3's request lines, slack_sdk's) logs at DEBUG. Returns
@@ -94,13 +118,22 @@ def run_dag(airflow_db, capfd, caplog):
     which separate Airflow task processes never share.
     """
 
-    def run(conf: dict | None = None, dag_id: str = "closrads_sync"):
+    def run(
+        conf: dict | None = None, dag_id: str = "closrads_sync", answer: str | None = NOT_EXPECTED, before_answer=None
+    ):
+        """``answer``: what a person answers if the run waits for approval ("Approve", "Reject", ``None``
+        to leave it open); by default a run must not wait, and one that does is rejected and fails the test."""
         capfd.readouterr()
         caplog.clear()
-        with caplog.at_level(logging.DEBUG):
+        reply = "Reject" if answer == NOT_EXPECTED else answer
+        with caplog.at_level(logging.DEBUG), Approver(airflow_api, reply, before_answer) as approver:
             dag_run = without_retry_delay(load_dag(dag_id)).test(run_conf=conf)
         captured = capfd.readouterr()
         result = collect_run(dag_run.run_id, captured.out + captured.err + caplog.text, dag_id)
+        result.approvals = approver.requests
+        assert not approver.gave_up, "the run still waited for approval a minute after the test was done with it"
+        if answer == NOT_EXPECTED:
+            assert not approver.requests, "the run waited for approval, which this test did not expect"
         assert_no_secret(result.log, "the log output (console and records, at DEBUG)")
         assert_no_secret(json.dumps(list(result.xcoms.values()), default=str), "XCom")
         return result

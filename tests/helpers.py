@@ -89,6 +89,7 @@ class RunResult:
     task_states: dict[str, str]  # "fetch_demand", "update_adset[2]", ...
     xcoms: dict[tuple[str, int, str], object] = field(repr=False)
     log: str = field(repr=False)
+    approvals: list[dict] = field(default_factory=list, repr=False)  # the approval requests it showed
 
     @property
     def report(self) -> dict:
@@ -137,3 +138,70 @@ def collect_run(run_id: str, log: str, dag_id: str = DAG_ID) -> RunResult:
         rows = session.scalars(select(XComModel).where(XComModel.dag_id == dag_id, XComModel.run_id == run_id)).all()
         xcoms = {(x.task_id, x.map_index, x.key): XComModel.deserialize_value(x) for x in rows}
         return RunResult(state=str(dag_run.state), run_id=run_id, task_states=states, xcoms=xcoms, log=log)
+
+
+class Approver:
+    """Answers ``approve_changes`` as an operator would, through Airflow's public REST API.
+
+    ``dag.test()`` keeps a run alive while a task awaits input; this thread plays the person: it
+    lists the requests still open (``GET .../hitlDetails``), keeps what each showed, and answers
+    with ``answer`` (``PATCH .../hitlDetails``), or leaves them open when ``answer`` is ``None``.
+    ``before_answer`` runs first (a test edits an ad set "while the person reads the plan").
+    The API is Airflow's own FastAPI app, in process, on the test's metadata DB.
+    """
+
+    def __init__(self, client, answer: str | None, before_answer=None) -> None:
+        self.client = client
+        self.answer = answer
+        self.before_answer = before_answer
+        self.requests: list[dict] = []  # the hitlDetails that were open, as the API showed them
+        self.responses: list[dict] = []
+        self.gave_up = False  # a request left open was still open a minute later
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Approver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def open_requests(self) -> list[dict]:
+        response = self.client.get(
+            f"/api/v2/dags/~/dagRuns/~/hitlDetails?task_id={APPROVE_TASK}&response_received=false"
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["hitl_details"]
+
+    def _run(self) -> None:
+        answered: set[str] = set()
+        while not self._stop.wait(0.3):
+            for request in self.open_requests():
+                ti = request["task_instance"]
+                if ti["id"] in answered or ti["state"] != "awaiting_input":
+                    continue
+                answered.add(ti["id"])
+                self.requests.append(request)
+                if self.before_answer:
+                    self.before_answer()
+                if self.answer is not None:
+                    self.respond(ti, self.answer)
+                else:  # left open: should the run still wait after a minute, a test is stuck; end it
+                    threading.Timer(60, self._give_up, args=(ti,)).start()
+
+    def respond(self, ti: dict, option: str) -> None:
+        response = self.client.patch(
+            f"/api/v2/dags/{ti['dag_id']}/dagRuns/{ti['dag_run_id']}/taskInstances/{APPROVE_TASK}/-1/hitlDetails",
+            json={"chosen_options": [option], "params_input": {}},
+        )
+        self.responses.append({"status": response.status_code, "body": response.json()})
+
+    def _give_up(self, ti: dict) -> None:
+        if any(open_ti["task_instance"]["id"] == ti["id"] for open_ti in self.open_requests()):
+            self.gave_up = True
+            self.respond(ti, "Reject")
+
+
+APPROVE_TASK = "approve_changes"

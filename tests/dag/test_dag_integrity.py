@@ -47,15 +47,34 @@ def test_the_rollback_is_manual_dry_by_default_and_audited(bag):
 
 
 def test_task_ids_and_order(dag):
-    assert sorted(dag.task_ids) == sorted(["fetch_demand", "map_regions", "list_adsets", "update_adset", "report"])
+    assert sorted(dag.task_ids) == sorted(
+        ["fetch_demand", "map_regions", "list_adsets", "approve_changes", "update_adset", "report"]
+    )
     downstream = {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
     assert downstream == {
-        "fetch_demand": ["map_regions", "report", "update_adset"],
+        "fetch_demand": ["approve_changes", "map_regions", "report", "update_adset"],
         "map_regions": ["list_adsets", "report", "update_adset"],
-        "list_adsets": ["report", "update_adset"],
+        "list_adsets": ["approve_changes", "report", "update_adset"],
+        # report depends on approve_changes through update_adset only: Airflow's ApprovalOperator
+        # skips its direct downstream tasks on Reject, and the report must still run then
+        "approve_changes": ["update_adset"],
         "update_adset": ["report"],
         "report": [],
     }
+
+
+def test_approve_changes_is_airflows_approval_operator_fed_by_the_plan_and_the_mode(dag):
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+    approve = dag.get_task("approve_changes")
+    assert isinstance(approve, ApprovalOperator)
+    assert approve.options == ["Approve", "Reject"]
+    assert (approve.planned.operator.task_id, approve.planned.key) == ("list_adsets", "return_value")
+    assert (approve.mode.operator.task_id, approve.mode.key) == ("fetch_demand", "run_mode")
+    assert approve.notifiers  # Slack hears that a run waits
+    # update_adset writes only what the guard allowed
+    allowed = dag.get_task("update_adset").partial_kwargs["op_kwargs"]["approval"]
+    assert (allowed.operator.task_id, allowed.key) == ("approve_changes", "approval")
 
 
 def test_update_adset_is_mapped_over_the_listing_and_labelled(dag):
@@ -84,7 +103,7 @@ def test_report_receives_what_the_tasks_produced(dag):
 
 def test_report_always_runs(dag):
     assert dag.get_task("report").trigger_rule == "all_done"
-    for task_id in ("fetch_demand", "map_regions", "list_adsets", "update_adset"):
+    for task_id in ("fetch_demand", "map_regions", "list_adsets", "approve_changes", "update_adset"):
         assert dag.get_task(task_id).trigger_rule == "all_success"
 
 
@@ -105,11 +124,12 @@ def test_schedule_and_concurrency(dag):
         assert task.retry_exponential_backoff == 2.0, task.task_id  # 20 s, then 40 s
 
 
-def test_dry_run_param_is_a_boolean_defaulting_to_true(dag):
+def test_params_dry_run_by_default_and_approval_on_request(dag):
     param = dag.params.get_param("dry_run")
     assert param.value is True
     assert param.schema["type"] == "boolean"
-    assert json.dumps(dag.params.dump()) == '{"dry_run": true}'
+    assert dag.params.get_param("require_approval").schema["type"] == "boolean"
+    assert json.dumps(dag.params.dump()) == '{"dry_run": true, "require_approval": false}'
 
 
 @pytest.mark.parametrize("dag_file", ["closrads_sync.py", "closrads_rollback.py"])

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from airflow.sdk import TaskInstanceState, TriggerRule, Variable, get_current_context, task
@@ -26,6 +27,7 @@ from closrads.airflow.masking import redacted
 from closrads.airflow.mode import announce_mode, resolve_mode
 from closrads.airflow.recheck import recheck_uncertain
 from closrads.airflow.slack import SLACK_CONN_ID, post_to_slack, run_url
+from closrads.core.approval import ApprovalResult, Decision, PlannedChange, check_write_allowed, plan_change
 from closrads.core.audit import ChangeKind
 from closrads.core.demand import states_with_demand
 from closrads.core.errors import ClosradsError, DemandDataError, GuardStateUnavailable, StaleRunRefused
@@ -33,7 +35,13 @@ from closrads.core.messages import report_message
 from closrads.core.regions import map_states
 from closrads.core.report import AdSetOutcome, Outcome, StepResult, StepStatus, SyncReport
 from closrads.core.run_mode import RunMode
-from closrads.core.targeting import plan_geo_update, targeting_with_regions, usable_targeting
+from closrads.core.targeting import (
+    GeoPlan,
+    plan_geo_update,
+    render_change,
+    targeting_with_regions,
+    usable_targeting,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +62,7 @@ class XComKey(StrEnum):
 
     RUN_MODE = "run_mode"  # fetch_demand -> update_adset, report
     STEP_ERROR = "step_error"  # a failed preparation step -> report
+    APPROVAL = "approval"  # approve_changes: what the change guard decided -> update_adset, report
     ADSET_OUTCOME = "adset_outcome"  # update_adset (also when it fails) -> report
     REPORT = "closrads_report"  # report -> people and tools (pushed before report fails the run)
 
@@ -147,15 +156,13 @@ def map_regions(demand: dict[str, Any]) -> dict[str, Any]:
 
 
 @task(pool=GRAPH_POOL)
-def list_adsets() -> list[dict[str, str]]:
-    """The campaign's ACTIVE ad sets, sorted by id so map indexes stay stable between retries."""
+def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
+    """The campaign's ACTIVE ad sets, sorted by id so map indexes stay stable between retries, each with
+    its planned change (US states added and removed), which ``approve_changes`` shows and holds to."""
     with recording_step_errors(get_current_context()["ti"]):
         hook = FacebookAdsHook()
         rows = hook.list_campaign_adsets()
-        active = sorted(
-            ({"id": row["id"], "name": row["name"]} for row in rows if row["effective_status"] == "ACTIVE"),
-            key=lambda row: row["id"],
-        )
+        active = sorted((row for row in rows if row["effective_status"] == "ACTIVE"), key=lambda row: row["id"])
         others = [f"{row['name']} ({row['effective_status']})" for row in rows if row["effective_status"] != "ACTIVE"]
         log.info(
             "Campaign %s: %d ad sets, %d ACTIVE; left alone: %s",
@@ -164,12 +171,19 @@ def list_adsets() -> list[dict[str, str]]:
             len(active),
             ", ".join(others) or "none",
         )
-        return active
+        plans = [plan_change(row["id"], row["name"], row["targeting"], mapping["regions"]) for row in active]
+        for plan in plans:
+            change = plan.error or render_change(plan.added, plan.removed)
+            log.info("Plan for %s (%s): %s", plan.name, plan.adset_id, change)
+        return [plan.to_row() for plan in plans]
 
 
 @task(map_index_template="{{ adset_label }}", pool=GRAPH_POOL, outlets=[TARGETING_CHANGES])
-def update_adset(adset: dict[str, str], mapping: dict[str, Any], demand: dict[str, Any], mode: dict) -> None:
-    """Bring one ad set's regions in line with demand, reading its targeting fresh first.
+def update_adset(
+    adset: dict[str, Any], mapping: dict[str, Any], demand: dict[str, Any], mode: dict, approval: dict
+) -> None:
+    """Bring one ad set's regions in line with demand, reading its targeting fresh first; a live write
+    must be one the change guard allowed (``approval``: what ``approve_changes`` decided).
 
     Records exactly one outcome under XCom ``adset_outcome``, also when it fails, so the report can
     list every ad set with what happened to it.
@@ -182,7 +196,10 @@ def update_adset(adset: dict[str, str], mapping: dict[str, Any], demand: dict[st
     announce_mode(run_mode)
     outcome = AdSetOutcome(adset["id"], adset["name"], Outcome.FAILED, tries=int(getattr(ti, "try_number", 1) or 1))
     with recording_adset_outcome(ti, outcome, label):
-        _apply_demand(outcome, mapping["regions"], demand["fetched_at"], run_mode, context)
+        allowed = partial(
+            check_write_allowed, planned=PlannedChange.from_row(adset), approval=ApprovalResult.from_dict(approval)
+        )
+        _apply_demand(outcome, mapping["regions"], demand["fetched_at"], run_mode, context, allowed)
 
 
 @contextmanager
@@ -199,7 +216,14 @@ def recording_adset_outcome(ti, outcome: AdSetOutcome, label: str) -> Iterator[N
     ti.xcom_push(key=XComKey.ADSET_OUTCOME, value=outcome.to_dict())
 
 
-def _apply_demand(outcome: AdSetOutcome, regions: list[dict], fetched_at: str, mode: RunMode, context) -> None:
+def _apply_demand(
+    outcome: AdSetOutcome,
+    regions: list[dict],
+    fetched_at: str,
+    mode: RunMode,
+    context,
+    check_allowed: Callable[[GeoPlan], None],
+) -> None:
     hook = FacebookAdsHook()
     current = hook.get_adset(outcome.adset_id)
     outcome.name = str(current.get("name") or outcome.name)
@@ -224,6 +248,7 @@ def _apply_demand(outcome: AdSetOutcome, regions: list[dict], fetched_at: str, m
         outcome.outcome = Outcome.WOULD_UPDATE
         log.warning("DRY RUN: would update ad set %s (accepted by Meta): %s", outcome.adset_id, plan.describe())
         return
+    check_allowed(plan)  # the change guard: exactly the approved change, or one that needs no approval
     _refuse_if_stale(fetched_at)
     hook.update_targeting(outcome.adset_id, desired)
     outcome.outcome = Outcome.UPDATED
@@ -285,7 +310,7 @@ def _applied_demand() -> tuple[datetime, str] | None:
 def report(
     demand: dict[str, Any] | None,
     mapping: dict[str, Any] | None,
-    adsets: list[dict[str, str]] | None,
+    adsets: list[dict[str, Any]] | None,
     outcomes: Sequence[dict],
 ) -> None:
     """Report what the run did, from what its tasks produced, then fail if anything failed.
@@ -296,13 +321,19 @@ def report(
     """
     context = get_current_context()
     ti, run_id, this = context["ti"], context["run_id"], context["task"]
-    upstream = [t for t in context["dag"].tasks if t.task_id in this.upstream_task_ids]
+    # Every task before this one, in DAG order: the steps, and the mapped task (one per ad set).
+    upstream = [t for t in context["dag"].tasks if t.task_id in this.get_flat_relative_ids(upstream=True)]
     steps = [t.task_id for t in upstream if not t.is_mapped]
     (adset_task,) = [t.task_id for t in upstream if t.is_mapped]
     states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id]).get(run_id, {})
 
     mode = recorded_mode(ti, steps)
+    approval = recorded_approval(ti, steps)
     adset_results = adset_outcomes(adsets or [], list(outcomes[:]), adset_task, states)
+    if approval is not None and approval.decision == Decision.REJECTED:
+        for outcome in adset_results:
+            if outcome.outcome == Outcome.NOT_RUN:
+                outcome.outcome = Outcome.REJECTED
     if not mode.dry_run and mapping:
         recheck_uncertain(adset_results, mapping["regions"])
     result = SyncReport(
@@ -314,6 +345,7 @@ def report(
         unmapped_states=(mapping or {}).get("unmapped") or [],
         adsets=adset_results,
         steps=step_results(ti, steps, states),
+        approval=approval,
     )
     log.info("CLOSRADS report (%s)\n%s", result.summary(), result.render_text())
     # A task that fails stores no return value; the report is pushed under its own key instead.
@@ -336,6 +368,12 @@ def recorded_mode(ti, steps: list[str]) -> RunMode:
     return RunMode(True, "the run's mode was never recorded (its first step did not start); nothing was written")
 
 
+def recorded_approval(ti, steps: list[str]) -> ApprovalResult | None:
+    """What the change guard decided, when it decided (``None``: the run stopped before)."""
+    recorded = [row for row in ti.xcom_pull(task_ids=steps, key=XComKey.APPROVAL) or [] if row]
+    return ApprovalResult.from_dict(recorded[0]) if recorded else None
+
+
 def step_results(ti, steps: list[str], states: dict[str, Any]) -> list[StepResult]:
     """How each preparation step ended: succeeded, failed (with the message it recorded), or not run."""
     errors = dict(zip(steps, ti.xcom_pull(task_ids=steps, key=XComKey.STEP_ERROR) or [], strict=False))
@@ -352,7 +390,7 @@ def step_results(ti, steps: list[str], states: dict[str, Any]) -> list[StepResul
 
 
 def adset_outcomes(
-    listed: list[dict[str, str]], recorded: list[dict], adset_task: str, states: dict[str, Any]
+    listed: list[dict[str, Any]], recorded: list[dict], adset_task: str, states: dict[str, Any]
 ) -> list[AdSetOutcome]:
     """One outcome per listed ad set; an ad set whose task recorded none is "not run" or "unknown"."""
     by_id = {row["adset_id"]: row for row in recorded if isinstance(row, dict) and "adset_id" in row}
@@ -362,8 +400,10 @@ def adset_outcomes(
             outcomes.append(AdSetOutcome.from_dict(by_id[adset["id"]]))
             continue
         state = _state(states, f"{adset_task}_{index}")
+        plan = adset.get("plan") or {}
+        planned = {"added": list(plan.get("added") or []), "removed": list(plan.get("removed") or [])}
         if state in _NEVER_STARTED:
-            outcomes.append(AdSetOutcome(adset["id"], adset["name"], Outcome.NOT_RUN))
+            outcomes.append(AdSetOutcome(adset["id"], adset["name"], Outcome.NOT_RUN, **planned))
         else:
             outcomes.append(
                 AdSetOutcome(
@@ -371,6 +411,7 @@ def adset_outcomes(
                     adset["name"],
                     Outcome.UNKNOWN,
                     error=f"its update_adset task ended '{state}' without recording an outcome",
+                    **planned,
                 )
             )
     return outcomes

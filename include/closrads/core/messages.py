@@ -17,7 +17,12 @@ MAX_ADSET_LINES = 30
 # The plain-text fallback (notifications, clients without Block Kit); the blocks carry the details.
 MAX_FALLBACK_CHARS = 3000
 _SECTION_LIMIT = 2900  # Slack rejects section texts over 3000 characters
-_STATUS_ICON = {RunStatus.SUCCESS: ":white_check_mark:", RunStatus.FAILED: ":x:", RunStatus.ABORTED: ":no_entry:"}
+_STATUS_ICON = {
+    RunStatus.SUCCESS: ":white_check_mark:",
+    RunStatus.FAILED: ":x:",
+    RunStatus.ABORTED: ":no_entry:",
+    RunStatus.REJECTED: ":no_entry_sign:",
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,9 @@ def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[d
     if report.status == RunStatus.ABORTED:
         reasons = "\n".join(f"- `{step.name}`: {escape(_step_text(step))}" for step in report.unfinished_steps)
         blocks.append(_section(f"*Nothing was changed on Facebook.*\n{reasons}"))
+    if report.approval:
+        nothing = "*Nothing was changed on Facebook.*\n" if report.status == RunStatus.REJECTED else ""
+        blocks.append(_section(f"{nothing}*Approval:* {escape(report.approval.describe())}"))
     if report.shows_demand:
         blocks.append(
             _section(f"*Demand states ({len(report.demand_states)}):* {escape(shorten(report.demand_states))}")
@@ -86,7 +94,7 @@ def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[d
             ],
         }
     )
-    shown = {Outcome.UPDATED, Outcome.WOULD_UPDATE, *PROBLEM_OUTCOMES}
+    shown = {Outcome.UPDATED, Outcome.WOULD_UPDATE, Outcome.REJECTED, *PROBLEM_OUTCOMES}
     lines = [_adset_line(adset) for adset in report.adsets if adset.outcome in shown]
     if len(lines) > MAX_ADSET_LINES:
         lines = lines[:MAX_ADSET_LINES] + [f"... and {len(lines) - MAX_ADSET_LINES} more ad sets (see the task log)"]
@@ -129,6 +137,28 @@ def failure_message(failure: TaskFailure) -> tuple[str, list[dict]]:
     return _cut(text, MAX_FALLBACK_CHARS), blocks
 
 
+def approval_request_message(
+    *, run_id: str, reasons: list[str], changing: int, deadline: str, url: str
+) -> tuple[str, list[dict]]:
+    """``(fallback text, blocks)`` for a live run that waits for a person to approve its plan."""
+    why = "\n".join(f"- {escape(reason)}" for reason in reasons[:6])
+    text = escape(
+        f"CLOSRADS run {run_id} waits for approval: {changing} ad set(s) would change; "
+        f"nothing is written until someone answers (by {deadline}; no answer writes nothing)."
+    )
+    text += f"\nAnswer here: {url}"
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "CLOSRADS run waits for approval"}},
+        _section(
+            f"*Run:* {escape(run_id)}\n*Ad sets that would change:* {changing}\n"
+            f"*Answer by:* {escape(deadline)} (no answer writes nothing)"
+        ),
+        _section(f"*Why it asks:*\n{why}"),
+        _context(f"<{url}|Review the plan and Approve or Reject in Airflow>"),
+    ]
+    return _cut(text, MAX_FALLBACK_CHARS), blocks
+
+
 def run_failure_message(dag_id: str, run_id: str, reason: str, run_url: str | None) -> tuple[str, list[dict]]:
     """``(fallback text, blocks)`` for a run that failed without a task failure (a timeout, say)."""
     explanation = {
@@ -164,6 +194,8 @@ def _adset_line(adset: AdSetOutcome) -> str:
         parts.append(adset.outcome.replace("_", " ").upper())
     elif adset.outcome == Outcome.WOULD_UPDATE:
         parts.append(f"would update (accepted by Meta): {adset.change}")
+    elif adset.outcome == Outcome.REJECTED:
+        parts.append(f"not written (rejected): {adset.change}")
     else:
         parts.append(adset.change)
     if adset.error:

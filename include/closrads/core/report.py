@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from closrads.core.approval import ApprovalResult, Decision
 from closrads.core.targeting import render_change
 
 
@@ -24,6 +25,8 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"
     # Its task never started (an earlier step failed, or the run stopped first).
     NOT_RUN = "not_run"
+    # Not written because a person rejected the run's plan at approve_changes.
+    REJECTED = "rejected"
 
 
 # What an unknown outcome means for the operator.
@@ -45,6 +48,7 @@ class RunStatus(StrEnum):
     SUCCESS = "success"
     FAILED = "failed"  # some ad sets (or the report's inputs) failed; others may have been written
     ABORTED = "aborted"  # a preparation step failed: nothing was written
+    REJECTED = "rejected"  # a person rejected the plan: nothing was written, as they decided
 
 
 @dataclass
@@ -124,6 +128,10 @@ class AdSetOutcome:
                 parts = [head + f"UNKNOWN ({UNKNOWN_MEANS})"]
             case Outcome.NOT_RUN:
                 parts = [head + "not run (an earlier step failed)"]
+                if self.has_change:
+                    parts.append(f"intended {self.change}, not applied")
+            case Outcome.REJECTED:
+                parts = [head + "not written (the plan was rejected)", f"planned {self.change}"]
         if self.error:
             parts.append(("note: " if self.outcome == Outcome.SKIPPED else "error: ") + self.error)
         if self.recheck:
@@ -160,13 +168,20 @@ class SyncReport:
     steps: list[StepResult] = field(default_factory=list)
     title: str = "CLOSRADS sync"  # "CLOSRADS rollback of <run id>" for an undo
     shows_demand: bool = True  # a rollback applies no demand: its report has no demand line
+    approval: ApprovalResult | None = None  # what the change guard decided (None: it did not decide)
 
     @classmethod
     def from_dict(cls, data: dict) -> SyncReport:
         fields = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
         fields["adsets"] = [AdSetOutcome.from_dict(row) for row in data.get("adsets", [])]
         fields["steps"] = [StepResult(**row) for row in data.get("steps", [])]
+        if data.get("approval"):
+            fields["approval"] = ApprovalResult.from_dict(data["approval"])
         return cls(**fields)
+
+    @property
+    def rejected(self) -> bool:
+        return self.approval is not None and self.approval.decision == Decision.REJECTED
 
     @property
     def label(self) -> str:
@@ -196,18 +211,22 @@ class SyncReport:
     def status(self) -> RunStatus:
         if self.unfinished_steps:
             return RunStatus.ABORTED
+        if self.rejected:
+            return RunStatus.REJECTED
         if self.failed_count:
             return RunStatus.FAILED
         return RunStatus.SUCCESS
 
     @property
     def succeeded(self) -> bool:
-        return self.status == RunStatus.SUCCESS
+        """Whether the run did what it was asked to: a rejection is a person's decision, not a failure."""
+        return self.status in (RunStatus.SUCCESS, RunStatus.REJECTED)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["adsets"] = [adset.to_dict() for adset in self.adsets]
         data["steps"] = [{"name": s.name, "status": str(s.status), "error": s.error} for s in self.steps]
+        data["approval"] = self.approval.to_dict() if self.approval else None
         data["status"] = str(self.status)
         data["counts"] = {
             "processed": len(self.adsets),
@@ -222,6 +241,8 @@ class SyncReport:
         """One line: ``LIVE: 5 updated, 1 failed`` / ``DRY RUN: 6 would update``."""
         if self.status == RunStatus.ABORTED:
             return f"{self.label}: aborted, nothing changed"
+        if self.status == RunStatus.REJECTED:
+            return f"{self.label}: plan rejected by {self.approval.by or 'an unknown user'}, nothing written"
         parts = [f"{self.count(self.changed_outcome)} {self.changed_outcome.replace('_', ' ')}"]
         parts += [f"{self.count(Outcome.SKIPPED)} skipped"] if self.count(Outcome.SKIPPED) else []
         parts += [f"{self.failed_count} failed"] if self.failed_count else []
@@ -234,8 +255,10 @@ class SyncReport:
             f"Mode: {self.mode}",
             f"Status: {self.status.upper()}",
         ]
-        if self.status == RunStatus.ABORTED:
+        if self.status in (RunStatus.ABORTED, RunStatus.REJECTED):
             lines.append("Nothing was changed on Facebook.")
+        if self.approval:
+            lines.append(f"Approval: {self.approval.describe()}")
         if self.shows_demand:
             lines.append(f"Demand states ({len(self.demand_states)}): {', '.join(self.demand_states) or 'none'}")
         if self.unmapped_states:

@@ -22,6 +22,8 @@ def test_lists_every_page_of_the_campaign(sandbox):
     rows = FacebookAdsHook().list_campaign_adsets()
     assert [row["id"] for row in rows] == [a["id"] for a in sandbox.state()["adsets"]]
     assert {row["effective_status"] for row in rows} == {"ACTIVE", "PAUSED", "ARCHIVED"}
+    # the targeting comes with the listing, so a live run can plan its changes before it writes
+    assert [row["targeting"] for row in rows] == [a["targeting"] for a in sandbox.state()["adsets"]]
     assert len(sandbox.requests("graph", kind="listing")) == 3  # 8 ad sets, 3 per page
 
 

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 # "v26.0", "26.0", "26": the Graph API version, normalised to "v26.0".
 _API_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?$")
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
-LISTING_FIELDS = ("id", "name", "effective_status", "account_id")
+# targeting too: a live run plans every change from the listing before the change guard decides.
+LISTING_FIELDS = ("id", "name", "effective_status", "account_id", "targeting")
 LISTING_PAGE_SIZE = 100
 # 100 pages of 100 ad sets: far above any real campaign, and a bound on a listing that never ends.
 MAX_LISTING_PAGES = 100
@@ -124,7 +125,8 @@ class FacebookAdsHook(BaseHook):
     # -- calls -------------------------------------------------------------------------------
 
     def list_campaign_adsets(self) -> list[dict[str, str]]:
-        """Every ad set of the configured campaign over all pages: ``[{id, name, effective_status}]``.
+        """Every ad set of the configured campaign over all pages: ``[{id, name, effective_status, targeting}]``
+        (``targeting`` as Graph returned it, unchecked; ``None`` when absent).
 
         Refuses a campaign whose ad sets belong to another ad account than the configured one:
         that is a mis-typed id, and writing to it would spend someone else's budget.
@@ -145,6 +147,7 @@ class FacebookAdsHook(BaseHook):
                     "id": str(row["id"]),
                     "name": str(row.get("name") or ""),
                     "effective_status": str(row.get("effective_status")),
+                    "targeting": row.get("targeting"),
                 }
             )
         return adsets

@@ -1,0 +1,187 @@
+"""``approve_changes``: the change guard, through Airflow's human-in-the-loop approval.
+
+A live run whose plan trips the guard (:mod:`closrads.core.approval`) parks this task in Airflow's
+``awaiting_input`` state with the plan as its Markdown body; a person answers Approve or Reject in
+the UI's "Required actions" or through ``PATCH .../hitlDetails``. Slack is told that the run waits
+and where to answer. A run whose plan does not trip the guard, and every dry run, pass at once.
+
+The outcome is this task's XCom ``approval`` (an :class:`~closrads.core.approval.ApprovalResult`):
+``update_adset`` writes only what it allows, and ``report`` states it. On Reject the operator
+skips ``update_adset`` (Airflow's ``ApprovalOperator`` behaviour), so nothing is written; no answer
+within the timeout fails the task without a retry, so nothing is written either.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.providers.standard.exceptions import HITLTimeoutError
+from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
+from airflow.sdk import BaseNotifier, Variable
+from airflow.sdk.exceptions import AirflowFailException
+
+from closrads.airflow.mode import announce_mode
+from closrads.airflow.slack import airflow_ui_url, post_to_slack
+from closrads.airflow.tasks import XComKey
+from closrads.core.approval import (
+    APPROVAL_THRESHOLD_VARIABLE,
+    APPROVAL_TIMEOUT_VARIABLE,
+    ApprovalResult,
+    ChangeGuard,
+    Decision,
+    PlannedChange,
+    parse_threshold,
+    parse_timeout_minutes,
+    plan_markdown,
+)
+from closrads.core.errors import GuardStateUnavailable
+from closrads.core.messages import approval_request_message
+from closrads.core.run_mode import RunMode, parse_flag
+
+log = logging.getLogger(__name__)
+
+APPROVE_TASK_ID = "approve_changes"
+REQUIRE_APPROVAL_PARAM = "require_approval"
+# What the writes after an approval may still need of the run's dagrun_timeout.
+_TIME_LEFT_FOR_WRITES = timedelta(minutes=20)
+
+
+class ApprovalRequestNotifier(BaseNotifier):
+    """Tells Slack that a run waits for an approval, what it would change and where to answer it."""
+
+    def notify(self, context) -> None:
+        operator: ChangeApprovalOperator = context["task"]
+        ti = context["ti"]
+        url = operator.generate_link_to_ui(task_instance=ti, base_url=airflow_ui_url())
+        text, blocks = approval_request_message(
+            run_id=ti.run_id,
+            reasons=operator.waiting_reasons,
+            changing=operator.waiting_count,
+            deadline=operator.waiting_deadline,
+            url=url,
+        )
+        post_to_slack(text, blocks, what="approval request")
+
+
+class ChangeApprovalOperator(ApprovalOperator):
+    """Wait for a person when the run's plan trips the change guard; pass at once otherwise.
+
+    :param planned: the ``list_adsets`` rows (each with its planned change)
+    :param mode: the run's mode as ``fetch_demand`` resolved it
+    """
+
+    template_fields = (*ApprovalOperator.template_fields, "planned", "mode")
+
+    def __init__(self, *, planned: Any, mode: Any, **kwargs) -> None:
+        super().__init__(
+            subject="CLOSRADS: approve the live targeting changes of this run?",
+            notifiers=[ApprovalRequestNotifier()],
+            **kwargs,
+        )
+        self.planned = planned
+        self.mode = mode
+        self.waiting_reasons: list[str] = []
+        self.waiting_count = 0
+        self.waiting_deadline = ""
+
+    def execute(self, context) -> None:
+        mode = RunMode.from_dict(self.mode)
+        announce_mode(mode)
+        if mode.dry_run:
+            log.info("Dry run: nothing is written, so no approval is needed")
+            return _decided(context, ApprovalResult(Decision.NOT_ASKED, "dry run"))
+        plans = [PlannedChange.from_row(row) for row in self.planned or []]
+        guard = _read_guard(context)
+        if guard.warning:
+            log.error("Change guard: %s; asking for every change", guard.warning)
+        reasons = guard.reasons(plans)
+        biggest = max((plan.size for plan in plans), default=0)
+        if not reasons:
+            why = f"largest change {biggest} states; {guard.describe()}"
+            log.info("Change guard: no approval needed (%s)", why)
+            return _decided(context, ApprovalResult(Decision.NOT_NEEDED, why, guard.threshold, guard.require_approval))
+
+        minutes, warning = parse_timeout_minutes(_variable(APPROVAL_TIMEOUT_VARIABLE), limit=_minutes_left(context))
+        if warning:
+            log.warning("Approval timeout: %s", warning)
+        deadline = datetime.now(UTC) + timedelta(minutes=minutes)
+        self.response_timeout = timedelta(minutes=minutes)
+        self.body = plan_markdown(plans, guard, reasons)
+        self.waiting_reasons = reasons
+        self.waiting_count = sum(1 for plan in plans if plan.size)
+        self.waiting_deadline = deadline.strftime("%Y-%m-%d %H:%M UTC")
+        context["ti"].xcom_push(key=_REQUEST_KEY, value={"reason": "; ".join(reasons), "minutes": minutes})
+        log.warning(
+            "Change guard: waiting up to %d minutes for a person to approve this plan (%s)\n%s",
+            minutes,
+            "; ".join(reasons),
+            self.body,
+        )
+        super().execute(context)  # records the request, notifies Slack, parks the task
+
+    def execute_complete(self, context, event: dict[str, Any]) -> None:
+        request = context["ti"].xcom_pull(task_ids=self.task_id, key=_REQUEST_KEY) or {}
+        guard = _read_guard(context)
+        try:
+            answer = HITLOperator.execute_complete(self, context, event)  # the answer, validated
+        except HITLTimeoutError:
+            message = (
+                f"no answer within {request.get('minutes', '?')} minutes (Variable {APPROVAL_TIMEOUT_VARIABLE}); "
+                "nothing was written. Trigger a new run to plan and ask again"
+            )
+            context["ti"].xcom_push(key=XComKey.STEP_ERROR, value=message)
+            raise AirflowFailException(f"approval timed out: {message}") from None
+        user = answer.get("responded_by_user") or {}
+        approved = answer["chosen_options"] == [self.APPROVE]
+        responded_at = answer.get("responded_at")
+        result = ApprovalResult(
+            Decision.APPROVED if approved else Decision.REJECTED,
+            request.get("reason") or "asked",
+            guard.threshold,
+            guard.require_approval,
+            by=str(user.get("name") or user.get("id") or "") or None,
+            at=responded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if responded_at else None,
+        )
+        log.warning("Change guard: %s", result.describe())
+        _decided(context, result)
+        # Airflow's ApprovalOperator: on Reject it skips update_adset (by raising, so this comes last).
+        super().execute_complete(context, event)
+
+
+_REQUEST_KEY = "approval_request"  # what execute asked, for execute_complete (a new process) to report
+
+
+def _decided(context, result: ApprovalResult) -> None:
+    context["ti"].xcom_push(key=XComKey.APPROVAL, value=result.to_dict())
+
+
+def _read_guard(context) -> ChangeGuard:
+    guard = parse_threshold(_variable(APPROVAL_THRESHOLD_VARIABLE))
+    required = context["params"].get(REQUIRE_APPROVAL_PARAM)
+    try:
+        require = parse_flag(required) if required is not None else False
+    except ValueError:
+        require = True  # unreadable: ask, never skip the person
+    return ChangeGuard(guard.threshold, require, guard.warning)
+
+
+def _variable(name: str) -> str | None:
+    """A guard Variable's raw value. Fails closed: unreadable is a transient error, never "no guard"."""
+    try:
+        return Variable.get(name, default=None)
+    except Exception as exc:  # noqa: BLE001 - any reason: do not decide without it
+        raise GuardStateUnavailable(
+            f"could not read the change guard's Variable {name} ({type(exc).__name__})"
+        ) from None
+
+
+def _minutes_left(context) -> int:
+    """Minutes the approval may take so the run still finishes within its ``dagrun_timeout``."""
+    timeout = getattr(context["dag"], "dagrun_timeout", None)
+    started = getattr(context["dag_run"], "start_date", None)
+    if not timeout or not started:
+        return 24 * 60
+    left = started + timeout - _TIME_LEFT_FOR_WRITES - datetime.now(UTC)
+    return max(int(left.total_seconds() // 60), 1)

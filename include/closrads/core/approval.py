@@ -1,0 +1,253 @@
+"""The change guard: when a live run must wait for a person before it writes, and what the person sees.
+
+A plausible-but-wrong demand (CLOSRTECH suddenly wanting 3 states instead of 37) passes every data
+check, and a targeting write has no undo on Facebook's side. So before a live run writes, it plans
+every ad set's change from the listing, and a change bigger than the threshold (the Variable
+``closrads_approval_threshold``, default 10 states; 0 means any change) or a run triggered with
+``require_approval`` waits for an Approve. The approved plan is then binding: an ad set whose change
+differs from it when its turn to write comes is not written (docs/design.md, "Change guard").
+
+Pure logic: :mod:`closrads.airflow.approval` reads the Variables and talks to Airflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+from closrads.core.errors import ClosradsError
+from closrads.core.targeting import GeoPlan, plan_geo_update, render_change
+
+APPROVAL_THRESHOLD_VARIABLE = "closrads_approval_threshold"
+DEFAULT_APPROVAL_THRESHOLD = 10
+APPROVAL_TIMEOUT_VARIABLE = "closrads_approval_timeout_minutes"
+DEFAULT_APPROVAL_TIMEOUT_MINUTES = 60
+# The approval body lists at most this many ad sets (the largest changes first); the rest are counted.
+MAX_PLAN_ROWS = 200
+# Markdown that could turn an ad set name into a link, an image, a heading or a broken table.
+_MARKDOWN_SPECIAL = set("\\`*_[]<>#!|~")
+
+
+class Decision(StrEnum):
+    """What became of the change guard in one run."""
+
+    NOT_ASKED = "not_asked"  # a dry run writes nothing, so it never waits
+    NOT_NEEDED = "not_needed"  # no change was over the threshold and approval was not required
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class PlanChangedSinceApproval(ClosradsError):
+    """The write an ad set needs now is not the one the run planned (and a person may have approved)."""
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """One ad set's change as planned from the listing: US states added and removed (USPS codes).
+
+    ``error`` says why no plan could be made (its targeting cannot be written on, say); its
+    ``update_adset`` then meets the same problem and fails with it, unless the ad set was fixed since.
+    """
+
+    adset_id: str
+    name: str
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.added) + len(self.removed)
+
+    def matches(self, plan: GeoPlan) -> bool:
+        return self.error is None and (sorted(self.added), sorted(self.removed)) == (plan.added, plan.removed)
+
+    def to_row(self) -> dict:
+        """The ``list_adsets`` row: what ``update_adset`` is expanded over."""
+        return {"id": self.adset_id, "name": self.name, "plan": asdict(self)}
+
+    @classmethod
+    def from_row(cls, row: dict) -> PlannedChange:
+        plan = row.get("plan") or {}
+        return cls(
+            adset_id=str(row["id"]),
+            name=str(row.get("name") or ""),
+            added=list(plan.get("added") or []),
+            removed=list(plan.get("removed") or []),
+            error=plan.get("error") if plan else "no plan was made for it",
+        )
+
+
+def plan_change(adset_id: str, name: str, targeting: object, regions: list[dict]) -> PlannedChange:
+    """Plan one ad set's change from the targeting the listing returned; never raises for a bad targeting."""
+    try:
+        plan = plan_geo_update(targeting, regions)  # type: ignore[arg-type] - checked by usable_targeting
+    except ClosradsError as exc:
+        return PlannedChange(adset_id, name, error=str(exc))
+    return PlannedChange(adset_id, name, plan.added, plan.removed)
+
+
+@dataclass(frozen=True)
+class ChangeGuard:
+    """When a live run has to wait for a person."""
+
+    threshold: int = DEFAULT_APPROVAL_THRESHOLD
+    require_approval: bool = False
+    warning: str | None = None  # the threshold Variable was unusable, so the guard asks for any change
+
+    def trips_for(self, size: int) -> bool:
+        if size == 0:
+            return False
+        return self.require_approval or self.threshold == 0 or size > self.threshold
+
+    def reasons(self, plans: list[PlannedChange]) -> list[str]:
+        """Why this plan needs a person (empty: it does not)."""
+        changing = [plan for plan in plans if plan.size]
+        if not changing:
+            return []
+        if self.require_approval:
+            return ["the run was triggered with require_approval=true"]
+        if self.threshold == 0:
+            return [f"{APPROVAL_THRESHOLD_VARIABLE} is 0: every change needs approval" + self._because()]
+        over = [plan for plan in changing if plan.size > self.threshold]
+        return [
+            f"{plan.name} ({plan.adset_id}) would change {plan.size} states, over the threshold of {self.threshold}"
+            for plan in sorted(over, key=lambda plan: (-plan.size, plan.adset_id))[:5]
+        ] + ([f"... and {len(over) - 5} more ad sets over the threshold"] if len(over) > 5 else [])
+
+    def describe(self) -> str:
+        if self.require_approval:
+            return "require_approval=true: any change waits for a person"
+        if self.threshold == 0:
+            return "threshold 0: any change waits for a person" + self._because()
+        return f"a change of more than {self.threshold} states in one ad set waits for a person"
+
+    def _because(self) -> str:
+        return f" ({self.warning})" if self.warning else ""
+
+
+def parse_threshold(raw: object) -> ChangeGuard:
+    """The guard for a raw Variable value: unset -> the default; unusable -> 0 (ask for every change)."""
+    if raw is None or not str(raw).strip():
+        return ChangeGuard(DEFAULT_APPROVAL_THRESHOLD)
+    try:
+        threshold = int(str(raw).strip())
+        if threshold < 0:
+            raise ValueError
+    except ValueError:
+        return ChangeGuard(0, warning=f"Variable {APPROVAL_THRESHOLD_VARIABLE} is not a whole number >= 0")
+    return ChangeGuard(threshold)
+
+
+def parse_timeout_minutes(raw: object, *, limit: int) -> tuple[int, str | None]:
+    """Minutes to wait for an answer, at most ``limit`` (what is left of the run's timeout), at least 1."""
+    warning = None
+    minutes = DEFAULT_APPROVAL_TIMEOUT_MINUTES
+    if raw is not None and str(raw).strip():
+        try:
+            minutes = int(str(raw).strip())
+            if minutes < 1:
+                raise ValueError
+        except ValueError:
+            minutes = DEFAULT_APPROVAL_TIMEOUT_MINUTES
+            warning = f"Variable {APPROVAL_TIMEOUT_VARIABLE} is not a whole number >= 1; using {minutes} minutes"
+    if minutes > limit:
+        warning = f"{minutes} minutes would outlast the run's timeout; waiting {max(limit, 1)} minutes"
+        minutes = limit
+    return max(minutes, 1), warning
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    """What ``approve_changes`` decided; ``update_adset`` and ``report`` read it from XCom."""
+
+    decision: Decision
+    reason: str  # why it asked, or why it did not
+    threshold: int = DEFAULT_APPROVAL_THRESHOLD
+    require_approval: bool = False
+    by: str | None = None  # who answered
+    at: str | None = None  # when (UTC ISO)
+
+    @property
+    def guard(self) -> ChangeGuard:
+        return ChangeGuard(self.threshold, self.require_approval)
+
+    def describe(self) -> str:
+        match self.decision:
+            case Decision.NOT_ASKED:
+                return "not asked (dry run: nothing is written)"
+            case Decision.NOT_NEEDED:
+                return f"not needed ({self.reason})"
+            case Decision.APPROVED:
+                return f"approved by {self.by or 'an unknown user'} at {self.at} ({self.reason})"
+            case Decision.REJECTED:
+                return f"REJECTED by {self.by or 'an unknown user'} at {self.at} ({self.reason}); nothing was written"
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"decision": str(self.decision)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ApprovalResult:
+        fields = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**fields | {"decision": Decision(fields["decision"])})
+
+
+def check_write_allowed(plan: GeoPlan, planned: PlannedChange, approval: ApprovalResult) -> None:
+    """Refuse a live write that the change guard did not allow.
+
+    Approved: the write must be exactly the approved change for this ad set. Not needed: the change
+    must still be one the guard lets through without a person (the ad set may have been edited since
+    the listing). Rejected: nothing is written.
+    """
+    now = render_change(plan.added, plan.removed)
+    if approval.decision == Decision.REJECTED:
+        raise PlanChangedSinceApproval(f"not written: this run's changes were rejected by {approval.by}")
+    if approval.decision == Decision.APPROVED and not planned.matches(plan):
+        shown = planned.error or render_change(planned.added, planned.removed)
+        raise PlanChangedSinceApproval(
+            f"not written: the ad set changed since the plan was approved; its change would now be {now}, "
+            f"but the approved change was {shown}. Trigger a new run to plan and approve it again"
+        )
+    if approval.decision == Decision.NOT_NEEDED and approval.guard.trips_for(len(plan.added) + len(plan.removed)):
+        raise PlanChangedSinceApproval(
+            f"not written: the ad set changed since it was listed, and its change ({now}) now needs approval "
+            f"({approval.guard.describe()}). Trigger a new run to ask for it"
+        )
+
+
+def plan_markdown(plans: list[PlannedChange], guard: ChangeGuard, reasons: list[str]) -> str:
+    """The approval body: why it asks, then the plan, one row per ad set that changes (largest first)."""
+    changing = sorted((plan for plan in plans if plan.size), key=lambda plan: (-plan.size, plan.adset_id))
+    unplannable = [plan for plan in plans if plan.error]
+    added = sum(len(plan.added) for plan in changing)
+    removed = sum(len(plan.removed) for plan in changing)
+    lines = [
+        "**Why this run waits:**",
+        *[f"- {md(reason)}" for reason in reasons],
+        "",
+        f"**Plan:** {len(changing)} of {len(plans)} ad sets change; {added} states added and {removed} removed "
+        f"in total. Rule: {md(guard.describe())}.",
+        "Approve writes exactly this plan; an ad set that changed since is not written. Reject writes nothing.",
+        "",
+        "| ad set | id | states | added | removed |",
+        "|---|---|---:|---|---|",
+    ]
+    for plan in changing[:MAX_PLAN_ROWS]:
+        lines.append(
+            f"| {md(plan.name)} | {md(plan.adset_id)} | {plan.size} | "
+            f"{' '.join(plan.added) or '-'} | {' '.join(plan.removed) or '-'} |"
+        )
+    if len(changing) > MAX_PLAN_ROWS:
+        lines.append(f"\n... and {len(changing) - MAX_PLAN_ROWS} more ad sets; the list_adsets log lists every one.")
+    if unplannable:
+        lines.append(
+            f"\n{len(unplannable)} ad set(s) could not be planned and will not be written: "
+            + ", ".join(f"{md(plan.name)} ({md(plan.adset_id)})" for plan in unplannable[:20])
+        )
+    return "\n".join(lines)
+
+
+def md(text: object) -> str:
+    """Text from outside (an ad set name) made inert in Markdown: shown, never a link, image or table cell."""
+    flat = " ".join(str(text).split())
+    return "".join(f"\\{char}" if char in _MARKDOWN_SPECIAL else char for char in flat)
