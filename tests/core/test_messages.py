@@ -2,7 +2,8 @@
 
 import json
 
-from closrads.core.messages import TaskFailure, escape, failure_message, report_message
+from closrads.core.approval import ApprovalResult, Decision
+from closrads.core.messages import TaskFailure, approval_request_message, escape, failure_message, report_message
 from closrads.core.report import AdSetOutcome, Outcome, StepResult, StepStatus, SyncReport
 from tests.helpers import block_texts
 
@@ -59,3 +60,32 @@ def test_failure_message_escapes_the_error():
     text, blocks = failure_message(failure)
     assert "<!here>" not in text + json.dumps(blocks)
     assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
+
+
+def test_the_approval_request_says_why_by_when_and_where_to_answer():
+    text, blocks = approval_request_message(
+        run_id="scheduled__1",
+        reasons=["<!here> Core (1) would change 34 states, over the threshold of 10"],
+        changing=5,
+        deadline="2026-12-02 14:00 UTC",
+        url="http://airflow.example/dags/closrads_sync/runs/scheduled__1/tasks/approve_changes/required_actions",
+    )
+    shown = block_texts({"blocks": blocks})
+    assert "Ad sets that would change:* 5" in shown and "2026-12-02 14:00 UTC (no answer writes nothing)" in shown
+    assert "&lt;!here&gt; Core (1) would change 34 states" in shown and "<!here>" not in json.dumps(blocks) + text
+    assert (
+        "<http://airflow.example/dags/closrads_sync/runs/scheduled__1/tasks/approve_changes/required_actions|" in shown
+    )
+    assert "Answer here: http://airflow.example/" in text
+
+
+def test_a_rejected_run_reports_who_rejected_it_and_that_nothing_changed():
+    report = _report([AdSetOutcome("1", "Core", Outcome.REJECTED, added=["TX"])])
+    report.approval = ApprovalResult(Decision.REJECTED, "asked", by="alice", at="2026-12-02 13:05:00 UTC")
+    assert report.succeeded and report.summary() == "LIVE: plan rejected by alice, nothing written"
+    text, blocks = report_message(report, None)
+    shown = block_texts({"blocks": blocks})
+    assert ":no_entry_sign: *Status:* REJECTED" in shown
+    assert "*Nothing was changed on Facebook.*\n*Approval:* REJECTED by alice" in shown
+    assert "Core* (1) | not written (rejected): +TX" in shown
+    assert "Core (1): not written (the plan was rejected) | planned +TX" in text
