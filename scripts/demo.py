@@ -3,7 +3,9 @@ run against the sandbox, then what it did.
 
 Starts the sandbox when it is not running (and stops it again afterwards), loads the sandbox
 Connections into the local Airflow, runs ``airflow dags test closrads_sync -c '{"dry_run": false}'``
-and prints the run's report and each ad set's targeting before and after. Ad set state persists
+and prints the run's report and each ad set's targeting before and after. When the run waits for
+approval (the change guard trips on the default scenario), the demo plays the operator: it prints
+the plan and approves it through Airflow's REST API (its app in process). Ad set state persists
 in ``.sandbox/state.json``, so a second demo shows every ad set skipped; ``make sandbox-reset``
 starts over.
 """
@@ -15,6 +17,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+import warnings
 from pathlib import Path
 
 from closrads.core.report import SyncReport
@@ -52,9 +56,10 @@ def main() -> int:
         log_file = airflow_home / "demo-last-run.log"
         print(f"Running: airflow dags test {DAG_ID} -c '{{\"dry_run\": false}}'  (full log: {log_file})", flush=True)
         with log_file.open("w") as log:
-            run = subprocess.run(
+            run = subprocess.Popen(
                 [airflow, "dags", "test", DAG_ID, "-c", '{"dry_run": false}'], stdout=log, stderr=subprocess.STDOUT
             )
+            approve_while_running(run)
 
         state, report = latest_run_report()
         print()
@@ -67,6 +72,24 @@ def main() -> int:
     finally:
         if started_here:
             subprocess.run([sys.executable, "-m", "sandbox", "stop"], cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
+def approve_while_running(run: subprocess.Popen) -> None:
+    """Answer each approval the run asks for with Approve, printing the plan first, until it ends."""
+    # This process's own API app only (the run was started already): an admin without a login, quiet.
+    os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
+    warnings.simplefilter("ignore")
+    from scripts.approvals import APPROVE, in_process_api, open_requests, respond
+
+    with in_process_api() as client:
+        while run.poll() is None:
+            for request in open_requests(client):
+                print(f"\nThe run waits for approval: {request['subject']}\n")
+                print(request["body"])
+                print("\nmake demo approves it for you (an operator answers in Airflow's Required actions).\n")
+                respond(client, request, APPROVE).raise_for_status()
+            time.sleep(1)
 
 
 def latest_run_report() -> tuple[str | None, dict | None]:

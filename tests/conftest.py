@@ -97,10 +97,9 @@ def sandbox(monkeypatch, tmp_path):
 @pytest.fixture(scope="session")
 def airflow_api(airflow_db):
     """Airflow's public REST API (its own FastAPI app) in process, on the test metadata DB."""
-    from airflow.api_fastapi.app import create_app
-    from fastapi.testclient import TestClient
+    from scripts.approvals import in_process_api
 
-    with TestClient(create_app("core")) as client:
+    with in_process_api() as client:
         yield client
 
 

@@ -15,6 +15,7 @@ import pytest
 from sandbox import scenario as sandbox_scenario
 from sandbox.client import SandboxClient, airflow_connections
 from sandbox.server import make_server
+from scripts import approvals
 
 ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "closrads_sync"
@@ -168,40 +169,30 @@ class Approver:
         self._stop.set()
         self._thread.join(timeout=10)
 
-    def open_requests(self) -> list[dict]:
-        response = self.client.get(
-            f"/api/v2/dags/~/dagRuns/~/hitlDetails?task_id={APPROVE_TASK}&response_received=false"
-        )
-        assert response.status_code == 200, response.text
-        return response.json()["hitl_details"]
-
     def _run(self) -> None:
         answered: set[str] = set()
         while not self._stop.wait(0.3):
-            for request in self.open_requests():
+            for request in approvals.open_requests(self.client):
                 ti = request["task_instance"]
-                if ti["id"] in answered or ti["state"] != "awaiting_input":
+                if ti["id"] in answered:
                     continue
                 answered.add(ti["id"])
                 self.requests.append(request)
                 if self.before_answer:
                     self.before_answer()
                 if self.answer is not None:
-                    self.respond(ti, self.answer)
+                    self.respond(request, self.answer)
                 else:  # left open: should the run still wait after a minute, a test is stuck; end it
-                    threading.Timer(60, self._give_up, args=(ti,)).start()
+                    timer = threading.Timer(60, self._give_up, args=(request,))
+                    timer.daemon = True
+                    timer.start()
 
-    def respond(self, ti: dict, option: str) -> None:
-        response = self.client.patch(
-            f"/api/v2/dags/{ti['dag_id']}/dagRuns/{ti['dag_run_id']}/taskInstances/{APPROVE_TASK}/-1/hitlDetails",
-            json={"chosen_options": [option], "params_input": {}},
-        )
+    def respond(self, request: dict, option: str) -> None:
+        response = approvals.respond(self.client, request, option)
         self.responses.append({"status": response.status_code, "body": response.json()})
 
-    def _give_up(self, ti: dict) -> None:
-        if any(open_ti["task_instance"]["id"] == ti["id"] for open_ti in self.open_requests()):
+    def _give_up(self, request: dict) -> None:
+        still_open = [row["task_instance"]["id"] for row in approvals.open_requests(self.client)]
+        if request["task_instance"]["id"] in still_open:
             self.gave_up = True
-            self.respond(ti, "Reject")
-
-
-APPROVE_TASK = "approve_changes"
+            self.respond(request, approvals.REJECT)
