@@ -103,6 +103,31 @@ def airflow_api(airflow_db):
         yield client
 
 
+@pytest.fixture(scope="session")
+def airflow_api_server(airflow_db):
+    """Airflow's REST API served over real HTTP (uvicorn in a thread, a free port); yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from airflow.api_fastapi.app import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app("core"), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "Airflow's API did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
 NOT_EXPECTED = "not expected"
 
 

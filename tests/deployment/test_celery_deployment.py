@@ -75,9 +75,16 @@ def stack(tmp_path_factory):
     home.mkdir()
     env = airflow_environment(home, postgres, database, redis, connections)  # compose's fault detection
     airflow = AirflowDeployment(home, env, int(env["AIRFLOW__API__PORT"]))
+    # The run notes ("LIVE: 5 updated") are written through the REST API as this user (README).
+    env["AIRFLOW_CONN_CLOSRADS_AIRFLOW_API"] = json.dumps(
+        {"conn_type": "http", "host": airflow.api_url, "login": airflow.username, "password": airflow.password}
+    )
     try:
         airflow.airflow("db", "migrate")
         airflow.airflow("pools", "set", GRAPH_POOL, str(GRAPH_POOL_SLOTS), GRAPH_POOL_DESCRIPTION)
+        # Runs ask for approval only when triggered with require_approval (step 2): no ad set can change
+        # more than the 51 US states, so the change guard's threshold never trips by itself here.
+        airflow.airflow("variables", "set", "closrads_approval_threshold", "51")
         airflow.airflow(
             # --password=...: a generated password may start with "-", which argparse takes for an option
             "users", "create", "--role", "Admin", "--username", airflow.username, f"--password={airflow.password}",
@@ -161,9 +168,21 @@ def test_scheduler_ui_trigger_and_clearing_on_celery(stack):
     assert sandbox.graph_writes() == []
     assert any("DRY RUN: scheduled run, Variable closrads_dry_run is not set" in t for t in slack_texts(sandbox))
 
-    # 2. A manual run with {"dry_run": false} (the trigger form's unticked checkbox) writes.
-    live = trigger(airflow, {"dry_run": False})
-    assert wait_finished(airflow, live)["state"] == "success"
+    # 2. A manual run with {"dry_run": false} (the trigger form's unticked checkbox) writes, once a
+    #    person approved its plan through the REST API (it was triggered with require_approval).
+    live = trigger(airflow, {"dry_run": False, "require_approval": True})
+    request = wait_for(lambda: open_approval(airflow, live), 180, "the run to wait for approval", interval=2)
+    assert "| Veterans - Mobile only | 120215550000000005 | 34 |" in request["body"]
+    assert sandbox.graph_writes() == []  # nothing is written while it waits
+    airflow.request(
+        "PATCH",
+        f"/api/v2/dags/{DAG}/dagRuns/{quote(live, safe='')}/taskInstances/approve_changes/-1/hitlDetails",
+        {"chosen_options": ["Approve"], "params_input": {}},
+    )
+    finished = wait_finished(airflow, live)
+    assert finished["state"] == "success"
+    assert finished["note"] == "LIVE: 5 updated, 1 skipped"  # the run list shows mode and result
+    assert any("waits for approval" in t and "required_actions" in t for t in slack_texts(sandbox))
     assert len(sandbox.graph_writes()) == 5
     assert task_states(airflow, live)["update_adset[0]"] == "success"
     # One audit record per written ad set, as asset events the REST API serves.
@@ -216,6 +235,13 @@ def test_scheduler_ui_trigger_and_clearing_on_celery(stack):
     assert wait_finished(airflow, undo, dag_id="closrads_rollback")["state"] == "success"
     assert sandbox.targeted_states()[CORE] == ["FL", "OH", "TX"]  # what it had before the newer run
     assert airflow.request("GET", "/api/v2/variables/closrads_dry_run")["value"] == "true"
+
+
+def open_approval(airflow, run_id: str) -> dict | None:
+    """The run's approval request while it waits for an answer (GET .../hitlDetails)."""
+    rows = airflow.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}/hitlDetails")["hitl_details"]
+    waiting = [row for row in rows if row["task_instance"]["state"] == "awaiting_input"]
+    return waiting[0] if waiting else None
 
 
 def trigger_with_writes_in_flight(airflow, sandbox) -> str:

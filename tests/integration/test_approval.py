@@ -86,11 +86,17 @@ def test_no_answer_within_the_timeout_writes_nothing_and_is_not_retried(sandbox,
     from airflow.models.taskinstance import TaskInstance
     from airflow.sdk import timezone
     from airflow.utils.session import create_session
-    from sqlalchemy import update
+    from sqlalchemy import select, update
 
     def the_deadline_passes():
         """What the scheduler does once nobody answered in time (its awaiting-input sweep)."""
         with create_session() as session:
+            (deadline,) = session.scalars(
+                select(TaskInstance.trigger_timeout).where(
+                    TaskInstance.task_id == "approve_changes", TaskInstance.state == "awaiting_input"
+                )
+            ).all()
+            assert timedelta(minutes=59) < deadline - timezone.utcnow() <= timedelta(minutes=60)  # the default
             session.execute(
                 update(TaskInstance)
                 .where(TaskInstance.task_id == "approve_changes", TaskInstance.state == "awaiting_input")

@@ -103,4 +103,4 @@ def test_without_a_slack_connection_the_run_works_and_says_so_once(sandbox, run_
     assert result.task_states["report"] == "failed"
     assert result.log.count("Slack is off (no Airflow Connection 'closrads_slack')") == 1
     assert sandbox.slack_messages() == []
-    assert "CLOSRADS report" in result.log
+    assert "CLOSRADS sync (LIVE: 4 updated, 1 skipped, 1 failed)" in result.log

@@ -22,6 +22,7 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOper
 from airflow.sdk import BaseNotifier, Variable
 from airflow.sdk.exceptions import AirflowFailException
 
+from closrads.airflow.hooks.airflow_api import AirflowApiHook
 from closrads.airflow.mode import announce_mode
 from closrads.airflow.slack import airflow_ui_url, post_to_slack
 from closrads.airflow.tasks import XComKey
@@ -119,6 +120,9 @@ class ChangeApprovalOperator(ApprovalOperator):
             "; ".join(reasons),
             self.body,
         )
+        ti = context["ti"]
+        note = f"{mode.label}: waiting for approval of {self.waiting_count} changes until {self.waiting_deadline}"
+        AirflowApiHook().set_run_note(ti.dag_id, ti.run_id, note)
         super().execute(context)  # records the request, notifies Slack, parks the task
 
     def execute_complete(self, context, event: dict[str, Any]) -> None:

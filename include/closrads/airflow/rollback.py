@@ -19,11 +19,11 @@ from closrads.airflow.audit import TARGETING_CHANGES, record_write
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 from closrads.airflow.mode import announce_mode, resolve_mode
-from closrads.airflow.slack import post_to_slack, run_url
 from closrads.airflow.tasks import (
     GRAPH_POOL,
     XComKey,
     adset_outcomes,
+    deliver_report,
     record_applied_demand,
     recorded_mode,
     recording_adset_outcome,
@@ -32,7 +32,6 @@ from closrads.airflow.tasks import (
 )
 from closrads.core.audit import AuditRecord, ChangeKind
 from closrads.core.errors import ClosradsError
-from closrads.core.messages import report_message
 from closrads.core.report import AdSetOutcome, Outcome, SyncReport
 from closrads.core.rollback import plan_undo, states_before
 from closrads.core.run_mode import DRY_RUN_VARIABLE, RunMode
@@ -161,8 +160,6 @@ def report_rollback(changes: list[dict] | None, outcomes: Sequence[dict]) -> Non
         adsets=adset_outcomes(listed, list(outcomes[:]), adset_task, states),
         steps=step_results(ti, steps, states),
     )
-    log.info("CLOSRADS rollback report (%s)\n%s", result.summary(), result.render_text())
-    ti.xcom_push(key=XComKey.REPORT, value=result.to_dict())
-    post_to_slack(*report_message(result, run_url(ti.dag_id, run_id)), what="rollback report")
+    deliver_report(ti, result, what="rollback report")
     if not result.succeeded:
         raise RunFailedAfterReport(f"CLOSRADS rollback {result.status}: {result.summary()}")

@@ -21,6 +21,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from closrads.airflow.audit import TARGETING_CHANGES, record_write
 from closrads.airflow.exceptions import RunFailedAfterReport
+from closrads.airflow.hooks.airflow_api import AirflowApiHook
 from closrads.airflow.hooks.closrtech import ClosrtechHook
 from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 from closrads.airflow.masking import redacted
@@ -347,17 +348,24 @@ def report(
         steps=step_results(ti, steps, states),
         approval=approval,
     )
-    log.info("CLOSRADS report (%s)\n%s", result.summary(), result.render_text())
-    # A task that fails stores no return value; the report is pushed under its own key instead.
-    ti.xcom_push(key=XComKey.REPORT, value=result.to_dict())
-    delivered = post_to_slack(*report_message(result, run_url(ti.dag_id, run_id)), what="run report")
-    if delivered is None:
-        log.info("Slack is off (no Airflow Connection '%s'): the report is in this log only", SLACK_CONN_ID)
+    deliver_report(ti, result, what="run report")
     if not result.succeeded:
         problems = [step.describe() for step in result.unfinished_steps] or [
             f"{result.failed_count} of {len(result.adsets)} ad set(s) failed"
         ]
         raise RunFailedAfterReport(f"CLOSRADS run {result.status}: {'; '.join(problems)}")
+
+
+def deliver_report(ti, result: SyncReport, *, what: str) -> None:
+    """Everywhere a report goes: the task log, XCom, Slack, and the run's note (its one-line summary,
+    shown in the UI's run list and grid)."""
+    log.info("%s (%s)\n%s", result.title, result.summary(), result.render_text())
+    # A task that fails stores no return value; the report is pushed under its own key instead.
+    ti.xcom_push(key=XComKey.REPORT, value=result.to_dict())
+    delivered = post_to_slack(*report_message(result, run_url(ti.dag_id, result.run_id)), what=what)
+    if delivered is None:
+        log.info("Slack is off (no Airflow Connection '%s'): the report is in this log only", SLACK_CONN_ID)
+    AirflowApiHook().set_run_note(ti.dag_id, result.run_id, result.summary())
 
 
 def recorded_mode(ti, steps: list[str]) -> RunMode:
