@@ -4,6 +4,8 @@ serve          run in the foreground (Ctrl-C stops it)
 start          run in the background; waits until it answers; no-op when already running
 stop           stop the background sandbox
 reset          restore the default scenario (ad set targeting, demand), clear faults and logs
+generate N     replace the campaign with N generated ACTIVE ad sets (scale tests, benchmarks)
+latency MS     answer every CLOSRTECH/Graph request MS milliseconds late (0: at once)
 show           print the demand and each ad set's status and targeted states
 demand JSON|F  set CLOSRTECH's demand from JSON or a file, e.g. '{"OH": 15, "TX": 0}'
 fault JSON     queue a fault, e.g. '{"target": "closrtech", "status": 503, "times": 2}'
@@ -33,12 +35,13 @@ from pathlib import Path
 
 from closrads.core.targeting import render_change
 from sandbox.client import SandboxClient, airflow_connections
+from sandbox.scenario import generated_scenario
 
 STATE_DIR = Path(os.environ.get("CLOSRADS_SANDBOX_DIR", Path(__file__).resolve().parents[1] / ".sandbox"))
 DEFAULT_PORT = int(os.environ.get("SANDBOX_PORT") or 8765)
-COMMANDS = ["serve", "start", "stop", "reset", "show", "demand", "fault", "faults", "clear-faults", "score",
-            "slack", "snapshot", "compare", "connections"]  # fmt: skip
-NEEDS_ARGUMENT = {"demand", "fault", "score", "snapshot", "compare", "connections"}
+COMMANDS = ["serve", "start", "stop", "reset", "generate", "latency", "show", "demand", "fault", "faults",
+            "clear-faults", "score", "slack", "snapshot", "compare", "connections"]  # fmt: skip
+NEEDS_ARGUMENT = {"generate", "latency", "demand", "fault", "score", "snapshot", "compare", "connections"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reset":
         client.reset()
         print("sandbox reset to the default scenario")
+    elif args.command == "generate":
+        client.reset(generated_scenario(int(args.arg)))
+        print(f"sandbox campaign: {int(args.arg)} generated ACTIVE ad sets")
+    elif args.command == "latency":
+        client.set_latency(float(args.arg))
+        print(f"CLOSRTECH and Graph answer {float(args.arg):g} ms late")
     elif args.command == "demand":
         demand = json_argument(args.arg)
         client.set_demand(demand)

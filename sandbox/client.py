@@ -77,6 +77,10 @@ class SandboxClient:
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
 
+    def set_latency(self, milliseconds: float) -> None:
+        """Answer every CLOSRTECH/Graph request this late (a real API's round trip; 0: at once)."""
+        self._call("POST", "scenario", {"latency_ms": milliseconds})
+
     def set_demand(self, demand) -> None:
         self._call("POST", "demand", demand)
 

@@ -140,5 +140,16 @@ def default_scenario() -> dict:
     return {"demand": dict(DEFAULT_DEMAND), "adsets": adsets, "page_size": 3}
 
 
+def generated_scenario(count: int, latency_ms: float = 0) -> dict:
+    """A campaign of ``count`` ACTIVE ad sets (pages of 100, as Graph allows), for scale tests and the
+    benchmark. Every ad set targets yesterday's states, so a live run changes each one by 6 states
+    (under the change guard's default threshold); ``latency_ms`` delays every CLOSRTECH/Graph answer.
+    """
+    wanted = demanded_codes(DEFAULT_DEMAND)
+    yesterday = [c for c in wanted if c not in ("TX", "WV", "NE")] + ["AK", "MA", "VT"]
+    adsets = [_adset(num, f"Generated {num:05d}", "ACTIVE", _targeting(yesterday)) for num in range(1, count + 1)]
+    return {"demand": dict(DEFAULT_DEMAND), "adsets": adsets, "page_size": 100, "latency_ms": latency_ms}
+
+
 def clone(scenario: dict) -> dict:
     return copy.deepcopy(scenario)

@@ -102,6 +102,9 @@ class SandboxState:
 class SandboxHandler(BaseHTTPRequestHandler):
     server_version = "closrads-sandbox/1"
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY: headers and body go out as separate writes, and with Nagle's algorithm the body
+    # waits for the client's delayed ACK (about 40 ms per answer), which a benchmark would measure.
+    disable_nagle_algorithm = True
     state: SandboxState  # set on the subclass by make_server()
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -130,6 +133,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         try:
             if parts[:1] == ["_sandbox"]:
                 return self._control(method, parts[1:])
+            self._emulate_latency()
             if parts == ["demand.php"] and method == "GET":
                 return self._closrtech()
             if parts[:1] == ["slack"] and method == "POST":
@@ -139,6 +143,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send(404, {"error": f"no such sandbox route: {method} {url.path}"})
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a deadline, a test's timeout)
+
+    def _emulate_latency(self) -> None:
+        """The scenario's ``latency_ms``: a real API's round trip, for benchmarks (0: answer at once)."""
+        with self.state.lock:
+            latency = float(self.state.scenario.get("latency_ms") or 0)
+        if latency > 0:
+            time.sleep(latency / 1000)
 
     def _record(self, service: str, **details) -> None:
         entry = {

@@ -129,9 +129,11 @@ def test_resilience_settings(compose):
         "AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS",
         "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT",
         "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL",
+        "AIRFLOW__CORE__MAX_MAP_LENGTH",
     ):
         assert f"export {key} := {env[key]}\n" in makefile, f"the local Airflow must use the same {key}"
     assert int(env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"]) <= 120  # Airflow's default: 300
     assert int(env["AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT"]) <= 180  # Airflow's default: 600
+    assert int(env["AIRFLOW__CORE__MAX_MAP_LENGTH"]) > 1024  # campaigns larger than Airflow's default
     init = "\n".join(services["airflow-init"]["command"])
     assert f"airflow pools set {GRAPH_POOL} {GRAPH_POOL_SLOTS} " in init  # tasks in a missing pool never run

@@ -82,3 +82,25 @@ def test_sandbox_port_from_the_environment(sandbox_port):
     out = subprocess.run([sys.executable, "-m", "sandbox", "show"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "Veterans - Core - Broad (120215550000000001) [ACTIVE]" in out.stdout
+
+
+def test_generate_makes_a_campaign_of_n_active_adsets_and_latency_slows_every_answer(capsys, sandbox_port):
+    import time
+
+    import requests
+
+    base_url = f"http://127.0.0.1:{sandbox_port}"
+    assert "1100 generated ACTIVE ad sets" in cli(capsys, sandbox_port, "generate", "1100")
+    adsets = SandboxClient(base_url).state()["adsets"]
+    assert len({a["id"] for a in adsets if a["effective_status"] == "ACTIVE"}) == 1100
+
+    def answer_time(path: str) -> float:
+        start = time.perf_counter()
+        requests.get(base_url + path, timeout=5)
+        return time.perf_counter() - start
+
+    assert "answer 200 ms late" in cli(capsys, sandbox_port, "latency", "200")
+    assert answer_time("/demand.php") >= 0.2
+    assert answer_time("/_sandbox/health") < 0.1  # the controls are not slowed
+    cli(capsys, sandbox_port, "latency", "0")
+    assert answer_time("/demand.php") < 0.1  # and without latency, no Nagle stall either

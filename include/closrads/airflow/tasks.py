@@ -16,7 +16,7 @@ from enum import StrEnum
 from functools import partial
 from typing import Any
 
-from airflow.sdk import TaskInstanceState, TriggerRule, Variable, get_current_context, task
+from airflow.sdk import TaskInstanceState, TriggerRule, Variable, conf, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from closrads.airflow.audit import TARGETING_CHANGES, record_write
@@ -31,7 +31,13 @@ from closrads.airflow.slack import SLACK_CONN_ID, post_to_slack, run_url
 from closrads.core.approval import ApprovalResult, Decision, PlannedChange, check_write_allowed, plan_change
 from closrads.core.audit import ChangeKind
 from closrads.core.demand import states_with_demand
-from closrads.core.errors import ClosradsError, DemandDataError, GuardStateUnavailable, StaleRunRefused
+from closrads.core.errors import (
+    CampaignTooLarge,
+    ClosradsError,
+    DemandDataError,
+    GuardStateUnavailable,
+    StaleRunRefused,
+)
 from closrads.core.messages import report_message
 from closrads.core.regions import map_states
 from closrads.core.report import AdSetOutcome, Outcome, StepResult, StepStatus, SyncReport
@@ -172,11 +178,25 @@ def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
             len(active),
             ", ".join(others) or "none",
         )
+        _refuse_more_than_airflow_maps(len(active), hook.settings.campaign_id)
         plans = [plan_change(row["id"], row["name"], row["targeting"], mapping["regions"]) for row in active]
         for plan in plans:
             change = plan.error or render_change(plan.added, plan.removed)
             log.info("Plan for %s (%s): %s", plan.name, plan.adset_id, change)
         return [plan.to_row() for plan in plans]
+
+
+def _refuse_more_than_airflow_maps(count: int, campaign_id: str) -> None:
+    """One ``update_adset`` per ad set needs ``count`` mapped task instances; Airflow refuses to expand
+    more than ``[core] max_map_length``, and would only say so after the listing, in its own words."""
+    limit = conf.getint("core", "max_map_length", fallback=1024)
+    if count > limit:
+        raise CampaignTooLarge(
+            f"campaign {campaign_id} has {count} ACTIVE ad sets, more than the {limit} task instances Airflow "
+            f"may map (one update_adset per ad set; [core] max_map_length); nothing was written. Raise it on "
+            "every Airflow component (AIRFLOW__CORE__MAX_MAP_LENGTH; the shipped compose file sets 4096), then "
+            "re-run"
+        )
 
 
 @task(map_index_template="{{ adset_label }}", pool=GRAPH_POOL, outlets=[TARGETING_CHANGES])

@@ -60,6 +60,10 @@ class UnusableTargeting(ClosradsError):
     """The ad set's targeting was read incomplete: writing on top of it would wipe what a person set."""
 
 
+class CampaignTooLarge(ClosradsError):
+    """More ACTIVE ad sets than Airflow may map to task instances: refused before anything is written."""
+
+
 class GuardStateUnavailable(ClosradsError):
     """The state a safety guard needs could not be read (or recorded): retry, never write without it."""
 
