@@ -36,7 +36,7 @@ export PATH := $(BIN):$(PATH)
 SANDBOX_PORT ?= 8765
 export SANDBOX_PORT
 
-.PHONY: help install airflow-home demo airflow airflow-stop check-local-airflow sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
+.PHONY: help install airflow-home demo bench airflow airflow-stop check-local-airflow sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ airflow-home: $(AIRFLOW_HOME)/.ready  ## prepare .airflow/ (config via env, SQLi
 	           AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL \
 	           AIRFLOW__CORE__MAX_MAP_LENGTH; do \
 	    echo "export $$v='$${!v}'"; done; echo "export PATH='$(BIN):'\"\$$PATH\""; } > $(AIRFLOW_HOME)/env.sh
+
+bench: install  ## what a live sync costs per ad set: plain loop vs the DAG, N = 6, 60, 300 (BENCH_SIZES=...)
+	$(BIN)/python -m scripts.bench --sizes $(or $(BENCH_SIZES),6,60,300)
 
 demo: airflow-home  ## one live sync of closrads_sync against the sandbox, with before/after targeting
 	$(BIN)/python -m scripts.demo --port $(SANDBOX_PORT)

@@ -1,0 +1,187 @@
+"""``make bench`` (``python -m scripts.bench``): what one live sync costs per ad set, against the sandbox.
+
+For each campaign size N (generated ACTIVE ad sets, every one needing a write; the sandbox answers
+each CLOSRTECH/Graph call ``--latency-ms`` late, like a real API), back to back on a fresh scenario:
+
+- ``plain``: the sequential loop the original single script ran, over the project's own hooks
+  (fetch demand, map, list, then read + write each ad set): the floor for the external work;
+- ``dags-test``: the DAG under ``dag.test()`` (what ``airflow dags test`` runs), in a fresh process.
+
+Printed per N and mode: wall time, ratio to the plain loop, CPU seconds per ad set (the measured
+process and its children), execution-API requests per ad set (counted at the in-process API's
+transport), CLOSRTECH and Graph requests against the minimum, and the peak RSS of the process that
+ran the tasks. Figures, not a test: run it on a quiet machine.
+
+The scheduler + LocalExecutor mode of issue 10 is not measured by this script yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODES = ("plain", "dags-test")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="6,60,300", help="campaign sizes, comma-separated")
+    parser.add_argument("--latency-ms", type=float, default=44.0, help="sandbox latency per call")
+    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_child(args.child, args.base_url)))
+        return 0
+
+    from sandbox.scenario import generated_scenario
+    from sandbox.server import make_server
+
+    home = Path(tempfile.mkdtemp(prefix="closrads-bench-"))
+    env = bench_environment(home)
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
+    server = make_server(port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    rows = []
+    for size in [int(n) for n in args.sizes.split(",")]:
+        plain_wall = None
+        for mode in MODES:
+            server.state.reset(generated_scenario(size, args.latency_ms))
+            figures = json.loads(
+                subprocess.run(
+                    [sys.executable, "-m", "scripts.bench", "--child", mode, "--base-url", base_url],
+                    env=env,
+                    cwd=ROOT,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
+            requests = server.state.requests
+            graph = [r for r in requests if r["service"] == "graph"]
+            writes = sum(1 for r in graph if r["method"] == "POST")
+            plain_wall = plain_wall or figures["wall"]
+            rows.append(
+                {
+                    "N": size,
+                    "mode": mode,
+                    "wall s": round(figures["wall"], 1),
+                    "x plain": round(figures["wall"] / plain_wall, 1),
+                    "CPU s/ad set": round(figures["cpu"] / size, 3),
+                    "exec API req/ad set": round(figures["api_requests"] / size, 1)
+                    if figures["api_requests"] is not None
+                    else "-",
+                    "CLOSRTECH req (min)": f"{sum(1 for r in requests if r['service'] == 'closrtech')} (1)",
+                    "Graph req (min)": f"{len(graph)} ({math.ceil(size / 100) + 2 * size})",
+                    "Graph writes": writes,
+                    "peak RSS MB": round(figures["max_rss_kb"] / 1024),
+                }
+            )
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    server.shutdown()
+    print_table(rows, args.latency_ms)
+    return 0
+
+
+def bench_environment(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_", "AIRFLOW__"))}
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+            "AIRFLOW__CORE__MAX_MAP_LENGTH": "4096",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            # the benchmark measures the sync, not a person: the change guard never trips
+            "AIRFLOW_VAR_CLOSRADS_APPROVAL_THRESHOLD": "51",
+        }
+    )
+    return env
+
+
+def run_child(mode: str, base_url: str) -> dict:
+    """One measured run in this (fresh) process; the Connections point at the parent's sandbox."""
+    from sandbox.client import airflow_connections
+
+    for conn_id, conn in airflow_connections(base_url).items():
+        os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
+    counter = {"n": 0}
+    start_wall = time.perf_counter()
+    if mode == "plain":
+        plain_loop()
+        counted = None
+    else:
+        count_execution_api_requests(counter)
+        from airflow.dag_processing.dagbag import DagBag
+
+        dag = DagBag(dag_folder=str(ROOT / "dags")).dags["closrads_sync"]
+        run = dag.test(run_conf={"dry_run": False})
+        assert str(run.state) == "success", run.state
+        counted = counter["n"]
+    wall = time.perf_counter() - start_wall
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "wall": wall,
+        "cpu": me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime,
+        "api_requests": counted,
+        "max_rss_kb": max(me.ru_maxrss, children.ru_maxrss),
+    }
+
+
+def plain_loop() -> None:
+    """The original design's script: one sequential pass over the project's own hooks and rules."""
+    from closrads.airflow.hooks.closrtech import ClosrtechHook
+    from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
+    from closrads.core.demand import states_with_demand
+    from closrads.core.regions import map_states
+    from closrads.core.targeting import plan_geo_update, targeting_with_regions, usable_targeting
+
+    regions = map_states(states_with_demand(ClosrtechHook().get_demand())).regions
+    hook = FacebookAdsHook()
+    for row in hook.list_campaign_adsets():
+        if row["effective_status"] != "ACTIVE":
+            continue
+        targeting = usable_targeting(hook.get_adset(row["id"]).get("targeting"))
+        if plan_geo_update(targeting, regions).needs_write:
+            hook.update_targeting(row["id"], targeting_with_regions(targeting, regions))
+
+
+def count_execution_api_requests(counter: dict) -> None:
+    """Count every request the tasks make to Airflow's execution API (in process: one transport)."""
+    import httpx
+
+    original = httpx.WSGITransport.handle_request
+
+    def counting(self, request):
+        counter["n"] += 1
+        return original(self, request)
+
+    httpx.WSGITransport.handle_request = counting
+
+
+def print_table(rows: list[dict], latency_ms: float) -> None:
+    columns = list(rows[0])
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    print(f"\nCLOSRADS live sync, sandbox latency {latency_ms:g} ms per call, every ad set written\n")
+    print(" | ".join(c.ljust(widths[c]) for c in columns))
+    print("-+-".join("-" * widths[c] for c in columns))
+    for row in rows:
+        print(" | ".join(str(row[c]).ljust(widths[c]) for c in columns))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
