@@ -15,7 +15,7 @@ from typing import Any
 
 from airflow.sdk import TriggerRule, Variable, get_current_context, task
 
-from closrads.airflow.audit import TARGETING_CHANGES, record_write
+from closrads.airflow.audit import TARGETING_CHANGES
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 from closrads.airflow.mode import announce_mode, resolve_mode
@@ -29,6 +29,7 @@ from closrads.airflow.tasks import (
     recording_adset_outcome,
     recording_step_errors,
     step_results,
+    write_targeting,
 )
 from closrads.core.audit import AuditRecord, ChangeKind
 from closrads.core.errors import ClosradsError
@@ -116,25 +117,21 @@ def rollback_adset(change: dict[str, Any], mode: dict) -> None:
         if not plan.needs_write:
             outcome.outcome = Outcome.SKIPPED
             return
-        desired = targeting_with_regions(targeting, states_before(record))
-        if run_mode.dry_run:
-            hook.update_targeting(record.adset_id, desired, validate_only=True)
-            outcome.outcome = Outcome.WOULD_UPDATE
-            log.warning("DRY RUN: would undo run %s on ad set %s: %s", record.run_id, label, plan.describe())
-            return
-        hook.update_targeting(record.adset_id, desired)
-        outcome.outcome = Outcome.UPDATED
-        log.info("Undid run %s on ad set %s: %s", record.run_id, label, plan.describe())
-        written_at = record_write(
+        written_at = write_targeting(
+            hook,
+            outcome,
             context,
-            adset_id=record.adset_id,
-            adset_name=record.adset_name,
-            kind=ChangeKind.ROLLBACK,
-            before=targeting,
-            after=desired,
+            mode=run_mode,
+            current=targeting,
+            desired=targeting_with_regions(targeting, states_before(record)),
             plan=plan,
+            kind=ChangeKind.ROLLBACK,
+            action=f"undo run {record.run_id} on",
+            done=f"Undid run {record.run_id} on",
             undoes_run_id=record.run_id,
         )
+        if written_at is None:
+            return
         # The stale guard: a cleared update_adset of an older sync run must not undo this rollback.
         record_applied_demand(written_at, context["run_id"])
 

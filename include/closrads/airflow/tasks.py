@@ -262,28 +262,66 @@ def _apply_demand(
         outcome.outcome = Outcome.SKIPPED
         log.info("Ad set %s already targets exactly the %d demand states; no write", outcome.adset_id, len(regions))
         return  # nothing written: the stale guard's record stays as it is
-    desired = targeting_with_regions(targeting, regions)
+
+    def before_write() -> None:
+        check_allowed(plan)  # the change guard: exactly the approved change, or one that needs no approval
+        _refuse_if_stale(fetched_at)
+
+    written = write_targeting(
+        hook,
+        outcome,
+        context,
+        mode=mode,
+        current=targeting,
+        desired=targeting_with_regions(targeting, regions),
+        plan=plan,
+        kind=ChangeKind.SYNC,
+        before_write=before_write,
+    )
+    if written:
+        record_applied_demand(fetched_at, context["run_id"])
+
+
+def write_targeting(
+    hook: FacebookAdsHook,
+    outcome: AdSetOutcome,
+    context,
+    *,
+    mode: RunMode,
+    current: dict,
+    desired: dict,
+    plan: GeoPlan,
+    kind: ChangeKind,
+    before_write: Callable[[], None] = lambda: None,
+    action: str = "update",
+    done: str = "Updated",
+    undoes_run_id: str | None = None,
+) -> str | None:
+    """The one way CLOSRADS changes an ad set's targeting, for the sync and the rollback alike.
+
+    Dry run: Meta validates the would-be write (``execution_options=validate_only``) and nothing
+    changes. Live: ``before_write`` may still refuse (the guards), then the write is made and audited.
+    Returns when the write was recorded (UTC ISO time), ``None`` in a dry run.
+    """
     if mode.dry_run:
-        # Meta validates the would-be write (execution_options=validate_only) and changes nothing.
         hook.update_targeting(outcome.adset_id, desired, validate_only=True)
         outcome.outcome = Outcome.WOULD_UPDATE
-        log.warning("DRY RUN: would update ad set %s (accepted by Meta): %s", outcome.adset_id, plan.describe())
-        return
-    check_allowed(plan)  # the change guard: exactly the approved change, or one that needs no approval
-    _refuse_if_stale(fetched_at)
+        log.warning("DRY RUN: would %s ad set %s (accepted by Meta): %s", action, outcome.adset_id, plan.describe())
+        return None
+    before_write()
     hook.update_targeting(outcome.adset_id, desired)
     outcome.outcome = Outcome.UPDATED
-    log.info("Updated ad set %s: %s", outcome.adset_id, plan.describe())
-    record_write(
+    log.info("%s ad set %s: %s", done, outcome.adset_id, plan.describe())
+    return record_write(
         context,
         adset_id=outcome.adset_id,
         adset_name=outcome.name,
-        kind=ChangeKind.SYNC,
-        before=targeting,
+        kind=kind,
+        before=current,
         after=desired,
         plan=plan,
+        undoes_run_id=undoes_run_id,
     )
-    record_applied_demand(fetched_at, context["run_id"])
 
 
 def _refuse_if_stale(fetched_at: str) -> None:
