@@ -20,13 +20,9 @@ write over it, and it posts its own Slack report. The rules: `docs/design.md`, "
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pendulum
 from airflow.sdk import Param, dag
 
-from closrads.airflow.alerts import alert_run_failure
-from closrads.airflow.defaults import TASK_DEFAULTS
+from closrads.airflow.defaults import DAG_DEFAULTS, dry_run_param
 from closrads.airflow.rollback import plan_rollback, report_rollback, rollback_adset
 from closrads.airflow.tasks import XComKey
 
@@ -34,14 +30,8 @@ from closrads.airflow.tasks import XComKey
 @dag(
     dag_id="closrads_rollback",
     schedule=None,  # manual only
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=timedelta(hours=2),
-    on_failure_callback=alert_run_failure,
     doc_md=__doc__,
-    tags=["closrads", "facebook-ads"],
-    default_args=TASK_DEFAULTS,  # retries for infrastructure failures, Slack alerts per failed try
+    **DAG_DEFAULTS,  # retries, Slack alerts, one run at a time, a 2 h timeout
     params={
         "run_id": Param(
             "",
@@ -50,12 +40,7 @@ from closrads.airflow.tasks import XComKey
             title="closrads_sync run to undo",
             description="The run id, e.g. scheduled__2026-12-01T13:00:00+00:00",
         ),
-        "dry_run": Param(
-            True,
-            type="boolean",
-            title="Dry run",
-            description="Let Meta validate each undo, change nothing. Untick to write.",
-        ),
+        "dry_run": dry_run_param("Let Meta validate each undo, change nothing. Untick to write."),
         "adset_ids": Param(
             [],
             type="array",

@@ -43,35 +43,21 @@ the run's summary, and a run that fails without a task failure (it exceeded its 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pendulum
 from airflow.sdk import Param, dag
 
-from closrads.airflow.alerts import alert_run_failure
 from closrads.airflow.approval import APPROVE_TASK_ID, REQUIRE_APPROVAL_PARAM, ChangeApprovalOperator
-from closrads.airflow.defaults import TASK_DEFAULTS
+from closrads.airflow.defaults import DAG_DEFAULTS, dry_run_param
 from closrads.airflow.tasks import XComKey, fetch_demand, list_adsets, map_regions, report, update_adset
 
 
 @dag(
     dag_id="closrads_sync",
     schedule="0 13 * * *",  # 13:00 UTC: morning in the US, after CLOSRTECH refreshes its demand
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    # A hung run must not block the next day's run (max_active_runs=1); the sync takes minutes.
-    dagrun_timeout=timedelta(hours=2),
-    on_failure_callback=alert_run_failure,
     doc_md=__doc__,
-    tags=["closrads", "facebook-ads"],
-    default_args=TASK_DEFAULTS,  # retries for infrastructure failures, Slack alerts per failed try
+    **DAG_DEFAULTS,  # retries, Slack alerts, one run at a time, a 2 h timeout
     params={
-        "dry_run": Param(
-            True,
-            type="boolean",
-            title="Dry run",
-            description="Read and compare everything, write nothing to Facebook. Untick to apply the changes.",
+        "dry_run": dry_run_param(
+            "Read and compare everything, write nothing to Facebook. Untick to apply the changes."
         ),
         REQUIRE_APPROVAL_PARAM: Param(
             False,

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from closrads.airflow.alerts import alert_task_failure, alert_task_retry
+import pendulum
+from airflow.sdk import Param
+
+from closrads.airflow.alerts import alert_run_failure, alert_task_failure, alert_task_retry
 
 TASK_DEFAULTS = {
     "owner": "closrads",
@@ -21,3 +24,21 @@ TASK_DEFAULTS = {
     "on_retry_callback": alert_task_retry,
     "on_failure_callback": alert_task_failure,
 }
+
+# What every CLOSRADS DAG shares: no backfill, one run at a time, a run alert when a run fails
+# without a task failure, and the task defaults above. A hung run must not block the next one
+# (max_active_runs=1), and a sync takes minutes: 2 hours is its timeout (an approval fits inside).
+DAG_DEFAULTS = {
+    "start_date": pendulum.datetime(2026, 1, 1, tz="UTC"),
+    "catchup": False,
+    "max_active_runs": 1,
+    "dagrun_timeout": timedelta(hours=2),
+    "on_failure_callback": alert_run_failure,
+    "tags": ["closrads", "facebook-ads"],
+    "default_args": TASK_DEFAULTS,
+}
+
+
+def dry_run_param(description: str) -> Param:
+    """The ``dry_run`` checkbox of a trigger form: ticked by default, so nothing is written by accident."""
+    return Param(True, type="boolean", title="Dry run", description=description)
