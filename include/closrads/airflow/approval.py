@@ -113,21 +113,23 @@ class ChangeApprovalOperator(ApprovalOperator):
         self.waiting_reasons = reasons
         self.waiting_count = sum(1 for plan in plans if plan.size)
         self.waiting_deadline = deadline.strftime("%Y-%m-%d %H:%M UTC")
-        context["ti"].xcom_push(key=_REQUEST_KEY, value={"reason": "; ".join(reasons), "minutes": minutes})
+        asked = ApprovalResult(Decision.APPROVED, "; ".join(reasons), guard.threshold, guard.require_approval)
+        ti = context["ti"]
+        ti.xcom_push(key=_REQUEST_KEY, value={"asked": asked.to_dict(), "minutes": minutes})
         log.warning(
             "Change guard: waiting up to %d minutes for a person to approve this plan (%s)\n%s",
             minutes,
             "; ".join(reasons),
             self.body,
         )
-        ti = context["ti"]
         note = f"{mode.label}: waiting for approval of {self.waiting_count} changes until {self.waiting_deadline}"
         AirflowApiHook().set_run_note(ti.dag_id, ti.run_id, note)
         super().execute(context)  # records the request, notifies Slack, parks the task
 
     def execute_complete(self, context, event: dict[str, Any]) -> None:
+        # What was asked, as execute recorded it: the Variables are not read again once a person answered.
         request = context["ti"].xcom_pull(task_ids=self.task_id, key=_REQUEST_KEY) or {}
-        guard = _read_guard(context)
+        asked = ApprovalResult.from_dict(request["asked"]) if request.get("asked") else None
         try:
             answer = HITLOperator.execute_complete(self, context, event)  # the answer, validated
         except HITLTimeoutError:
@@ -142,9 +144,9 @@ class ChangeApprovalOperator(ApprovalOperator):
         responded_at = answer.get("responded_at")
         result = ApprovalResult(
             Decision.APPROVED if approved else Decision.REJECTED,
-            request.get("reason") or "asked",
-            guard.threshold,
-            guard.require_approval,
+            asked.reason if asked else "asked",
+            asked.threshold if asked else 0,
+            asked.require_approval if asked else True,
             by=str(user.get("name") or user.get("id") or "") or None,
             at=responded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if responded_at else None,
         )
@@ -154,7 +156,7 @@ class ChangeApprovalOperator(ApprovalOperator):
         super().execute_complete(context, event)
 
 
-_REQUEST_KEY = "approval_request"  # what execute asked, for execute_complete (a new process) to report
+_REQUEST_KEY = "approval_request"  # what execute asked, for execute_complete (a new process) to decide on
 
 
 def _decided(context, result: ApprovalResult) -> None:
