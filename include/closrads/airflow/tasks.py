@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import partial
 from typing import Any
 
 from airflow.sdk import TaskInstanceState, TriggerRule, Variable, conf, get_current_context, task
@@ -217,10 +216,8 @@ def update_adset(
     announce_mode(run_mode)
     outcome = AdSetOutcome(adset["id"], adset["name"], Outcome.FAILED, tries=int(getattr(ti, "try_number", 1) or 1))
     with recording_adset_outcome(ti, outcome, label):
-        allowed = partial(
-            check_write_allowed, planned=PlannedChange.from_row(adset), approval=ApprovalResult.from_dict(approval)
-        )
-        _apply_demand(outcome, mapping["regions"], demand["fetched_at"], run_mode, context, allowed)
+        guard = (PlannedChange.from_row(adset), ApprovalResult.from_dict(approval))
+        _apply_demand(outcome, mapping["regions"], demand["fetched_at"], run_mode, context, guard)
 
 
 @contextmanager
@@ -243,7 +240,7 @@ def _apply_demand(
     fetched_at: str,
     mode: RunMode,
     context,
-    check_allowed: Callable[[GeoPlan], None],
+    guard: tuple[PlannedChange, ApprovalResult],
 ) -> None:
     hook = FacebookAdsHook()
     current = hook.get_adset(outcome.adset_id)
@@ -264,7 +261,7 @@ def _apply_demand(
         return  # nothing written: the stale guard's record stays as it is
 
     def before_write() -> None:
-        check_allowed(plan)  # the change guard: exactly the approved change, or one that needs no approval
+        check_write_allowed(plan, *guard)  # exactly the approved change, or one that needs no approval
         _refuse_if_stale(fetched_at)
 
     written = write_targeting(
