@@ -5,14 +5,14 @@ each CLOSRTECH/Graph call ``--latency-ms`` late, like a real API), back to back 
 
 - ``plain``: the sequential loop the original single script ran, over the project's own hooks
   (fetch demand, map, list, then read + write each ad set): the floor for the external work;
-- ``dags-test``: the DAG under ``dag.test()`` (what ``airflow dags test`` runs), in a fresh process.
+- ``dags-test``: the DAG under ``dag.test()`` (what ``airflow dags test`` runs), in a fresh process;
+- ``scheduler``: the DAG triggered on a private Airflow (API server, scheduler with the LocalExecutor
+  and ``parallelism`` 8, DAG processor; :mod:`scripts.bench_scheduler`), started once and reused.
 
 Printed per N and mode: wall time, ratio to the plain loop, CPU seconds per ad set (the measured
 process and its children), execution-API requests per ad set (counted at the in-process API's
 transport), CLOSRTECH and Graph requests against the minimum, and the peak RSS of the process that
 ran the tasks. Figures, not a test: run it on a quiet machine.
-
-The scheduler + LocalExecutor mode of issue 10 is not measured by this script yet.
 """
 
 from __future__ import annotations
@@ -30,13 +30,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODES = ("plain", "dags-test")
+MODES = ("plain", "dags-test", "scheduler")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="6,60,300", help="campaign sizes, comma-separated")
     parser.add_argument("--latency-ms", type=float, default=44.0, help="sandbox latency per call")
+    parser.add_argument("--modes", default=",".join(MODES), help="modes to measure (plain is always first)")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -53,47 +54,63 @@ def main() -> int:
     server = make_server(port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    modes = ["plain", *(m for m in args.modes.split(",") if m in MODES and m != "plain")]
+    stack = None
+    if "scheduler" in modes:
+        from sandbox.client import airflow_connections
+        from scripts.bench_scheduler import SchedulerStack
+
+        connections = {f"AIRFLOW_CONN_{c.upper()}": json.dumps(v) for c, v in airflow_connections(base_url).items()}
+        stack = SchedulerStack.create(home / "scheduler", env | connections)
+        stack.home.mkdir()
+        stack.start()
     rows = []
-    for size in [int(n) for n in args.sizes.split(",")]:
-        plain_wall = None
-        for mode in MODES:
-            server.state.reset(generated_scenario(size, args.latency_ms))
-            figures = json.loads(
-                subprocess.run(
-                    [sys.executable, "-m", "scripts.bench", "--child", mode, "--base-url", base_url],
-                    env=env,
-                    cwd=ROOT,
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                )
-                .stdout.strip()
-                .splitlines()[-1]
-            )
-            requests = server.state.requests
-            graph = [r for r in requests if r["service"] == "graph"]
-            writes = sum(1 for r in graph if r["method"] == "POST")
-            plain_wall = plain_wall or figures["wall"]
-            rows.append(
-                {
-                    "N": size,
-                    "mode": mode,
-                    "wall s": round(figures["wall"], 1),
-                    "x plain": round(figures["wall"] / plain_wall, 1),
-                    "CPU s/ad set": round(figures["cpu"] / size, 3),
-                    "exec API req/ad set": round(figures["api_requests"] / size, 1)
-                    if figures["api_requests"] is not None
-                    else "-",
-                    "CLOSRTECH req (min)": f"{sum(1 for r in requests if r['service'] == 'closrtech')} (1)",
-                    "Graph req (min)": f"{len(graph)} ({math.ceil(size / 100) + 2 * size})",
-                    "Graph writes": writes,
-                    "peak RSS MB": round(figures["max_rss_kb"] / 1024),
-                }
-            )
-            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    server.shutdown()
+    try:
+        for size in [int(n) for n in args.sizes.split(",")]:
+            plain_wall = None
+            for mode in modes:
+                server.state.reset(generated_scenario(size, args.latency_ms))
+                figures = stack.run({"dry_run": False}) if mode == "scheduler" else run_in_child(mode, base_url, env)
+                rows.append(table_row(size, mode, figures, server.state.requests, plain_wall))
+                plain_wall = plain_wall or figures["wall"]
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    finally:
+        if stack:
+            stack.stop()
+        server.shutdown()
     print_table(rows, args.latency_ms)
     return 0
+
+
+def run_in_child(mode: str, base_url: str, env: dict[str, str]) -> dict:
+    return json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "scripts.bench", "--child", mode, "--base-url", base_url],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+
+
+def table_row(size: int, mode: str, figures: dict, requests: list[dict], plain_wall: float | None) -> dict:
+    graph = [r for r in requests if r["service"] == "graph"]
+    return {
+        "N": size,
+        "mode": mode,
+        "wall s": round(figures["wall"], 1),
+        "x plain": round(figures["wall"] / (plain_wall or figures["wall"]), 1),
+        "CPU s/ad set": round(figures["cpu"] / size, 3),
+        "exec API req/ad set": round(figures["api_requests"] / size, 1) if figures["api_requests"] is not None else "-",
+        "CLOSRTECH req (min)": f"{sum(1 for r in requests if r['service'] == 'closrtech')} (1)",
+        "Graph req (min)": f"{len(graph)} ({math.ceil(size / 100) + 2 * size})",
+        "Graph writes": sum(1 for r in graph if r["method"] == "POST"),
+        "peak RSS MB": round(figures["max_rss_kb"] / 1024),
+    }
 
 
 def bench_environment(home: Path) -> dict[str, str]:

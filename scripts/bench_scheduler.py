@@ -1,0 +1,239 @@
+"""The ``scheduler`` mode of ``make bench``: one live run under a real scheduler with the LocalExecutor.
+
+A private Airflow (its own PostgreSQL database when PostgreSQL answers on localhost:5432, SQLite
+otherwise) runs ``api-server`` (one worker), ``scheduler`` (LocalExecutor, ``parallelism`` 8) and
+``dag-processor`` as separate processes. Cron scheduling is off (``use_job_schedule``), so the only
+run is the one the benchmark triggers. Measured from the trigger to the run's end:
+
+- wall time (the run's start to its end, as the metadata database records them);
+- CPU seconds of every Airflow process and everything they started (task processes included:
+  a finished process's CPU is in its parent's ``children`` times), the start-up excluded;
+- execution-API requests, from the API server's access log;
+- the peak RSS of a task process (the children of the LocalExecutor's workers, sampled every 50 ms).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+DAG_ID = "closrads_sync"
+PARALLELISM = 8
+COMPONENTS = {
+    "api-server": ("api-server", "--workers", "1"),
+    "scheduler": ("scheduler",),
+    "dag-processor": ("dag-processor",),
+}
+WORKER_TITLE = "LocalExecutor"
+
+
+@dataclass
+class SchedulerStack:
+    """A private Airflow: started by :meth:`start`, measured by :meth:`run`, stopped by :meth:`stop`."""
+
+    home: Path
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    database: str | None = None
+
+    @classmethod
+    def create(cls, home: Path, base_env: dict[str, str]) -> SchedulerStack:
+        from tests.deployment.topology import free_port
+
+        env = dict(base_env)
+        database = None
+        if _postgres_answers():
+            database = f"closrads_bench_{secrets.token_hex(4)}"
+            _postgres(f'CREATE DATABASE "{database}"')
+            env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
+        api_port = free_port()
+        env.update(
+            {
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": str(PARALLELISM),
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(api_port),
+                "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+                "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(16),
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                # the access log is how the execution-API requests are counted
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            }
+        )
+        return cls(home=home, env=env, database=database)
+
+    def airflow(self, *args: str) -> None:
+        subprocess.run([sys.executable, "-m", "airflow", *args], env=self.env, check=True, capture_output=True)
+
+    def start(self) -> None:
+        self.airflow("db", "migrate")
+        self.airflow("pools", "set", "closrads_graph", "4", "CLOSRADS Graph API calls")
+        for name, args in COMPONENTS.items():
+            log = (self.home / f"{name}.log").open("ab")
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "airflow", *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.home,
+            )
+        _wait(lambda: self._dag_parsed(), 180, "the DAG processor to parse closrads_sync")
+
+    def run(self, conf: dict, timeout: float = 3600) -> dict:
+        """Trigger one run and measure it (see the module docstring)."""
+        access_log = self.home / "api-server.log"
+        log_offset = access_log.stat().st_size
+        before = self._cpu_seconds()
+        peak = PeakTaskRss(self.processes["scheduler"].pid)
+        peak.start()
+        run_id = f"bench__{secrets.token_hex(4)}"
+        self.airflow("dags", "trigger", DAG_ID, "--run-id", run_id, "--conf", _json(conf))
+        state = _wait(lambda: self._finished_state(run_id), timeout, f"run {run_id} to finish", interval=0.5)
+        ((wall,),) = self._query(
+            "SELECT EXTRACT(EPOCH FROM end_date - start_date) FROM dag_run WHERE run_id = :run_id"
+            if self.database
+            else "SELECT (julianday(end_date) - julianday(start_date)) * 86400 FROM dag_run WHERE run_id = :run_id",
+            run_id=run_id,
+        )
+        cpu = self._cpu_seconds() - before
+        peak.stop()
+        with access_log.open("rb") as log:
+            log.seek(log_offset)
+            requests = [line for line in log if b"[http.access]" in line and b" path=/execution/" in line]
+        (self.home / f"{run_id}-execution-api.log").write_bytes(b"".join(requests))
+        return {"wall": float(wall), "cpu": cpu, "api_requests": len(requests), "max_rss_kb": peak.kb, "state": state}
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
+        if self.database:
+            with contextlib.suppress(Exception):
+                _postgres(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+    def _cpu_seconds(self) -> float:
+        total = 0.0
+        for process in self.processes.values():
+            with contextlib.suppress(psutil.Error):
+                root = psutil.Process(process.pid)
+                for member in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        times = member.cpu_times()
+                        total += times.user + times.system + times.children_user + times.children_system
+        return total
+
+    def _query(self, sql: str, **params):
+        import sqlalchemy
+
+        engine = _engine(self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+        with engine.connect() as conn:
+            return conn.execute(sqlalchemy.text(sql), params).fetchall()
+
+    def _dag_parsed(self) -> bool:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"airflow {name} exited; see {self.home / (name + '.log')}")
+        with contextlib.suppress(Exception):
+            return bool(self._query("SELECT 1 FROM serialized_dag WHERE dag_id = :dag_id", dag_id=DAG_ID))
+        return False
+
+    def _finished_state(self, run_id: str) -> str | None:
+        rows = self._query(
+            "SELECT state FROM dag_run WHERE dag_id = :dag_id AND run_id = :run_id", dag_id=DAG_ID, run_id=run_id
+        )
+        state = rows[0][0] if rows else None
+        return state if state in ("success", "failed") else None
+
+
+class PeakTaskRss(threading.Thread):
+    """The largest RSS seen of a task process: a child of one of the LocalExecutor's worker processes."""
+
+    def __init__(self, scheduler_pid: int) -> None:
+        super().__init__(daemon=True)
+        self.scheduler_pid, self.kb, self._stop_event = scheduler_pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(0.05):
+            with contextlib.suppress(psutil.Error):
+                for worker in psutil.Process(self.scheduler_pid).children():
+                    with contextlib.suppress(psutil.Error):
+                        if WORKER_TITLE not in " ".join(worker.cmdline()):
+                            continue
+                        for task in worker.children():
+                            with contextlib.suppress(psutil.Error):
+                                self.kb = max(self.kb, task.memory_info().rss // 1024)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+_ENGINES: dict = {}
+
+
+def _engine(url: str):
+    import sqlalchemy
+
+    if url not in _ENGINES:
+        _ENGINES[url] = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    return _ENGINES[url]
+
+
+def _postgres_answers() -> bool:
+    try:
+        _postgres("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - no PostgreSQL here: SQLite instead
+        return False
+
+
+def _postgres(statement: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3)
+    conn.autocommit = True
+    try:
+        conn.cursor().execute(statement)
+    finally:
+        conn.close()
+
+
+def _json(value) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def _wait(predicate, timeout: float, what: str, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
