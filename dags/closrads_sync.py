@@ -72,13 +72,11 @@ def closrads_sync():
     mapping = map_regions(demand)
     adsets = list_adsets(mapping)  # bad demand never reaches Facebook: no listing without a mapping
     mode = demand[XComKey.RUN_MODE]  # resolved once by fetch_demand; every later task uses that mode
-    approval = ChangeApprovalOperator(task_id=APPROVE_TASK_ID, planned=adsets, mode=mode)
-    updates = update_adset.partial(
-        mapping=mapping,
-        demand=demand,
-        mode=mode,
-        approval=approval.output[XComKey.APPROVAL],
-    ).expand(adset=adsets)
+    approval = ChangeApprovalOperator(
+        task_id=APPROVE_TASK_ID, planned=adsets, mode=mode, mapping=mapping, demand=demand
+    )
+    # Each ad set's task reads its own row and the run's write order (mode, regions, demand time, decision).
+    updates = update_adset.partial(order=approval.output[XComKey.WRITE_ORDER]).expand(adset=adsets)
     report(demand=demand, mapping=mapping, adsets=adsets, outcomes=updates[XComKey.ADSET_OUTCOME])
 
 

@@ -73,7 +73,8 @@ def main() -> int:
                 figures = stack.run({"dry_run": False}) if mode == "scheduler" else run_in_child(mode, base_url, env)
                 rows.append(table_row(size, mode, figures, server.state.requests, plain_wall))
                 plain_wall = plain_wall or figures["wall"]
-                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+                details = {k: figures[k] for k in ("cpu_by_component",) if k in figures}
+                print(json.dumps(rows[-1] | details), file=sys.stderr, flush=True)
     finally:
         if stack:
             stack.stop()

@@ -101,7 +101,7 @@ class SchedulerStack:
         """Trigger one run and measure it (see the module docstring)."""
         access_log = self.home / "api-server.log"
         log_offset = access_log.stat().st_size
-        before = self._cpu_seconds()
+        before = self._cpu_by_component()
         peak = PeakTaskRss(self.processes["scheduler"].pid)
         peak.start()
         run_id = f"bench__{secrets.token_hex(4)}"
@@ -113,13 +113,21 @@ class SchedulerStack:
             else "SELECT (julianday(end_date) - julianday(start_date)) * 86400 FROM dag_run WHERE run_id = :run_id",
             run_id=run_id,
         )
-        cpu = self._cpu_seconds() - before
+        after = self._cpu_by_component()
+        by_component = {name: round(after[name] - before.get(name, 0.0), 1) for name in after}
         peak.stop()
         with access_log.open("rb") as log:
             log.seek(log_offset)
             requests = [line for line in log if b"[http.access]" in line and b" path=/execution/" in line]
         (self.home / f"{run_id}-execution-api.log").write_bytes(b"".join(requests))
-        return {"wall": float(wall), "cpu": cpu, "api_requests": len(requests), "max_rss_kb": peak.kb, "state": state}
+        return {
+            "wall": float(wall),
+            "cpu": sum(by_component.values()),
+            "cpu_by_component": by_component,
+            "api_requests": len(requests),
+            "max_rss_kb": peak.kb,
+            "state": state,
+        }
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -136,16 +144,19 @@ class SchedulerStack:
             with contextlib.suppress(Exception):
                 _postgres(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
-    def _cpu_seconds(self) -> float:
-        total = 0.0
-        for process in self.processes.values():
+    def _cpu_by_component(self) -> dict[str, float]:
+        """CPU seconds so far of each component and everything it started (the scheduler's: its
+        LocalExecutor workers and their task processes)."""
+        totals = {}
+        for name, process in self.processes.items():
+            totals[name] = 0.0
             with contextlib.suppress(psutil.Error):
                 root = psutil.Process(process.pid)
                 for member in [root, *root.children(recursive=True)]:
                     with contextlib.suppress(psutil.Error):
                         times = member.cpu_times()
-                        total += times.user + times.system + times.children_user + times.children_system
-        return total
+                        totals[name] += times.user + times.system + times.children_user + times.children_system
+        return totals
 
     def _query(self, sql: str, **params):
         import sqlalchemy

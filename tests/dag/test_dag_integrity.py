@@ -52,8 +52,8 @@ def test_task_ids_and_order(dag):
     )
     downstream = {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
     assert downstream == {
-        "fetch_demand": ["approve_changes", "map_regions", "report", "update_adset"],
-        "map_regions": ["list_adsets", "report", "update_adset"],
+        "fetch_demand": ["approve_changes", "map_regions", "report"],
+        "map_regions": ["approve_changes", "list_adsets", "report"],
         "list_adsets": ["approve_changes", "report", "update_adset"],
         # report depends on approve_changes through update_adset only: Airflow's ApprovalOperator
         # skips its direct downstream tasks on Reject, and the report must still run then
@@ -71,10 +71,9 @@ def test_approve_changes_is_airflows_approval_operator_fed_by_the_plan_and_the_m
     assert approve.options == ["Approve", "Reject"]
     assert (approve.planned.operator.task_id, approve.planned.key) == ("list_adsets", "return_value")
     assert (approve.mode.operator.task_id, approve.mode.key) == ("fetch_demand", "run_mode")
+    assert (approve.mapping.operator.task_id, approve.mapping.key) == ("map_regions", "return_value")
+    assert (approve.demand.operator.task_id, approve.demand.key) == ("fetch_demand", "return_value")
     assert approve.notifiers  # Slack hears that a run waits
-    # update_adset writes only what the guard allowed
-    allowed = dag.get_task("update_adset").partial_kwargs["op_kwargs"]["approval"]
-    assert (allowed.operator.task_id, allowed.key) == ("approve_changes", "approval")
 
 
 def test_update_adset_is_mapped_over_the_listing_and_labelled(dag):
@@ -86,9 +85,11 @@ def test_update_adset_is_mapped_over_the_listing_and_labelled(dag):
     expanded = update.op_kwargs_expand_input.value
     assert list(expanded) == ["adset"]
     assert expanded["adset"].operator.task_id == "list_adsets"
-    # every ad set gets the run's one mode, resolved by fetch_demand
-    mode = update.partial_kwargs["op_kwargs"]["mode"]
-    assert (mode.operator.task_id, mode.key) == ("fetch_demand", "run_mode")
+    # every ad set gets the run's one write order (its mode, regions, demand time and what the change
+    # guard allowed), and nothing else: one read per ad set
+    assert {name: (arg.operator.task_id, arg.key) for name, arg in update.partial_kwargs["op_kwargs"].items()} == {
+        "order": ("approve_changes", "write_order")
+    }
 
 
 def test_report_receives_what_the_tasks_produced(dag):

@@ -5,8 +5,10 @@ A live run whose plan trips the guard (:mod:`closrads.core.approval`) parks this
 the UI's "Required actions" or through ``PATCH .../hitlDetails``. Slack is told that the run waits
 and where to answer. A run whose plan does not trip the guard, and every dry run, pass at once.
 
-The outcome is this task's XCom ``approval`` (an :class:`~closrads.core.approval.ApprovalResult`):
-``update_adset`` writes only what it allows, and ``report`` states it. On Reject the operator
+The outcome is this task's XCom ``approval`` (an :class:`~closrads.core.approval.ApprovalResult`),
+which ``report`` states, and its XCom ``write_order`` (a :class:`~closrads.core.write_order.WriteOrder`:
+the decision with the run's mode, regions and demand time), all that each ``update_adset`` reads
+besides its own ad set; it writes only what the decision allows. On Reject the operator
 skips ``update_adset`` (Airflow's ``ApprovalOperator`` behaviour), so nothing is written; no answer
 within the timeout fails the task without a retry, so nothing is written either.
 """
@@ -40,6 +42,7 @@ from closrads.core.approval import (
 from closrads.core.errors import GuardStateUnavailable
 from closrads.core.messages import approval_request_message
 from closrads.core.run_mode import RunMode, parse_flag
+from closrads.core.write_order import WriteOrder
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +74,13 @@ class ChangeApprovalOperator(ApprovalOperator):
 
     :param planned: the ``list_adsets`` rows (each with its planned change)
     :param mode: the run's mode as ``fetch_demand`` resolved it
+    :param mapping: ``map_regions``'s result (the regions every ad set is written to)
+    :param demand: ``fetch_demand``'s result (when the demand was fetched: the stale re-run guard)
     """
 
-    template_fields = (*ApprovalOperator.template_fields, "planned", "mode")
+    template_fields = (*ApprovalOperator.template_fields, "planned", "mode", "mapping", "demand")
 
-    def __init__(self, *, planned: Any, mode: Any, **kwargs) -> None:
+    def __init__(self, *, planned: Any, mode: Any, mapping: Any, demand: Any, **kwargs) -> None:
         super().__init__(
             subject="CLOSRADS: approve the live targeting changes of this run?",
             notifiers=[ApprovalRequestNotifier()],
@@ -83,6 +88,8 @@ class ChangeApprovalOperator(ApprovalOperator):
         )
         self.planned = planned
         self.mode = mode
+        self.mapping = mapping
+        self.demand = demand
         self.waiting_reasons: list[str] = []
         self.waiting_count = 0
         self.waiting_deadline = ""
@@ -92,7 +99,7 @@ class ChangeApprovalOperator(ApprovalOperator):
         announce_mode(mode)
         if mode.dry_run:
             log.info("Dry run: nothing is written, so no approval is needed")
-            return _decided(context, ApprovalResult(Decision.NOT_ASKED, "dry run"))
+            return self._decided(context, ApprovalResult(Decision.NOT_ASKED, "dry run"))
         plans = [PlannedChange.from_row(row) for row in self.planned or []]
         guard = _read_guard(context)
         if guard.warning:
@@ -102,7 +109,9 @@ class ChangeApprovalOperator(ApprovalOperator):
         if not reasons:
             why = f"largest change {biggest} states; {guard.describe()}"
             log.info("Change guard: no approval needed (%s)", why)
-            return _decided(context, ApprovalResult(Decision.NOT_NEEDED, why, guard.threshold, guard.require_approval))
+            return self._decided(
+                context, ApprovalResult(Decision.NOT_NEEDED, why, guard.threshold, guard.require_approval)
+            )
 
         minutes, warning = parse_timeout_minutes(_variable(APPROVAL_TIMEOUT_VARIABLE), limit=_minutes_left(context))
         if warning:
@@ -151,16 +160,19 @@ class ChangeApprovalOperator(ApprovalOperator):
             at=responded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if responded_at else None,
         )
         log.warning("Change guard: %s", result.describe())
-        _decided(context, result)
+        self._decided(context, result)
         # Airflow's ApprovalOperator: on Reject it skips update_adset (by raising, so this comes last).
         super().execute_complete(context, event)
 
+    def _decided(self, context, result: ApprovalResult) -> None:
+        """Record the decision for the report, and the run's write order for its ``update_adset`` tasks."""
+        ti = context["ti"]
+        ti.xcom_push(key=XComKey.APPROVAL, value=result.to_dict())
+        order = WriteOrder(RunMode.from_dict(self.mode), self.mapping["regions"], self.demand["fetched_at"], result)
+        ti.xcom_push(key=XComKey.WRITE_ORDER, value=order.to_dict())
+
 
 _REQUEST_KEY = "approval_request"  # what execute asked, for execute_complete (a new process) to decide on
-
-
-def _decided(context, result: ApprovalResult) -> None:
-    context["ti"].xcom_push(key=XComKey.APPROVAL, value=result.to_dict())
 
 
 def _read_guard(context) -> ChangeGuard:

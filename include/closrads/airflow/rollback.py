@@ -21,10 +21,10 @@ from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 from closrads.airflow.mode import announce_mode, resolve_mode
 from closrads.airflow.tasks import (
     GRAPH_POOL,
+    StaleGuard,
     XComKey,
     adset_outcomes,
     deliver_report,
-    record_applied_demand,
     recorded_mode,
     recording_adset_outcome,
     recording_step_errors,
@@ -133,7 +133,7 @@ def rollback_adset(change: dict[str, Any], mode: dict) -> None:
         if written_at is None:
             return
         # The stale guard: a cleared update_adset of an older sync run must not undo this rollback.
-        record_applied_demand(written_at, context["run_id"])
+        StaleGuard(written_at, context["run_id"]).record()
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE)

@@ -48,6 +48,7 @@ from closrads.core.targeting import (
     targeting_with_regions,
     usable_targeting,
 )
+from closrads.core.write_order import WriteOrder
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,10 @@ GRAPH_POOL_DESCRIPTION = "CLOSRADS Graph API calls (one ad account rate limit)"
 class XComKey(StrEnum):
     """The XCom keys CLOSRADS pushes besides ``return_value``; each has exactly one reader."""
 
-    RUN_MODE = "run_mode"  # fetch_demand -> update_adset, report
+    RUN_MODE = "run_mode"  # fetch_demand -> approve_changes, report
     STEP_ERROR = "step_error"  # a failed preparation step -> report
-    APPROVAL = "approval"  # approve_changes: what the change guard decided -> update_adset, report
+    APPROVAL = "approval"  # approve_changes: what the change guard decided -> report
+    WRITE_ORDER = "write_order"  # approve_changes: all the run's ad sets share (a WriteOrder) -> update_adset
     ADSET_OUTCOME = "adset_outcome"  # update_adset (also when it fails) -> report
     REPORT = "closrads_report"  # report -> people and tools (pushed before report fails the run)
 
@@ -199,11 +201,9 @@ def _refuse_more_than_airflow_maps(count: int, campaign_id: str) -> None:
 
 
 @task(map_index_template="{{ adset_label }}", pool=GRAPH_POOL, outlets=[TARGETING_CHANGES])
-def update_adset(
-    adset: dict[str, Any], mapping: dict[str, Any], demand: dict[str, Any], mode: dict, approval: dict
-) -> None:
+def update_adset(adset: dict[str, Any], order: dict[str, Any]) -> None:
     """Bring one ad set's regions in line with demand, reading its targeting fresh first; a live write
-    must be one the change guard allowed (``approval``: what ``approve_changes`` decided).
+    must be one the change guard allowed (``order``: the run's :class:`WriteOrder`, from ``approve_changes``).
 
     Records exactly one outcome under XCom ``adset_outcome``, also when it fails, so the report can
     list every ad set with what happened to it.
@@ -212,12 +212,11 @@ def update_adset(
     label = f"{adset['name']} ({adset['id']})"
     context["adset_label"] = label  # rendered by map_index_template: the UI shows "name (id)"
     ti = context["ti"]
-    run_mode = RunMode.from_dict(mode)
-    announce_mode(run_mode)
     outcome = AdSetOutcome(adset["id"], adset["name"], Outcome.FAILED, tries=int(getattr(ti, "try_number", 1) or 1))
     with recording_adset_outcome(ti, outcome, label):
-        guard = (PlannedChange.from_row(adset), ApprovalResult.from_dict(approval))
-        _apply_demand(outcome, mapping["regions"], demand["fetched_at"], run_mode, context, guard)
+        write_order = WriteOrder.from_dict(order)
+        announce_mode(write_order.mode)
+        _apply_demand(outcome, PlannedChange.from_row(adset), write_order, context)
 
 
 @contextmanager
@@ -234,14 +233,8 @@ def recording_adset_outcome(ti, outcome: AdSetOutcome, label: str) -> Iterator[N
     ti.xcom_push(key=XComKey.ADSET_OUTCOME, value=outcome.to_dict())
 
 
-def _apply_demand(
-    outcome: AdSetOutcome,
-    regions: list[dict],
-    fetched_at: str,
-    mode: RunMode,
-    context,
-    guard: tuple[PlannedChange, ApprovalResult],
-) -> None:
+def _apply_demand(outcome: AdSetOutcome, planned: PlannedChange, order: WriteOrder, context) -> None:
+    regions = order.regions
     hook = FacebookAdsHook()
     current = hook.get_adset(outcome.adset_id)
     outcome.name = str(current.get("name") or outcome.name)
@@ -260,15 +253,17 @@ def _apply_demand(
         log.info("Ad set %s already targets exactly the %d demand states; no write", outcome.adset_id, len(regions))
         return  # nothing written: the stale guard's record stays as it is
 
+    stale_guard = StaleGuard(order.fetched_at, context["run_id"])
+
     def before_write() -> None:
-        check_write_allowed(plan, *guard)  # exactly the approved change, or one that needs no approval
-        _refuse_if_stale(fetched_at)
+        check_write_allowed(plan, planned, order.approval)  # exactly the approved change, or one needing none
+        stale_guard.check()
 
     written = write_targeting(
         hook,
         outcome,
         context,
-        mode=mode,
+        mode=order.mode,
         current=targeting,
         desired=targeting_with_regions(targeting, regions),
         plan=plan,
@@ -276,7 +271,7 @@ def _apply_demand(
         before_write=before_write,
     )
     if written:
-        record_applied_demand(fetched_at, context["run_id"])
+        stale_guard.record()
 
 
 def write_targeting(
@@ -321,28 +316,44 @@ def write_targeting(
     )
 
 
-def _refuse_if_stale(fetched_at: str) -> None:
-    applied = _applied_demand()
-    if applied is not None and applied[0] > datetime.fromisoformat(fetched_at):
-        raise StaleRunRefused(
-            f"refusing to write: this run's demand was fetched at {fetched_at}, but run "
-            f"{applied[1]} already applied newer demand (fetched at {applied[0].isoformat()}); "
-            "writing now would replace newer targeting with older demand. Clear the newest run's task, "
-            "or clear fetch_demand of this run with its downstream tasks to fetch fresh demand"
-        )
+class StaleGuard:
+    """The stale re-run guard around one write: :meth:`check` just before it, :meth:`record` just after.
 
+    ``applied_at`` is when the applied demand was fetched (a rollback passes the time of its write).
+    The record is read once per write; it is written only when what was read does not already say
+    as much (so only a run's first writes write it, not every ad set).
+    """
 
-def record_applied_demand(fetched_at: str, run_id: str) -> None:
-    applied = _applied_demand()
-    if applied is not None and applied[0] > datetime.fromisoformat(fetched_at):
-        return
-    try:
-        Variable.set(APPLIED_DEMAND_VARIABLE, {"fetched_at": fetched_at, "run_id": run_id}, serialize_json=True)
-    except Exception as exc:  # noqa: BLE001 - the guard's record must be written, or the task retried
-        raise GuardStateUnavailable(
-            f"could not record the applied demand in Variable {APPLIED_DEMAND_VARIABLE} ({type(exc).__name__}); "
-            "the write itself went through, a retry re-reads the ad set and records it"
-        ) from None
+    def __init__(self, applied_at: str, run_id: str) -> None:
+        self.applied_at, self.run_id = datetime.fromisoformat(applied_at), run_id
+        self._read: tuple[datetime, str] | None = None
+
+    def check(self) -> None:
+        """Refuse the write when a newer run already applied newer demand."""
+        self._read = applied = _applied_demand()
+        if applied is not None and applied[0] > self.applied_at:
+            raise StaleRunRefused(
+                f"refusing to write: this run's demand was fetched at {self.applied_at.isoformat()}, but run "
+                f"{applied[1]} already applied newer demand (fetched at {applied[0].isoformat()}); "
+                "writing now would replace newer targeting with older demand. Clear the newest run's task, "
+                "or clear fetch_demand of this run with its downstream tasks to fetch fresh demand"
+            )
+
+    def record(self) -> None:
+        """Record that this run applied its demand (after a write), unless the record says so already."""
+        if self._read is not None and self._read[0] >= self.applied_at:
+            return  # read just before the write: this demand, or newer, is recorded already
+        applied = _applied_demand()  # read again: another write may have recorded newer demand meanwhile
+        if applied is not None and applied[0] > self.applied_at:
+            return
+        record = {"fetched_at": self.applied_at.isoformat(), "run_id": self.run_id}
+        try:
+            Variable.set(APPLIED_DEMAND_VARIABLE, record, serialize_json=True)
+        except Exception as exc:  # noqa: BLE001 - the guard's record must be written, or the task retried
+            raise GuardStateUnavailable(
+                f"could not record the applied demand in Variable {APPLIED_DEMAND_VARIABLE} "
+                f"({type(exc).__name__}); the write itself went through, a retry re-reads the ad set and records it"
+            ) from None
 
 
 def _applied_demand() -> tuple[datetime, str] | None:

@@ -159,7 +159,7 @@ def parse_timeout_minutes(raw: object, *, limit: int) -> tuple[int, str | None]:
 
 @dataclass(frozen=True)
 class ApprovalResult:
-    """What ``approve_changes`` decided; ``update_adset`` and ``report`` read it from XCom."""
+    """What ``approve_changes`` decided; ``report`` reads it from XCom, ``update_adset`` within its write order."""
 
     decision: Decision
     reason: str  # why it asked, or why it did not

@@ -1,0 +1,39 @@
+"""What every ``update_adset`` of one run needs, decided once per run and handed over as one value.
+
+The run's mode, the regions its demand maps to, when that demand was fetched (for the stale re-run
+guard) and what the change guard decided are the same for all of a run's ad sets. ``approve_changes``,
+the last step before the writes, puts them together, so each ad set's task reads one value instead
+of one per step (at 300 ad sets that is 900 fewer requests to Airflow's API per run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from closrads.core.approval import ApprovalResult
+from closrads.core.run_mode import RunMode
+
+
+@dataclass(frozen=True)
+class WriteOrder:
+    mode: RunMode
+    regions: list[dict]
+    fetched_at: str  # UTC ISO time the run's demand was fetched
+    approval: ApprovalResult
+
+    def to_dict(self) -> dict:
+        return {
+            "mode": self.mode.to_dict(),
+            "regions": self.regions,
+            "fetched_at": self.fetched_at,
+            "approval": self.approval.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> WriteOrder:
+        return cls(
+            mode=RunMode.from_dict(data["mode"]),
+            regions=list(data["regions"]),
+            fetched_at=str(data["fetched_at"]),
+            approval=ApprovalResult.from_dict(data["approval"]),
+        )

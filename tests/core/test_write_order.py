@@ -1,0 +1,27 @@
+"""The write order: what all of a run's ad sets share survives its trip through XCom (JSON) unchanged."""
+
+import json
+
+from closrads.core.approval import ApprovalResult, Decision
+from closrads.core.run_mode import RunMode
+from closrads.core.write_order import WriteOrder
+from sandbox.scenario import regions
+
+
+def test_a_write_order_round_trips_through_json():
+    order = WriteOrder(
+        mode=RunMode(False, "manual run, dry_run param is false"),
+        regions=regions("OH", "TX"),
+        fetched_at="2026-12-02T13:00:01.123456+00:00",
+        approval=ApprovalResult(Decision.APPROVED, "asked", 10, False, by="alice", at="2026-12-02 13:05:00 UTC"),
+    )
+
+    assert WriteOrder.from_dict(json.loads(json.dumps(order.to_dict()))) == order
+
+
+def test_a_dry_write_order_stays_dry():
+    order = WriteOrder(
+        RunMode(True, "manual run"), [], "2026-12-02T13:00:00+00:00", ApprovalResult(Decision.NOT_ASKED, "dry run")
+    )
+
+    assert WriteOrder.from_dict(order.to_dict()).mode.dry_run is True
