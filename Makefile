@@ -32,6 +32,10 @@ export AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT := 180
 export AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL := 30
 # One update_adset per ACTIVE ad set, as in docker-compose.yaml (Airflow's default is 1024).
 export AIRFLOW__CORE__MAX_MAP_LENGTH := 4096
+# Task start-up (docs/design.md, "Task start-up"): the LocalExecutor's workers come from a forkserver
+# that has imported what a CLOSRADS task needs, so each task process inherits it instead of importing it.
+export AIRFLOW__SCHEDULER__MP_START_METHOD := forkserver
+export AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD := airflow.executors.local_executor,closrads.airflow.preload
 export PATH := $(BIN):$(PATH)
 SANDBOX_PORT ?= 8765
 export SANDBOX_PORT
@@ -68,8 +72,8 @@ airflow-home: $(AIRFLOW_HOME)/.ready  ## prepare .airflow/ (config via env, SQLi
 	           AIRFLOW__CORE__MAX_MAP_LENGTH; do \
 	    echo "export $$v='$${!v}'"; done; echo "export PATH='$(BIN):'\"\$$PATH\""; } > $(AIRFLOW_HOME)/env.sh
 
-bench: install  ## what a live sync costs per ad set: plain loop vs the DAG, N = 6, 60, 300 (BENCH_SIZES=...)
-	$(BIN)/python -m scripts.bench --sizes $(or $(BENCH_SIZES),6,60,300)
+bench: install  ## what a live sync costs per ad set: plain loop, dags test, scheduler, Airflow's floor (BENCH_SIZES=, BENCH_MODES=)
+	$(BIN)/python -m scripts.bench --sizes $(or $(BENCH_SIZES),6,60,300) --modes $(or $(BENCH_MODES),plain,dags-test,scheduler,airflow-floor)
 
 demo: airflow-home  ## one live sync of closrads_sync against the sandbox, with before/after targeting
 	$(BIN)/python -m scripts.demo --port $(SANDBOX_PORT)

@@ -7,7 +7,9 @@ each CLOSRTECH/Graph call ``--latency-ms`` late, like a real API), back to back 
   (fetch demand, map, list, then read + write each ad set): the floor for the external work;
 - ``dags-test``: the DAG under ``dag.test()`` (what ``airflow dags test`` runs), in a fresh process;
 - ``scheduler``: the DAG triggered on a private Airflow (API server, scheduler with the LocalExecutor
-  and ``parallelism`` 8, DAG processor; :mod:`scripts.bench_scheduler`), started once and reused.
+  and ``parallelism`` 8, DAG processor; :mod:`scripts.bench_scheduler`), started once and reused;
+- ``airflow-floor``: on that same Airflow, a DAG of the same shape whose N mapped instances do nothing
+  (``scripts/bench_dags``): what Airflow itself costs per mapped task, the floor for ``scheduler``.
 
 Printed per N and mode: wall time, ratio to the plain loop, CPU seconds per ad set (the measured
 process and its children), execution-API requests per ad set (counted at the in-process API's
@@ -30,7 +32,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODES = ("plain", "dags-test", "scheduler")
+MODES = ("plain", "dags-test", "scheduler", "airflow-floor")
 
 
 def main() -> int:
@@ -38,6 +40,9 @@ def main() -> int:
     parser.add_argument("--sizes", default="6,60,300", help="campaign sizes, comma-separated")
     parser.add_argument("--latency-ms", type=float, default=44.0, help="sandbox latency per call")
     parser.add_argument("--modes", default=",".join(MODES), help="modes to measure (plain is always first)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="an extra setting for every mode (repeatable)"
+    )
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -49,20 +54,19 @@ def main() -> int:
     from sandbox.server import make_server
 
     home = Path(tempfile.mkdtemp(prefix="closrads-bench-"))
-    env = bench_environment(home)
+    env = bench_environment(home) | dict(setting.split("=", 1) for setting in args.set)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
     server = make_server(port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
     modes = ["plain", *(m for m in args.modes.split(",") if m in MODES and m != "plain")]
     stack = None
-    if "scheduler" in modes:
+    if {"scheduler", "airflow-floor"} & set(modes):
         from sandbox.client import airflow_connections
-        from scripts.bench_scheduler import SchedulerStack
+        from scripts.bench_scheduler import FLOOR_DAG_ID, SchedulerStack
 
         connections = {f"AIRFLOW_CONN_{c.upper()}": json.dumps(v) for c, v in airflow_connections(base_url).items()}
         stack = SchedulerStack.create(home / "scheduler", env | connections)
-        stack.home.mkdir()
         stack.start()
     rows = []
     try:
@@ -70,7 +74,12 @@ def main() -> int:
             plain_wall = None
             for mode in modes:
                 server.state.reset(generated_scenario(size, args.latency_ms))
-                figures = stack.run({"dry_run": False}) if mode == "scheduler" else run_in_child(mode, base_url, env)
+                if mode == "scheduler":
+                    figures = stack.run({"dry_run": False})
+                elif mode == "airflow-floor":
+                    figures = stack.run({"n": size}, dag_id=FLOOR_DAG_ID)
+                else:
+                    figures = run_in_child(mode, base_url, env)
                 rows.append(table_row(size, mode, figures, server.state.requests, plain_wall))
                 plain_wall = plain_wall or figures["wall"]
                 details = {k: figures[k] for k in ("cpu_by_component",) if k in figures}
@@ -100,6 +109,7 @@ def run_in_child(mode: str, base_url: str, env: dict[str, str]) -> dict:
 
 def table_row(size: int, mode: str, figures: dict, requests: list[dict], plain_wall: float | None) -> dict:
     graph = [r for r in requests if r["service"] == "graph"]
+    external = mode != "airflow-floor"  # the yardstick calls no external service
     return {
         "N": size,
         "mode": mode,
@@ -107,9 +117,9 @@ def table_row(size: int, mode: str, figures: dict, requests: list[dict], plain_w
         "x plain": round(figures["wall"] / (plain_wall or figures["wall"]), 1),
         "CPU s/ad set": round(figures["cpu"] / size, 3),
         "exec API req/ad set": round(figures["api_requests"] / size, 1) if figures["api_requests"] is not None else "-",
-        "CLOSRTECH req (min)": f"{sum(1 for r in requests if r['service'] == 'closrtech')} (1)",
-        "Graph req (min)": f"{len(graph)} ({math.ceil(size / 100) + 2 * size})",
-        "Graph writes": sum(1 for r in graph if r["method"] == "POST"),
+        "CLOSRTECH req (min)": f"{sum(1 for r in requests if r['service'] == 'closrtech')} (1)" if external else "-",
+        "Graph req (min)": f"{len(graph)} ({math.ceil(size / 100) + 2 * size})" if external else "-",
+        "Graph writes": sum(1 for r in graph if r["method"] == "POST") if external else "-",
         "peak RSS MB": round(figures["max_rss_kb"] / 1024),
     }
 

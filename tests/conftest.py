@@ -21,6 +21,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="closrads-test-airflow-"))
 
+# A developer's shell must not leak real connections into tests, nor settings: `make test` exports the
+# local Airflow's (ports, limits, the scheduler's start method), a bare `pytest` does not, and both
+# must test the same thing. Tests that need a setting set it themselves.
+for name in list(os.environ):
+    if name.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_", "AIRFLOW__")):
+        del os.environ[name]
+
 os.environ.update(
     {
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
@@ -34,9 +41,6 @@ os.environ.update(
         "AIRFLOW__API_AUTH__JWT_SECRET": "closrads-tests-only-" + "0" * 60,
     }
 )
-for name in list(os.environ):  # a developer's shell must not leak real connections into tests
-    if name.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_")):
-        del os.environ[name]
 
 from tests.helpers import (  # noqa: E402 - Airflow must see the environment above first
     Approver,

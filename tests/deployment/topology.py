@@ -299,7 +299,7 @@ def airflow_environment(home: Path, postgres: Postgres, database: str, redis: Re
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-            **compose_fault_detection(),
+            **compose_runtime_settings(),
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "CLOSRADS_E2E_QUEUE": queue,
@@ -309,12 +309,18 @@ def airflow_environment(home: Path, postgres: Postgres, database: str, redis: Re
     return env
 
 
-def compose_fault_detection() -> dict[str, str]:
-    """The fault-detection settings docker-compose.yaml ships (heartbeats, queued timeouts)."""
+def compose_runtime_settings() -> dict[str, str]:
+    """The fault-detection settings docker-compose.yaml ships (heartbeats, queued timeouts), and its
+    task start-up setting (the Celery worker's pre-imports)."""
     import yaml
 
     env = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())["x-airflow-common"]["environment"]
-    prefixes = ("AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT", "AIRFLOW__SCHEDULER__TASK_QUEUED", "AIRFLOW__WORKERS__")
+    prefixes = (
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT",
+        "AIRFLOW__SCHEDULER__TASK_QUEUED",
+        "AIRFLOW__WORKERS__",
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS",  # the worker's pre-imports (task start-up)
+    )
     return {key: str(value) for key, value in env.items() if key.startswith(prefixes)}
 
 

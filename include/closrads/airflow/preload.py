@@ -1,0 +1,41 @@
+"""What a CLOSRADS task process needs imported, loaded once by the process that forks the task processes.
+
+Airflow runs every task instance in a process forked from a worker process, and that task process
+first imports the DAG file and everything it uses. With one ``update_adset`` per ad set, those imports
+(the Facebook SDK and ``requests``, the Slack provider, Airflow's DAG loading and TaskFlow operator,
+CLOSRADS itself) were the largest part of the CPU a run costs: about 0.3 CPU-seconds per ad set.
+Imported here once, in the process the task processes are forked from, they are inherited instead.
+
+Deployment settings that load this module (docs/design.md, "Task start-up"):
+
+- LocalExecutor (``make airflow``): the scheduler's workers come from a ``forkserver`` that imports it::
+
+      AIRFLOW__SCHEDULER__MP_START_METHOD=forkserver
+      AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD=airflow.executors.local_executor,closrads.airflow.preload
+
+- CeleryExecutor (``docker-compose.yaml``): the Celery worker imports it before it forks its pool,
+  through :data:`closrads.airflow.celery_config.CELERY_CONFIG`.
+
+Importing this module does no I/O and reads no Connection or Variable.
+"""
+
+from __future__ import annotations
+
+# Airflow's side of a task process (loading the DAG file, running a TaskFlow task, the HITL operator)
+# and the Slack provider (alerts and reports).
+import airflow.dag_processing.dagbag
+import airflow.providers.slack.hooks.slack_webhook
+import airflow.providers.standard.decorators.python
+import airflow.providers.standard.operators.hitl
+import airflow.sdk.execution_time.task_runner  # noqa: F401
+
+# The Facebook SDK (the hooks import it lazily, so the DAG file parses fast).
+import facebook_business.adobjects.adset
+import facebook_business.api
+import facebook_business.exceptions  # noqa: F401
+
+# CLOSRADS: everything both DAG files import.
+import closrads.airflow.approval
+import closrads.airflow.defaults
+import closrads.airflow.rollback
+import closrads.airflow.tasks  # noqa: F401
