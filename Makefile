@@ -46,11 +46,15 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 # The locked dependencies, then the closrads package itself (editable: include/closrads is live code).
+# Compiled to bytecode at install, as pip does and uv does not by default: every Airflow task is a new
+# process that imports Airflow, the SDKs and closrads, and where PYTHONDONTWRITEBYTECODE is set (this
+# machine kind sets it) nothing would ever be cached, so each task would compile them from source again.
 $(VENV)/.installed: requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-dev.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m compileall -q -j 0 include dags
 	touch $@
 
 install: $(VENV)/.installed  ## create .venv, install the locked dependencies and the closrads package

@@ -3,8 +3,9 @@
 Airflow runs every task instance in a process forked from a worker process, and that task process
 first imports the DAG file and everything it uses. With one ``update_adset`` per ad set, those imports
 (the Facebook SDK and ``requests``, the Slack provider, Airflow's DAG loading and TaskFlow operator,
-CLOSRADS itself) were the largest part of the CPU a run costs: about 0.3 CPU-seconds per ad set.
-Imported here once, in the process the task processes are forked from, they are inherited instead.
+CLOSRADS itself) cost every ad set's task again: measured by ``make bench``, 0.3 CPU-seconds per ad
+set where nothing is byte-compiled, still about 0.06 where it is. Imported here once, in the process
+the task processes are forked from, they are inherited instead.
 
 Deployment settings that load this module (docs/design.md, "Task start-up"):
 
@@ -29,10 +30,19 @@ import airflow.providers.standard.decorators.python
 import airflow.providers.standard.operators.hitl
 import airflow.sdk.execution_time.task_runner  # noqa: F401
 
-# The Facebook SDK (the hooks import it lazily, so the DAG file parses fast).
+# The Facebook SDK (the hooks import it lazily, so the DAG file parses fast), and the object classes
+# it imports while it parses a response.
+import facebook_business.adobjects.ad
+import facebook_business.adobjects.adpreview
 import facebook_business.adobjects.adset
+import facebook_business.adobjects.campaign
+import facebook_business.adobjects.targeting
+import facebook_business.adobjects.targetinggeolocationregion
 import facebook_business.api
 import facebook_business.exceptions  # noqa: F401
+
+# Jinja's extensions, which every task's template environment (the map-index label) loads.
+import jinja2.ext  # noqa: F401
 
 # CLOSRADS: everything both DAG files import.
 import closrads.airflow.approval
