@@ -76,8 +76,11 @@ airflow-home: $(AIRFLOW_HOME)/.ready  ## prepare .airflow/ (config via env, SQLi
 	           AIRFLOW__CORE__MAX_MAP_LENGTH; do \
 	    echo "export $$v='$${!v}'"; done; echo "export PATH='$(BIN):'\"\$$PATH\""; } > $(AIRFLOW_HOME)/env.sh
 
+# (Not $(or ...) for the defaults: make splits its arguments at the commas.)
+BENCH_SIZES ?= 6,60,300
+BENCH_MODES ?= plain,dags-test,scheduler,airflow-floor
 bench: install  ## what a live sync costs per ad set: plain loop, dags test, scheduler, Airflow's floor (BENCH_SIZES=, BENCH_MODES=)
-	$(BIN)/python -m scripts.bench --sizes $(or $(BENCH_SIZES),6,60,300) --modes $(or $(BENCH_MODES),plain,dags-test,scheduler,airflow-floor)
+	$(BIN)/python -m scripts.bench --sizes $(BENCH_SIZES) --modes $(BENCH_MODES)
 
 demo: airflow-home  ## one live sync of closrads_sync against the sandbox, with before/after targeting
 	$(BIN)/python -m scripts.demo --port $(SANDBOX_PORT)

@@ -15,10 +15,8 @@ run is the one the benchmark triggers. Measured from the trigger to the run's en
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from scripts.local_airflow import stop_group
 
 ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "closrads_sync"
@@ -138,16 +138,10 @@ class SchedulerStack:
         }
 
     def stop(self) -> None:
+        """Stop every component with all it started (``make airflow``'s way: a worker still busy when its
+        scheduler stops can outlive it, so what is left of each process group is killed)."""
         for process in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
+            stop_group(process.pid)
         if self.database:
             with contextlib.suppress(Exception):
                 _postgres(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
