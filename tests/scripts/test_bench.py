@@ -1,0 +1,27 @@
+"""``make bench`` keeps working: its plain mode runs end to end against a generated sandbox campaign.
+
+(The figures themselves are not tested: they are for people to read. The DAG modes take minutes.)
+"""
+
+import subprocess
+import sys
+
+from tests.helpers import ROOT
+
+
+def test_the_benchmark_prints_its_table_with_the_external_traffic_at_the_minimum():
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.bench", "--sizes", "3", "--modes", "plain", "--latency-ms", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    header, _, row = result.stdout.strip().splitlines()[-3:]
+    cells = dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")], strict=True))
+    assert cells["N"] == "3" and cells["mode"] == "plain"
+    assert cells["CLOSRTECH req (min)"] == "1 (1)"
+    assert cells["Graph req (min)"] == "7 (7)"  # one listing page, then a read and a write per ad set
+    assert cells["Graph writes"] == "3"
