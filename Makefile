@@ -64,16 +64,11 @@ $(AIRFLOW_HOME)/.ready: $(VENV)/.installed
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
 	touch $@
 
-# env.sh is rewritten every time, so it always matches this invocation's AIRFLOW_PORT.
+# env.sh is rewritten every time, so it always matches this invocation's AIRFLOW_PORT; it holds every
+# AIRFLOW__ setting exported here, so an `airflow` command in your shell sees what `make airflow` runs with.
 airflow-home: $(AIRFLOW_HOME)/.ready  ## prepare .airflow/ (config via env, SQLite DB migrated, env.sh for your shell)
 	@{ echo "# source this file to use the airflow CLI against the local Airflow home"; \
-	  for v in AIRFLOW_HOME AIRFLOW__CORE__DAGS_FOLDER AIRFLOW__CORE__PLUGINS_FOLDER AIRFLOW__CORE__LOAD_EXAMPLES AIRFLOW__API__HOST \
-	           AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION AIRFLOW__API__PORT AIRFLOW__API__BASE_URL \
-	           AIRFLOW__CORE__EXECUTION_API_SERVER_URL AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT \
-	           AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT \
-	           AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS \
-	           AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL \
-	           AIRFLOW__CORE__MAX_MAP_LENGTH; do \
+	  for v in AIRFLOW_HOME $$(compgen -e | grep '^AIRFLOW__' | sort); do \
 	    echo "export $$v='$${!v}'"; done; echo "export PATH='$(BIN):'\"\$$PATH\""; } > $(AIRFLOW_HOME)/env.sh
 
 # (Not $(or ...) for the defaults: make splits its arguments at the commas.)
