@@ -15,18 +15,20 @@ run is the one the benchmark triggers. Measured from the trigger to the run's en
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import secrets
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
+from closrads.airflow.tasks import GRAPH_POOL, GRAPH_POOL_DESCRIPTION, GRAPH_POOL_SLOTS
 from scripts.local_airflow import stop_group
+from tests.deployment.topology import Postgres, postgres_reachable, private_airflow_settings, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "closrads_sync"
@@ -52,34 +54,24 @@ class SchedulerStack:
 
     @classmethod
     def create(cls, home: Path, base_env: dict[str, str]) -> SchedulerStack:
-        from tests.deployment.topology import free_port
-
         env = dict(base_env)
         dags = home / "dags"  # the sync, and the yardstick DAG only this private Airflow loads
         dags.mkdir(parents=True)
         (dags / "closrads_sync.py").symlink_to(ROOT / "dags" / "closrads_sync.py")
         (dags / f"{FLOOR_DAG_ID}.py").symlink_to(ROOT / "scripts" / "bench_dags" / f"{FLOOR_DAG_ID}.py")
         database = None
-        if _postgres_answers():
+        if postgres_reachable(5432):
             database = f"closrads_bench_{secrets.token_hex(4)}"
-            _postgres(f'CREATE DATABASE "{database}"')
+            Postgres(5432).sql(f'CREATE DATABASE "{database}"')
             env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
-        api_port = free_port()
         env.update(
             {
+                **private_airflow_settings(),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": str(PARALLELISM),
                 "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-                "AIRFLOW__API__HOST": "127.0.0.1",
-                "AIRFLOW__API__PORT": str(api_port),
-                "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
-                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-                "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(16),
-                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 # the access log is how the execution-API requests are counted
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
@@ -92,7 +84,7 @@ class SchedulerStack:
 
     def start(self) -> None:
         self.airflow("db", "migrate")
-        self.airflow("pools", "set", "closrads_graph", "4", "CLOSRADS Graph API calls")
+        self.airflow("pools", "set", GRAPH_POOL, str(GRAPH_POOL_SLOTS), GRAPH_POOL_DESCRIPTION)
         for name, args in COMPONENTS.items():
             log = (self.home / f"{name}.log").open("ab")
             self.processes[name] = subprocess.Popen(
@@ -103,7 +95,7 @@ class SchedulerStack:
                 start_new_session=True,
                 cwd=self.home,
             )
-        _wait(lambda: self._dags_parsed(), 180, "the DAG processor to parse the DAGs")
+        wait_for(lambda: self._dags_parsed(), 180, "the DAG processor to parse the DAGs")
 
     def run(self, conf: dict, dag_id: str = DAG_ID, timeout: float = 3600) -> dict:
         """Trigger one run and measure it (see the module docstring)."""
@@ -113,8 +105,11 @@ class SchedulerStack:
         peak = PeakTaskRss(self.processes["scheduler"].pid)
         peak.start()
         run_id = f"bench__{secrets.token_hex(4)}"
-        self.airflow("dags", "trigger", dag_id, "--run-id", run_id, "--conf", _json(conf))
-        state = _wait(lambda: self._finished_state(dag_id, run_id), timeout, f"run {run_id} to finish", interval=0.5)
+        self.airflow("dags", "trigger", dag_id, "--run-id", run_id, "--conf", json.dumps(conf))
+        state = wait_for(lambda: self._finished_state(dag_id, run_id), timeout, f"run {run_id} to finish", 0.5)
+        if state != "success":  # figures of a run that failed would measure something else
+            logs = f"{self.env['AIRFLOW_HOME']}/logs"
+            raise RuntimeError(f"run {run_id} of {dag_id} ended {state}; its task logs are under {logs}")
         ((wall,),) = self._query(
             "SELECT EXTRACT(EPOCH FROM end_date - start_date) FROM dag_run WHERE run_id = :run_id"
             if self.database
@@ -144,7 +139,7 @@ class SchedulerStack:
             stop_group(process.pid)
         if self.database:
             with contextlib.suppress(Exception):
-                _postgres(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+                Postgres(5432).sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
     def _cpu_by_component(self) -> dict[str, float]:
         """CPU seconds so far of each component and everything it started (the scheduler's: its
@@ -224,38 +219,3 @@ def _engine(url: str):
     if url not in _ENGINES:
         _ENGINES[url] = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
     return _ENGINES[url]
-
-
-def _postgres_answers() -> bool:
-    try:
-        _postgres("SELECT 1")
-        return True
-    except Exception:  # noqa: BLE001 - no PostgreSQL here: SQLite instead
-        return False
-
-
-def _postgres(statement: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3)
-    conn.autocommit = True
-    try:
-        conn.cursor().execute(statement)
-    finally:
-        conn.close()
-
-
-def _json(value) -> str:
-    import json
-
-    return json.dumps(value)
-
-
-def _wait(predicate, timeout: float, what: str, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")

@@ -90,7 +90,7 @@ class Postgres:
         stop_started(self.process)
 
 
-def _postgres_reachable(port: int) -> bool:
+def postgres_reachable(port: int) -> bool:
     try:
         Postgres(port).sql("SELECT 1")
         return True
@@ -99,7 +99,7 @@ def _postgres_reachable(port: int) -> bool:
 
 
 def find_or_start_postgres(tmp: Path) -> Postgres:
-    if _postgres_reachable(5432):
+    if postgres_reachable(5432):
         return Postgres(5432)
     binaries = sorted(glob("/usr/lib/postgresql/*/bin/postgres")) or [shutil.which("postgres") or ""]
     server = Path(binaries[-1]) if binaries[-1] else None
@@ -125,7 +125,7 @@ def find_or_start_postgres(tmp: Path) -> Postgres:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     postgres = Postgres(port, process, data)
-    wait_for(lambda: _postgres_reachable(port), 60, "the PostgreSQL started for the test")
+    wait_for(lambda: postgres_reachable(port), 60, "the PostgreSQL started for the test")
     return postgres
 
 
@@ -271,11 +271,26 @@ class AirflowDeployment:
         return self._token
 
 
+def private_airflow_settings() -> dict[str, str]:
+    """What an Airflow started beside others on this machine needs of its own: free ports for the API
+    server and the log servers, the API and execution-API URLs on that port, and fresh secrets."""
+    api_port = free_port()
+    return {
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(16),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+    }
+
+
 def airflow_environment(home: Path, postgres: Postgres, database: str, redis: Redis, extra: dict[str, str]) -> dict:
     db_url = f"postgresql+psycopg2://postgres@127.0.0.1:{postgres.port}/{database}"
     queue = f"closrads-e2e-{secrets.token_hex(4)}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))}
-    api_port = free_port()
     env.update(
         {
             "AIRFLOW_HOME": str(home),
@@ -286,19 +301,12 @@ def airflow_environment(home: Path, postgres: Postgres, database: str, redis: Re
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__CORE__AUTH_MANAGER": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
             "AIRFLOW__CORE__FERNET_KEY": _fernet_key(),
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
             "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{redis.port}/{secrets.randbelow(14) + 1}",
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://postgres@127.0.0.1:{postgres.port}/{database}",
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
             "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
-            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(16),
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            **private_airflow_settings(),
             **compose_runtime_settings(),
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
