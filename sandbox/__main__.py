@@ -5,6 +5,9 @@ start          run in the background; waits until it answers; no-op when already
 stop           stop the background sandbox
 reset          restore the default scenario (ad set targeting, demand), clear faults and logs
 generate N     replace the campaign with N generated ACTIVE ad sets (scale tests, benchmarks)
+campaigns N    the default campaign plus N client campaigns (own CLOSRTECH campaign, Facebook campaign,
+               ad account and token; 5 ACTIVE ad sets each, --adsets M to change)
+registry F     write a campaign registry for this sandbox's client campaigns to F (include/campaigns.yaml)
 latency MS     answer every CLOSRTECH/Graph request MS milliseconds late (0: at once)
 show           print the demand and each ad set's status and targeted states
 demand JSON|F  set CLOSRTECH's demand from JSON or a file, e.g. '{"OH": 15, "TX": 0}'
@@ -16,7 +19,8 @@ score JSON     emulate the ad account's rate-limit score, e.g. '{"budget": 30, "
 slack          print the Slack messages the sandbox received
 snapshot F     save each ad set's targeted states to F (for a before/after comparison)
 compare F      print before (from F) and after (now) for each ad set
-connections F  write the Airflow Connections for this sandbox to F (``airflow connections import F``)
+connections F  write the Airflow Connections for this sandbox (client campaigns too) to F
+               (``airflow connections import F``)
 
 The port is ``--port``, else the environment variable ``SANDBOX_PORT``, else 8765.
 """
@@ -33,15 +37,19 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from closrads.core.targeting import render_change
-from sandbox.client import SandboxClient, airflow_connections
-from sandbox.scenario import generated_scenario
+from sandbox.client import SandboxClient, airflow_connections, campaign_connections
+from sandbox.scenario import generated_scenario, multi_campaign_scenario, sandbox_campaigns
 
 STATE_DIR = Path(os.environ.get("CLOSRADS_SANDBOX_DIR", Path(__file__).resolve().parents[1] / ".sandbox"))
 DEFAULT_PORT = int(os.environ.get("SANDBOX_PORT") or 8765)
 COMMANDS = ["serve", "start", "stop", "reset", "generate", "latency", "show", "demand", "fault", "faults",
-            "clear-faults", "score", "slack", "snapshot", "compare", "connections"]  # fmt: skip
-NEEDS_ARGUMENT = {"generate", "latency", "demand", "fault", "score", "snapshot", "compare", "connections"}
+            "clear-faults", "score", "slack", "snapshot", "compare", "connections", "campaigns",
+            "registry"]  # fmt: skip
+NEEDS_ARGUMENT = {"generate", "latency", "demand", "fault", "score", "snapshot", "compare", "connections",
+                  "campaigns", "registry"}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=COMMANDS)
     parser.add_argument("arg", nargs="?")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--adsets", type=int, default=5, help="ACTIVE ad sets per client campaign (campaigns)")
     args = parser.parse_args(argv)
     if args.command in NEEDS_ARGUMENT and not args.arg:
         parser.error(f"{args.command} needs an argument (see the command list above)")
@@ -99,10 +108,22 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("sandbox was not running")
         return 0
-    if args.command == "connections":
-        Path(args.arg).write_text(json.dumps(airflow_connections(base_url), indent=2))
+    running = client.healthy()
+    clients = sandbox_campaigns(len(client.state().get("demands") or {})) if running else []
+    if args.command == "connections":  # works without a running sandbox: its default Connections
+        connections = airflow_connections(base_url)
+        for campaign in clients:
+            connections |= campaign_connections(base_url, campaign)
+        Path(args.arg).write_text(json.dumps(connections, indent=2))
         return 0
-    if not client.healthy():
+    if args.command == "registry":
+        if not clients:
+            print("this sandbox has no client campaigns; run `python -m sandbox campaigns N` first", file=sys.stderr)
+            return 1
+        Path(args.arg).write_text(yaml.safe_dump({"campaigns": [c.registry_entry() for c in clients]}, sort_keys=False))
+        print(f"wrote a registry of {len(clients)} campaign(s) to {args.arg}")
+        return 0
+    if not running:
         print(f"no sandbox on {base_url}; run `python -m sandbox start` first", file=sys.stderr)
         return 1
     if args.command == "reset":
@@ -111,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "generate":
         client.reset(generated_scenario(int(args.arg)))
         print(f"sandbox campaign: {int(args.arg)} generated ACTIVE ad sets")
+    elif args.command == "campaigns":
+        client.reset(multi_campaign_scenario(int(args.arg), args.adsets))
+        print(f"sandbox: the default campaign plus {int(args.arg)} client campaigns of {args.adsets} ad sets each")
     elif args.command == "latency":
         client.set_latency(float(args.arg))
         print(f"CLOSRTECH and Graph answer {float(args.arg):g} ms late")

@@ -7,6 +7,7 @@ import urllib.request
 
 from closrads.core.regions import state_for_key
 from sandbox import scenario as defaults
+from sandbox.scenario import SandboxCampaign
 
 
 class SandboxClient:
@@ -118,5 +119,24 @@ def airflow_connections(base_url: str) -> dict[str, dict]:
         "closrads_slack": {
             "conn_type": "slackwebhook",
             "password": f"{base_url}{defaults.SLACK_WEBHOOK_PATH}",
+        },
+    }
+
+
+def campaign_connections(base_url: str, campaign: SandboxCampaign) -> dict[str, dict]:
+    """The two Connections of one client campaign of a multi-campaign sandbox (same CLOSRTECH account,
+    its own CLOSRTECH campaign; its own Facebook token and ad account). Slack: the shared ``closrads_slack``."""
+    return {
+        campaign.closrtech_conn_id: {
+            "conn_type": "http",
+            "host": base_url,
+            "login": defaults.CLOSRTECH_EMAIL,
+            "password": defaults.CLOSRTECH_PASSWORD,
+            "extra": {"campaign": campaign.closrtech_campaign},
+        },
+        campaign.facebook_conn_id: {
+            "conn_type": "generic",
+            "password": campaign.access_token,
+            "extra": {"campaign_id": campaign.campaign_id, "graph_url": base_url},
         },
     }

@@ -6,6 +6,7 @@ Credentials are obviously fake; the tests still check that none of them leaks in
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 from closrads.core.regions import load_region_keys
 
@@ -55,14 +56,22 @@ def _targeting(codes, **extra) -> dict:
     return base
 
 
-def _adset(num: int, name: str, status: str, targeting: dict) -> dict:
+def _adset(
+    num: int,
+    name: str,
+    status: str,
+    targeting: dict,
+    account: str = AD_ACCOUNT_ID,
+    campaign_id: str = CAMPAIGN_ID,
+    id_prefix: str = "12021555",
+) -> dict:
     return {
-        "id": f"12021555000000{num:04d}",
+        "id": f"{id_prefix}000000{num:04d}",
         "name": name,
         "effective_status": status,
         "status": "ACTIVE" if status == "CAMPAIGN_PAUSED" else status,
-        "account_id": AD_ACCOUNT_ID.removeprefix("act_"),
-        "campaign_id": CAMPAIGN_ID,
+        "account_id": account.removeprefix("act_"),
+        "campaign_id": campaign_id,
         "targeting": targeting,
     }
 
@@ -149,6 +158,94 @@ def generated_scenario(count: int, latency_ms: float = 0) -> dict:
     yesterday = [c for c in wanted if c not in ("TX", "WV", "NE")] + ["AK", "MA", "VT"]
     adsets = [_adset(num, f"Generated {num:05d}", "ACTIVE", _targeting(yesterday)) for num in range(1, count + 1)]
     return {"demand": dict(DEFAULT_DEMAND), "adsets": adsets, "page_size": 100, "latency_ms": latency_ms}
+
+
+@dataclass(frozen=True)
+class SandboxCampaign:
+    """One more campaign of a multi-campaign sandbox: a CLOSRTECH campaign of its own, a Facebook
+    campaign in an ad account of its own, and an access token that may touch only that account."""
+
+    number: int  # 1, 2, ...
+
+    @property
+    def slug(self) -> str:
+        return f"client_{self.number:02d}"
+
+    @property
+    def closrtech_campaign(self) -> str:
+        return f"VND_CLIENT_{self.number:02d}"
+
+    @property
+    def ad_account_id(self) -> str:
+        return f"act_77{self.number:08d}"
+
+    @property
+    def campaign_id(self) -> str:
+        return f"1203{self.number:04d}00000001"
+
+    @property
+    def access_token(self) -> str:
+        return f"sandbox-graph-token-client-{self.number:02d}-Rk5"
+
+    @property
+    def closrtech_conn_id(self) -> str:
+        return f"closrtech_{self.slug}"
+
+    @property
+    def facebook_conn_id(self) -> str:
+        return f"facebook_ads_{self.slug}"
+
+    def demand(self) -> dict[str, int]:
+        """Each campaign wants a different set of states: today's default demand, less every state whose
+        position in the list is a multiple of (its number + 1)."""
+        demand = {
+            code: 0 if position % (self.number + 1) == 0 else wanted
+            for position, (code, wanted) in enumerate(DEFAULT_DEMAND.items(), start=1)
+        }
+        return demand | {"TX": 5}  # never all zero
+
+    def adsets(self, count: int) -> list[dict]:
+        yesterday = [c for c in demanded_codes(DEFAULT_DEMAND) if c not in ("TX", "WV", "NE")] + ["AK", "MA", "VT"]
+        return [
+            _adset(
+                num,
+                f"Client {self.number:02d} - ad set {num}",
+                "ACTIVE",
+                _targeting(yesterday),
+                account=self.ad_account_id,
+                campaign_id=self.campaign_id,
+                id_prefix=f"1204{self.number:04d}",
+            )
+            for num in range(1, count + 1)
+        ]
+
+    def registry_entry(self, **fields) -> dict:
+        """Its entry in a campaign registry (``include/campaigns.yaml``)."""
+        return {
+            "slug": self.slug,
+            "client": f"client {self.number:02d}",
+            "closrtech_conn_id": self.closrtech_conn_id,
+            "facebook_conn_id": self.facebook_conn_id,
+            "ad_account_id": self.ad_account_id,
+        } | fields
+
+
+def sandbox_campaigns(count: int) -> list[SandboxCampaign]:
+    return [SandboxCampaign(number) for number in range(1, count + 1)]
+
+
+def multi_campaign_scenario(count: int, adsets_per_campaign: int, latency_ms: float = 0) -> dict:
+    """The default scenario plus ``count`` client campaigns of ``adsets_per_campaign`` ACTIVE ad sets each,
+    every one with its own CLOSRTECH demand, Facebook campaign, ad account and access token."""
+    scenario = default_scenario()
+    campaigns = sandbox_campaigns(count)
+    for campaign in campaigns:
+        scenario["adsets"] += campaign.adsets(adsets_per_campaign)
+    scenario["demands"] = {campaign.closrtech_campaign: campaign.demand() for campaign in campaigns}
+    scenario["tokens"] = {campaign.access_token: [campaign.ad_account_id] for campaign in campaigns}
+    scenario["page_size"] = 100
+    scenario["latency_ms"] = latency_ms
+    return scenario
 
 
 def clone(scenario: dict) -> dict:

@@ -82,6 +82,25 @@ class SandboxState:
     def adset(self, adset_id: str) -> dict | None:
         return next((a for a in self.scenario["adsets"] if a["id"] == adset_id), None)
 
+    def token_accounts(self, token: str | None) -> str | list[str] | None:
+        """The ad accounts an access token may touch: ``"*"`` for the default token, the listed ones for a
+        client's token (a multi-campaign sandbox), ``None`` for anything else."""
+        if token == self.credentials["access_token"]:
+            return "*"
+        with self.lock:
+            accounts = (self.scenario.get("tokens") or {}).get(token) if token else None
+        return list(accounts) if accounts is not None else None
+
+    def may_touch(self, accounts: str | list[str] | None, object_id: str) -> bool:
+        """Whether a token with ``accounts`` may read or write an ad set, or list a campaign (by its ad sets)."""
+        if accounts == "*":
+            return True
+        with self.lock:
+            owners = {
+                f"act_{a['account_id']}" for a in self.scenario["adsets"] if object_id in (a["id"], a["campaign_id"])
+            }
+        return not owners or owners <= set(accounts or [])
+
     def take_fault(self, target: str, adset_id: str | None = None, method: str | None = None) -> dict | None:
         """The first pending fault for this call; consumes one of its ``times``."""
         with self.lock:
@@ -205,10 +224,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 )
         if not ok:
             return self._send(401, {"error": "Invalid credentials"})
-        if self.query.get("campaign") != creds["campaign"]:
-            return self._send(404, {"error": "Unknown campaign"})
         with self.state.lock:
-            demand = self.state.scenario["demand"]
+            campaign = self.query.get("campaign")
+            if campaign == creds["campaign"]:
+                demand = self.state.scenario["demand"]
+            elif campaign in (self.state.scenario.get("demands") or {}):  # a multi-campaign sandbox
+                demand = self.state.scenario["demands"][campaign]
+            else:
+                return self._send(404, {"error": "Unknown campaign"})
         if isinstance(demand, str):  # a scenario may hold a raw body, e.g. "[]" or "null"
             return self._send(200, demand)
         self._send(200, demand)
@@ -236,7 +259,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def _graph(self, method: str, parts: list[str]) -> None:
         token = self.query.get("access_token") or self.form.get("access_token")
-        token_ok = token == self.state.credentials["access_token"]
+        accounts = self.state.token_accounts(token)  # None: not a token; "*": every ad account
+        token_ok = accounts is not None
         adset_id = parts[0] if len(parts) == 1 else None
         kind = "listing" if parts[-1:] == ["adsets"] else "search" if parts == ["search"] else "adset"
         self._record(
@@ -273,6 +297,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return self._graph_error(190)
         if kind in ("listing", "adset") and self.state.score.charge(method) > 0:
             return self._graph_error(THROTTLED_CODE)  # the ad account's score is spent: Meta blocks it a while
+        if kind in ("listing", "adset") and parts and not self.state.may_touch(accounts, parts[0]):
+            return self._graph_error(
+                100,
+                f"Unsupported {method.lower()} request. Object with ID '{parts[0]}' does not exist, cannot be "
+                "loaded due to missing permissions, or does not support this operation",
+            )
         if kind == "listing" and method == "GET":
             return self._list_adsets(parts[0])
         if kind == "search" and method == "GET":

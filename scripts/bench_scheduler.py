@@ -26,7 +26,6 @@ from pathlib import Path
 
 import psutil
 
-from closrads.airflow.tasks import GRAPH_POOL, GRAPH_POOL_DESCRIPTION, GRAPH_POOL_SLOTS
 from scripts.local_airflow import stop_group
 from tests.deployment.topology import Postgres, postgres_reachable, private_airflow_settings, wait_for
 
@@ -82,9 +81,15 @@ class SchedulerStack:
     def airflow(self, *args: str) -> None:
         subprocess.run([sys.executable, "-m", "airflow", *args], env=self.env, check=True, capture_output=True)
 
+    def create_pools(self) -> None:
+        """The Graph pools of the campaign registry this Airflow runs (``CLOSRADS_CAMPAIGNS_FILE`` in its env)."""
+        pools = self.home / "pools.json"
+        subprocess.run([sys.executable, "-m", "closrads.airflow.pools", str(pools)], env=self.env, check=True)
+        self.airflow("pools", "import", str(pools))
+
     def start(self) -> None:
         self.airflow("db", "migrate")
-        self.airflow("pools", "set", GRAPH_POOL, str(GRAPH_POOL_SLOTS), GRAPH_POOL_DESCRIPTION)
+        self.create_pools()
         for name, args in COMPONENTS.items():
             log = (self.home / f"{name}.log").open("ab")
             self.processes[name] = subprocess.Popen(

@@ -128,11 +128,11 @@ def _start_sandbox() -> bool:
 
 
 def _create_graph_pool() -> None:
-    """The pool that bounds concurrent Graph calls: tasks in a pool that does not exist never run."""
-    from closrads.airflow.tasks import GRAPH_POOL, GRAPH_POOL_DESCRIPTION, GRAPH_POOL_SLOTS
-
-    subprocess.run(["airflow", "pools", "set", GRAPH_POOL, str(GRAPH_POOL_SLOTS), GRAPH_POOL_DESCRIPTION],
-                   capture_output=True)  # fmt: skip
+    """The pools that bound concurrent Graph calls, one per ad account of the campaign registry: tasks in
+    a pool that does not exist never run."""
+    pools = Path(os.environ["AIRFLOW_HOME"]) / "closrads-pools.json"
+    subprocess.run([sys.executable, "-m", "closrads.airflow.pools", str(pools)], check=True)
+    subprocess.run(["airflow", "pools", "import", str(pools)], capture_output=True)
 
 
 def stop_group(pid: int) -> None:

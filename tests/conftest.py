@@ -81,6 +81,34 @@ def approval_threshold(monkeypatch) -> None:
     monkeypatch.setenv("AIRFLOW_VAR_CLOSRADS_APPROVAL_THRESHOLD", "51")
 
 
+@pytest.fixture
+def campaign_registry(monkeypatch, tmp_path):
+    """Write a campaign registry and point ``CLOSRADS_CAMPAIGNS_FILE`` at it, for what follows.
+
+    Entries are registry mappings, or slugs that get Connections and an ad account of their own.
+    """
+    import yaml
+
+    def write(entries: list) -> Path:
+        rows = [
+            entry
+            if isinstance(entry, dict)
+            else {
+                "slug": entry,
+                "closrtech_conn_id": f"closrtech_{entry}",
+                "facebook_conn_id": f"facebook_ads_{entry}",
+                "ad_account_id": f"act_{9000 + number}",
+            }
+            for number, entry in enumerate(entries, start=1)
+        ]
+        path = tmp_path / "campaigns.yaml"
+        path.write_text(yaml.safe_dump({"campaigns": rows}, sort_keys=False))
+        monkeypatch.setenv("CLOSRADS_CAMPAIGNS_FILE", str(path))
+        return path
+
+    return write
+
+
 @pytest.fixture(scope="session")
 def airflow_db():
     """Migrate the throw-away metadata DB once per session."""

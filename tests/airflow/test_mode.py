@@ -12,8 +12,12 @@ from airflow.utils.types import DagRunType
 from closrads.airflow.mode import resolve_mode
 
 
-def context(run_type, dry_run_param=True):
-    return {"dag_run": SimpleNamespace(run_type=run_type), "params": {"dry_run": dry_run_param}}
+def context(run_type, dry_run_param=True, dag_id="closrads_sync"):
+    return {
+        "dag": SimpleNamespace(dag_id=dag_id),
+        "dag_run": SimpleNamespace(run_type=run_type),
+        "params": {"dry_run": dry_run_param},
+    }
 
 
 def test_scheduled_run_without_the_variable_is_dry(monkeypatch):
@@ -46,3 +50,20 @@ def test_a_variable_read_that_fails_keeps_the_run_dry(monkeypatch):
     mode = resolve_mode(context(DagRunType.SCHEDULED, dry_run_param=False))
     assert mode.dry_run and mode.invalid
     assert "could not be read (ConnectionError)" in mode.describe()
+
+
+def test_a_campaigns_scheduled_run_follows_its_own_variable(monkeypatch, campaign_registry):
+    campaign_registry(["north", "south"])
+    monkeypatch.setenv("AIRFLOW_VAR_CLOSRADS_DRY_RUN", "false")  # the default campaign's: not theirs
+    monkeypatch.setenv("AIRFLOW_VAR_CLOSRADS_DRY_RUN__NORTH", "false")
+    north = resolve_mode(context(DagRunType.SCHEDULED, dag_id="closrads_sync__north"))
+    south = resolve_mode(context(DagRunType.SCHEDULED, dag_id="closrads_sync__south"))
+    assert (north.dry_run, south.dry_run) == (False, True)
+    assert south.describe() == "DRY RUN: scheduled run, Variable closrads_dry_run__south is not set"
+
+
+def test_a_dag_the_registry_no_longer_has_stays_dry(campaign_registry):
+    campaign_registry(["north"])
+    mode = resolve_mode(context(DagRunType.SCHEDULED, dry_run_param=False, dag_id="closrads_sync__gone"))
+    assert mode.dry_run and mode.invalid
+    assert "closrads_sync__gone" in mode.describe()

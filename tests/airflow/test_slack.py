@@ -12,14 +12,14 @@ BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}]
 
 
 def test_delivers_text_and_blocks(sandbox):
-    assert post_to_slack("hello", BLOCKS, what="test message") is True
+    assert post_to_slack("hello", BLOCKS, what="test message", conn_id="closrads_slack") is True
     (message,) = sandbox.slack_messages()
     assert message == {"text": "hello", "blocks": BLOCKS}
 
 
 def test_without_the_connection_slack_is_off(sandbox):
     sandbox.set_connection("closrads_slack", None)
-    assert post_to_slack("hello", BLOCKS, what="test message") is None
+    assert post_to_slack("hello", BLOCKS, what="test message", conn_id="closrads_slack") is None
     assert sandbox.requests("slack") == []
 
 
@@ -48,7 +48,7 @@ def test_failures_are_warnings_without_the_webhook(sandbox, caplog, setup, reaso
     sandbox.set_connection("closrads_slack", sandbox.connections["closrads_slack"] | {"extra": {"timeout": 1}})
     setup(sandbox)
     with caplog.at_level(logging.DEBUG):
-        assert post_to_slack("hello", BLOCKS, what="test message") is False
+        assert post_to_slack("hello", BLOCKS, what="test message", conn_id="closrads_slack") is False
     warning = next(r.getMessage() for r in caplog.records if "Slack: could not post the test message" in r.getMessage())
     assert reason in warning
     assert_no_secret(warning, "the Slack warning")
@@ -68,3 +68,15 @@ def test_links_point_at_the_airflow_ui(monkeypatch):
         == "https://airflow.example.com/dags/d/runs/r/tasks/update_adset/mapped/3"
     )
     assert json.dumps(task_log_url("d", "r", "report", -1)).endswith('/tasks/report"')
+
+
+def test_a_campaign_without_slack_posts_nothing(sandbox):
+    assert post_to_slack("hello", BLOCKS, what="test message", conn_id=None) is None
+    assert sandbox.requests("slack") == []
+
+
+def test_a_campaign_posts_through_its_own_connection(sandbox):
+    sandbox.set_connection("closrads_slack", None)  # the deployment's default Slack is not used
+    sandbox.set_connection("slack_client_01", sandbox.connections["closrads_slack"])
+    assert post_to_slack("hello", BLOCKS, what="test message", conn_id="slack_client_01") is True
+    assert len(sandbox.slack_messages()) == 1

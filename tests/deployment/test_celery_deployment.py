@@ -20,7 +20,6 @@ from urllib.parse import quote
 import pytest
 
 from closrads.airflow.alerts import PROCESS_DIED
-from closrads.airflow.tasks import GRAPH_POOL, GRAPH_POOL_DESCRIPTION, GRAPH_POOL_SLOTS
 from sandbox import scenario as sandbox_scenario
 from sandbox.client import SandboxClient, airflow_connections
 from sandbox.server import make_server
@@ -81,7 +80,7 @@ def stack(tmp_path_factory):
     )
     try:
         airflow.airflow("db", "migrate")
-        airflow.airflow("pools", "set", GRAPH_POOL, str(GRAPH_POOL_SLOTS), GRAPH_POOL_DESCRIPTION)
+        airflow.create_pools()
         # Runs ask for approval only when triggered with require_approval (step 2): no ad set can change
         # more than the 51 US states, so the change guard's threshold never trips by itself here.
         airflow.airflow("variables", "set", "closrads_approval_threshold", "51")

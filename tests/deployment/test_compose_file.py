@@ -113,8 +113,6 @@ def test_every_interpolated_variable_is_documented_and_env_is_ignored():
 
 def test_resilience_settings(compose):
     """What keeps a fault from costing a person or many minutes (docs/design.md, "Infrastructure failures")."""
-    from closrads.airflow.tasks import GRAPH_POOL, GRAPH_POOL_SLOTS
-
     services = compose["services"]
     for name in ["postgres", "redis", *AIRFLOW_SERVICES]:
         assert services[name]["restart"] == "always", f"{name} must come back after it exits"
@@ -136,4 +134,6 @@ def test_resilience_settings(compose):
     assert int(env["AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT"]) <= 180  # Airflow's default: 600
     assert int(env["AIRFLOW__CORE__MAX_MAP_LENGTH"]) > 1024  # campaigns larger than Airflow's default
     init = "\n".join(services["airflow-init"]["command"])
-    assert f"airflow pools set {GRAPH_POOL} {GRAPH_POOL_SLOTS} " in init  # tasks in a missing pool never run
+    # tasks in a missing pool never run: one Graph pool per ad account of the registry, made at every start
+    assert "python -m closrads.airflow.pools /tmp/closrads-pools.json" in init
+    assert "airflow pools import /tmp/closrads-pools.json" in init

@@ -195,6 +195,12 @@ class AirflowDeployment:
             )
         return result
 
+    def create_pools(self) -> None:
+        """The Graph pools of the campaign registry this Airflow runs, as compose's airflow-init makes them."""
+        pools = self.home / "closrads-pools.json"
+        subprocess.run([sys.executable, "-m", "closrads.airflow.pools", str(pools)], env=self.env, check=True)
+        self.airflow("pools", "import", str(pools))
+
     def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> None:
         log = (self.home / f"{name}.log").open("a")
         self.processes[name] = subprocess.Popen(

@@ -144,9 +144,9 @@ def test_a_write_undone_after_the_last_try_is_flagged_by_the_report(sandbox, run
 
     real = recheck.recheck_uncertain
 
-    def late_write_then_recheck(adsets, regions):
+    def late_write_then_recheck(adsets, regions, hook):
         sandbox.update_adset(MOBILE, targeting=before)
-        real(adsets, regions)
+        real(adsets, regions, hook)
 
     monkeypatch.setattr("closrads.airflow.tasks.recheck_uncertain", late_write_then_recheck)
     result = run_dag({"dry_run": False})

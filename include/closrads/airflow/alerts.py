@@ -15,9 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from closrads.airflow.campaign import campaign_for_dag
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.masking import redacted
 from closrads.airflow.slack import post_to_slack, run_url, task_log_url
+from closrads.core.campaigns import SLACK_CONN_ID
 from closrads.core.messages import TaskFailure, failure_message, run_failure_message
 
 log = logging.getLogger(__name__)
@@ -77,7 +79,17 @@ def _alert(context, *, will_retry: bool) -> None:
         log_url=getattr(ti, "log_url", None) or task_log_url(dag_id, run_id, task_id, map_index),
         will_retry=will_retry,
     )
-    post_to_slack(*failure_message(failure), what=f"failure alert for {failure.task_label}")
+    post_to_slack(*failure_message(failure), what=f"failure alert for {failure.task_label}", conn_id=_slack_of(dag_id))
+
+
+def _slack_of(dag_id: str) -> str | None:
+    """The Slack Connection of the DAG's campaign. An alert must go out even when the registry cannot be
+    read any more (edited since the DAG was parsed): then to the deployment's default Slack."""
+    try:
+        return campaign_for_dag(dag_id).slack_conn_id
+    except Exception:  # noqa: BLE001 - an alert is never lost to a registry problem
+        log.warning("Slack: the campaign of DAG %s is unknown; alerting through the default Slack", dag_id)
+        return SLACK_CONN_ID
 
 
 def _listed_label(ti, map_index) -> str | None:
@@ -142,6 +154,10 @@ def alert_run_failure(context) -> None:
             return
         dag_id = getattr(context.get("dag"), "dag_id", None) or "closrads_sync"
         run_id = str(context.get("run_id") or "unknown run")
-        post_to_slack(*run_failure_message(dag_id, run_id, reason, run_url(dag_id, run_id)), what="run failure alert")
+        post_to_slack(
+            *run_failure_message(dag_id, run_id, reason, run_url(dag_id, run_id)),
+            what="run failure alert",
+            conn_id=_slack_of(dag_id),
+        )
     except Exception:
         log.warning("Slack: could not prepare the run failure alert", exc_info=True)

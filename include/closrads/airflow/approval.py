@@ -24,13 +24,12 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOper
 from airflow.sdk import BaseNotifier, Variable
 from airflow.sdk.exceptions import AirflowFailException
 
+from closrads.airflow.campaign import campaign_of
 from closrads.airflow.hooks.airflow_api import AirflowApiHook
 from closrads.airflow.mode import announce_mode
 from closrads.airflow.slack import airflow_ui_url, post_to_slack
 from closrads.airflow.tasks import XComKey
 from closrads.core.approval import (
-    APPROVAL_THRESHOLD_VARIABLE,
-    APPROVAL_TIMEOUT_VARIABLE,
     ApprovalResult,
     ChangeGuard,
     Decision,
@@ -66,7 +65,7 @@ class ApprovalRequestNotifier(BaseNotifier):
             deadline=operator.waiting_deadline,
             url=url,
         )
-        post_to_slack(text, blocks, what="approval request")
+        post_to_slack(text, blocks, what="approval request", conn_id=campaign_of(context).slack_conn_id)
 
 
 class ChangeApprovalOperator(ApprovalOperator):
@@ -113,7 +112,13 @@ class ChangeApprovalOperator(ApprovalOperator):
                 context, ApprovalResult(Decision.NOT_NEEDED, why, guard.threshold, guard.require_approval)
             )
 
-        minutes, warning = parse_timeout_minutes(_variable(APPROVAL_TIMEOUT_VARIABLE), limit=_minutes_left(context))
+        campaign = campaign_of(context)
+        minutes, warning = parse_timeout_minutes(
+            _variable(campaign.approval_timeout_variable),
+            limit=_minutes_left(context),
+            default=campaign.approval_timeout_minutes,
+            variable=campaign.approval_timeout_variable,
+        )
         if warning:
             log.warning("Approval timeout: %s", warning)
         deadline = datetime.now(UTC) + timedelta(minutes=minutes)
@@ -143,7 +148,8 @@ class ChangeApprovalOperator(ApprovalOperator):
             answer = HITLOperator.execute_complete(self, context, event)  # the answer, validated
         except HITLTimeoutError:
             message = (
-                f"no answer within {request.get('minutes', '?')} minutes (Variable {APPROVAL_TIMEOUT_VARIABLE}); "
+                f"no answer within {request.get('minutes', '?')} minutes "
+                f"(Variable {campaign_of(context).approval_timeout_variable}); "
                 "nothing was written. Trigger a new run to plan and ask again"
             )
             context["ti"].xcom_push(key=XComKey.STEP_ERROR, value=message)
@@ -176,13 +182,16 @@ _REQUEST_KEY = "approval_request"  # what execute asked, for execute_complete (a
 
 
 def _read_guard(context) -> ChangeGuard:
-    guard = parse_threshold(_variable(APPROVAL_THRESHOLD_VARIABLE))
+    """The campaign's guard: its threshold Variable, else the registry's threshold for it."""
+    campaign = campaign_of(context)
+    variable = campaign.approval_threshold_variable
+    guard = parse_threshold(_variable(variable), default=campaign.approval_threshold, variable=variable)
     required = context["params"].get(REQUIRE_APPROVAL_PARAM)
     try:
         require = parse_flag(required) if required is not None else False
     except ValueError:
         require = True  # unreadable: ask, never skip the person
-    return ChangeGuard(guard.threshold, require, guard.warning)
+    return ChangeGuard(guard.threshold, require, guard.warning, variable)
 
 
 def _variable(name: str) -> str | None:

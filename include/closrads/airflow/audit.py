@@ -13,17 +13,25 @@ from datetime import UTC, datetime
 
 from airflow.sdk import Asset, AssetAlias
 
+from closrads.airflow.campaign import campaign_of
 from closrads.core.audit import AuditRecord, ChangeKind, regions_of
+from closrads.core.campaigns import Campaign
 from closrads.core.targeting import GeoPlan
 
-# Every task that writes targeting declares this alias as an outlet; the events land on one asset per ad set.
-TARGETING_CHANGES = AssetAlias("closrads_targeting_changes")
 ASSET_GROUP = "closrads"
 
 
-def adset_asset(adset_id: str) -> Asset:
+def targeting_changes(campaign: Campaign) -> AssetAlias:
+    """The campaign's audit alias: every task of it that writes targeting declares it as an outlet (the
+    rollback reads it as an inlet); the events land on one asset per ad set. One alias per campaign, so
+    a campaign's rollback never even sees another campaign's writes."""
+    return AssetAlias(campaign.audit_alias)
+
+
+def adset_asset(campaign: Campaign, adset_id: str) -> Asset:
     """The asset that stands for one ad set's targeting in Airflow."""
-    return Asset(name=f"closrads_adset_{adset_id}", uri=f"closrads://adsets/{adset_id}", group=ASSET_GROUP)
+    name, uri = campaign.adset_asset(adset_id)
+    return Asset(name=name, uri=uri, group=ASSET_GROUP)
 
 
 def record_write(
@@ -39,6 +47,7 @@ def record_write(
 ) -> str:
     """Record a write this task just made (targeting ``before`` -> ``after``) as the ad set's asset
     event; Airflow stores it when the task succeeds. Returns the write's UTC time (ISO)."""
+    campaign = campaign_of(context)
     record = AuditRecord(
         adset_id=adset_id,
         adset_name=adset_name,
@@ -52,5 +61,5 @@ def record_write(
         removed=plan.removed,
         undoes_run_id=undoes_run_id,
     )
-    context["outlet_events"][TARGETING_CHANGES].add(adset_asset(adset_id), extra=record.to_extra())
+    context["outlet_events"][targeting_changes(campaign)].add(adset_asset(campaign, adset_id), extra=record.to_extra())
     return record.written_at

@@ -34,7 +34,6 @@ DAG_DEFAULTS = {
     "max_active_runs": 1,
     "dagrun_timeout": timedelta(hours=2),
     "on_failure_callback": alert_run_failure,
-    "tags": ["closrads", "facebook-ads"],
     "default_args": TASK_DEFAULTS,
 }
 

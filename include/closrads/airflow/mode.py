@@ -10,7 +10,8 @@ import logging
 
 from airflow.sdk import Variable
 
-from closrads.core.run_mode import DRY_RUN_VARIABLE, RunMode, resolve_run_mode
+from closrads.airflow.campaign import campaign_of
+from closrads.core.run_mode import RunMode, resolve_run_mode
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +21,18 @@ SCHEDULED_RUN_TYPE = "scheduled"
 
 
 def resolve_mode(context) -> RunMode:
-    """The mode of the running DAG run. Never raises: anything unreadable keeps the run dry."""
+    """The mode of the running DAG run (scheduled runs: its campaign's Variable). Never raises: anything
+    unreadable keeps the run dry."""
+    try:
+        variable_name = campaign_of(context).dry_run_variable
+    except Exception as exc:  # noqa: BLE001 - the registry changed since the DAG was parsed: stay dry, say why
+        return RunMode(True, f"this DAG's campaign could not be read from the registry ({exc})", invalid=True)
     run_type = getattr(context["dag_run"], "run_type", None)
     scheduled = str(getattr(run_type, "value", run_type)) == SCHEDULED_RUN_TYPE
     variable, error = None, None
     if scheduled:
         try:
-            variable = Variable.get(DRY_RUN_VARIABLE, default=None)
+            variable = Variable.get(variable_name, default=None)
         except Exception as exc:  # noqa: BLE001 - an unreadable Variable keeps the run dry, and says why
             error = type(exc).__name__
     return resolve_run_mode(
@@ -34,6 +40,7 @@ def resolve_mode(context) -> RunMode:
         dry_run_param=context["params"].get("dry_run"),
         dry_run_variable=variable,
         variable_error=error,
+        variable_name=variable_name,
     )
 
 

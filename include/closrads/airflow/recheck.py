@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 from closrads.core.errors import ClosradsError
 from closrads.core.report import AdSetOutcome
 from closrads.core.targeting import plan_geo_update, usable_targeting
@@ -17,14 +18,11 @@ from closrads.core.targeting import plan_geo_update, usable_targeting
 log = logging.getLogger(__name__)
 
 
-def recheck_uncertain(adsets: list[AdSetOutcome], regions: list[dict]) -> None:
+def recheck_uncertain(adsets: list[AdSetOutcome], regions: list[dict], hook: FacebookAdsHook) -> None:
     """Re-read every ad set that :attr:`~AdSetOutcome.needs_recheck` and record what its regions say."""
     uncertain = [adset for adset in adsets if adset.needs_recheck]
     if not uncertain:
         return
-    from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
-
-    hook = FacebookAdsHook()
     log.info("Re-reading %d ad set(s) whose task died or ran more than once", len(uncertain))
     for adset in uncertain:
         try:

@@ -19,16 +19,18 @@ from closrads.airflow.masking import mask_secret_forms, masked_logger, redacted
 
 log = logging.getLogger(__name__)
 
-SLACK_CONN_ID = "closrads_slack"
 SLACK_TIMEOUT_SECONDS = 15  # default; the Connection's extra "timeout" overrides it
 DEFAULT_UI_URL = "http://localhost:8080"
 _CLIENT_LOG = f"{__name__}.client"
 
 
-def post_to_slack(text: str, blocks: list[dict], *, what: str) -> bool | None:
-    """Post one message. ``True`` delivered, ``False`` failed (warning logged), ``None`` Slack is off."""
+def post_to_slack(text: str, blocks: list[dict], *, what: str, conn_id: str | None) -> bool | None:
+    """Post one message through Connection ``conn_id`` (a campaign's; ``None``: it has no Slack).
+    ``True`` delivered, ``False`` failed (warning logged), ``None`` Slack is off."""
+    if conn_id is None:
+        return None
     try:
-        conn = BaseHook.get_connection(SLACK_CONN_ID)
+        conn = BaseHook.get_connection(conn_id)
     except AirflowNotFoundException:
         return None
     mask_webhook(conn.password)
@@ -38,7 +40,7 @@ def post_to_slack(text: str, blocks: list[dict], *, what: str) -> bool | None:
         timeout = int(conn.extra_dejson.get("timeout") or SLACK_TIMEOUT_SECONDS)
         # slack_sdk logs the webhook URL (DEBUG request lines, ERROR for a malformed URL) to the logger
         # it is given: a masked one.
-        hook = SlackWebhookHook(slack_webhook_conn_id=SLACK_CONN_ID, timeout=timeout, logger=masked_logger(_CLIENT_LOG))
+        hook = SlackWebhookHook(slack_webhook_conn_id=conn_id, timeout=timeout, logger=masked_logger(_CLIENT_LOG))
         hook.send(text=text, blocks=blocks)
     except Exception as exc:  # noqa: BLE001 - any Slack problem is a warning, never the run's result
         failure = redacted(f"{type(exc).__name__}: {exc}")[:500]

@@ -18,15 +18,15 @@ from typing import Any
 from airflow.sdk import TaskInstanceState, TriggerRule, Variable, conf, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from closrads.airflow.audit import TARGETING_CHANGES, record_write
+from closrads.airflow.audit import record_write
+from closrads.airflow.campaign import campaign_of, closrtech_hook, facebook_hook
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.hooks.airflow_api import AirflowApiHook
-from closrads.airflow.hooks.closrtech import ClosrtechHook
 from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 from closrads.airflow.masking import redacted
 from closrads.airflow.mode import announce_mode, resolve_mode
 from closrads.airflow.recheck import recheck_uncertain
-from closrads.airflow.slack import SLACK_CONN_ID, post_to_slack, run_url
+from closrads.airflow.slack import post_to_slack, run_url
 from closrads.core.approval import ApprovalResult, Decision, PlannedChange, check_write_allowed, plan_change
 from closrads.core.audit import ChangeKind
 from closrads.core.demand import states_with_demand
@@ -51,17 +51,6 @@ from closrads.core.targeting import (
 from closrads.core.write_order import WriteOrder
 
 log = logging.getLogger(__name__)
-
-# Live runs record here the demand they applied, so a cleared task of an older run cannot
-# overwrite newer targeting with older demand (the stale re-run guard).
-APPLIED_DEMAND_VARIABLE = "closrads_last_applied_demand"
-
-# The Airflow pool every task that calls Graph runs in: it bounds concurrent Graph calls across all
-# runs (the sync, a cleared task of an older run, later the rollback), because they share one ad
-# account's rate-limit score with the people in Ads Manager. Created by the project's setup (README).
-GRAPH_POOL = "closrads_graph"
-GRAPH_POOL_SLOTS = 4
-GRAPH_POOL_DESCRIPTION = "CLOSRADS Graph API calls (one ad account rate limit)"
 
 
 class XComKey(StrEnum):
@@ -131,7 +120,7 @@ def fetch_demand() -> dict[str, Any]:
     announce_mode(mode)
     with recording_step_errors(ti):
         fetched_at = datetime.now(UTC).isoformat()
-        demand = ClosrtechHook().get_demand()
+        demand = closrtech_hook(campaign_of(context)).get_demand()
         wanted = states_with_demand(demand)
         log.info(
             "CLOSRTECH demand: %d of %d states want leads (%s); %d at zero",
@@ -163,12 +152,13 @@ def map_regions(demand: dict[str, Any]) -> dict[str, Any]:
         return {"regions": mapping.regions, "unmapped": mapping.unmapped}
 
 
-@task(pool=GRAPH_POOL)
+@task
 def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
     """The campaign's ACTIVE ad sets, sorted by id so map indexes stay stable between retries, each with
     its planned change (US states added and removed), which ``approve_changes`` shows and holds to."""
-    with recording_step_errors(get_current_context()["ti"]):
-        hook = FacebookAdsHook()
+    context = get_current_context()
+    with recording_step_errors(context["ti"]):
+        hook = facebook_hook(campaign_of(context))
         rows = hook.list_campaign_adsets()
         active = sorted((row for row in rows if row["effective_status"] == "ACTIVE"), key=lambda row: row["id"])
         others = [f"{row['name']} ({row['effective_status']})" for row in rows if row["effective_status"] != "ACTIVE"]
@@ -200,7 +190,7 @@ def _refuse_more_than_airflow_maps(count: int, campaign_id: str) -> None:
         )
 
 
-@task(map_index_template="{{ adset_label }}", pool=GRAPH_POOL, outlets=[TARGETING_CHANGES])
+@task(map_index_template="{{ adset_label }}")
 def update_adset(adset: dict[str, Any], order: dict[str, Any]) -> None:
     """Bring one ad set's regions in line with demand, reading its targeting fresh first; a live write
     must be one the change guard allowed (``order``: the run's :class:`WriteOrder`, from ``approve_changes``).
@@ -235,7 +225,8 @@ def recording_adset_outcome(ti, outcome: AdSetOutcome, label: str) -> Iterator[N
 
 def _apply_demand(outcome: AdSetOutcome, planned: PlannedChange, order: WriteOrder, context) -> None:
     regions = order.regions
-    hook = FacebookAdsHook()
+    campaign = campaign_of(context)
+    hook = facebook_hook(campaign)
     current = hook.get_adset(outcome.adset_id)
     outcome.name = str(current.get("name") or outcome.name)
     status = current.get("effective_status")
@@ -253,7 +244,7 @@ def _apply_demand(outcome: AdSetOutcome, planned: PlannedChange, order: WriteOrd
         log.info("Ad set %s already targets exactly the %d demand states; no write", outcome.adset_id, len(regions))
         return  # nothing written: the stale guard's record stays as it is
 
-    stale_guard = StaleGuard(order.fetched_at, context["run_id"])
+    stale_guard = StaleGuard(order.fetched_at, context["run_id"], campaign.applied_demand_variable)
 
     def before_write() -> None:
         check_write_allowed(plan, planned, order.approval)  # exactly the approved change, or one needing none
@@ -319,18 +310,20 @@ def write_targeting(
 class StaleGuard:
     """The stale re-run guard around one write: :meth:`check` just before it, :meth:`record` just after.
 
-    ``applied_at`` is when the applied demand was fetched (a rollback passes the time of its write).
-    The record is read once per write; it is written only when what was read does not already say
+    ``applied_at`` is when the applied demand was fetched (a rollback passes the time of its write);
+    ``variable`` is the campaign's record (live runs record there the demand they applied, so a cleared
+    task of an older run cannot overwrite newer targeting with older demand). It is read once per write;
+    it is written only when what was read does not already say
     as much (so only a run's first writes write it, not every ad set).
     """
 
-    def __init__(self, applied_at: str, run_id: str) -> None:
-        self.applied_at, self.run_id = datetime.fromisoformat(applied_at), run_id
+    def __init__(self, applied_at: str, run_id: str, variable: str) -> None:
+        self.applied_at, self.run_id, self.variable = datetime.fromisoformat(applied_at), run_id, variable
         self._read: tuple[datetime, str] | None = None
 
     def check(self) -> None:
         """Refuse the write when a newer run already applied newer demand."""
-        self._read = applied = _applied_demand()
+        self._read = applied = _applied_demand(self.variable)
         if applied is not None and applied[0] > self.applied_at:
             raise StaleRunRefused(
                 f"refusing to write: this run's demand was fetched at {self.applied_at.isoformat()}, but run "
@@ -343,37 +336,37 @@ class StaleGuard:
         """Record that this run applied its demand (after a write), unless the record says so already."""
         if self._read is not None and self._read[0] >= self.applied_at:
             return  # read just before the write: this demand, or newer, is recorded already
-        applied = _applied_demand()  # read again: another write may have recorded newer demand meanwhile
+        applied = _applied_demand(self.variable)  # read again: another write may have recorded newer demand meanwhile
         if applied is not None and applied[0] > self.applied_at:
             return
         record = {"fetched_at": self.applied_at.isoformat(), "run_id": self.run_id}
         try:
-            Variable.set(APPLIED_DEMAND_VARIABLE, record, serialize_json=True)
+            Variable.set(self.variable, record, serialize_json=True)
         except Exception as exc:  # noqa: BLE001 - the guard's record must be written, or the task retried
             raise GuardStateUnavailable(
-                f"could not record the applied demand in Variable {APPLIED_DEMAND_VARIABLE} "
+                f"could not record the applied demand in Variable {self.variable} "
                 f"({type(exc).__name__}); the write itself went through, a retry re-reads the ad set and records it"
             ) from None
 
 
-def _applied_demand() -> tuple[datetime, str] | None:
+def _applied_demand(variable: str) -> tuple[datetime, str] | None:
     """The stale re-run guard's record (when the newest applied demand was fetched, and by which run).
 
     Fails closed: a record that cannot be read is a transient error, never permission to write.
     """
     try:
-        applied = Variable.get(APPLIED_DEMAND_VARIABLE, default=None, deserialize_json=True)
+        applied = Variable.get(variable, default=None, deserialize_json=True)
         if applied is None:
             return None
         return datetime.fromisoformat(applied["fetched_at"]), str(applied.get("run_id"))
     except Exception as exc:  # noqa: BLE001 - unreadable for any reason: do not write
         raise GuardStateUnavailable(
-            f"could not read the stale re-run guard's record, Variable {APPLIED_DEMAND_VARIABLE} "
+            f"could not read the stale re-run guard's record, Variable {variable} "
             f"({type(exc).__name__}); not writing without it"
         ) from None
 
 
-@task(trigger_rule=TriggerRule.ALL_DONE, pool=GRAPH_POOL)
+@task(trigger_rule=TriggerRule.ALL_DONE)
 def report(
     demand: dict[str, Any] | None,
     mapping: dict[str, Any] | None,
@@ -402,7 +395,7 @@ def report(
             if outcome.outcome == Outcome.NOT_RUN:
                 outcome.outcome = Outcome.REJECTED
     if not mode.dry_run and mapping:
-        recheck_uncertain(adset_results, mapping["regions"])
+        recheck_uncertain(adset_results, mapping["regions"], facebook_hook(campaign_of(context)))
     result = SyncReport(
         mode=mode.describe(),
         dry_run=mode.dry_run,
@@ -414,7 +407,7 @@ def report(
         steps=step_results(ti, steps, states),
         approval=approval,
     )
-    deliver_report(ti, result, what="run report")
+    deliver_report(context, result, what="run report")
     if not result.succeeded:
         problems = [step.describe() for step in result.unfinished_steps] or [
             f"{result.failed_count} of {len(result.adsets)} ad set(s) failed"
@@ -422,15 +415,18 @@ def report(
         raise RunFailedAfterReport(f"CLOSRADS run {result.status}: {'; '.join(problems)}")
 
 
-def deliver_report(ti, result: SyncReport, *, what: str) -> None:
-    """Everywhere a report goes: the task log, XCom, Slack, and the run's note (its one-line summary,
-    shown in the UI's run list and grid)."""
+def deliver_report(context, result: SyncReport, *, what: str) -> None:
+    """Everywhere a report goes: the task log, XCom, the campaign's Slack, and the run's note (its
+    one-line summary, shown in the UI's run list and grid)."""
+    ti, slack_conn_id = context["ti"], campaign_of(context).slack_conn_id
     log.info("%s (%s)\n%s", result.title, result.summary(), result.render_text())
     # A task that fails stores no return value; the report is pushed under its own key instead.
     ti.xcom_push(key=XComKey.REPORT, value=result.to_dict())
-    delivered = post_to_slack(*report_message(result, run_url(ti.dag_id, result.run_id)), what=what)
+    message = report_message(result, run_url(ti.dag_id, result.run_id))
+    delivered = post_to_slack(*message, what=what, conn_id=slack_conn_id)
     if delivered is None:
-        log.info("Slack is off (no Airflow Connection '%s'): the report is in this log only", SLACK_CONN_ID)
+        why = f"no Airflow Connection '{slack_conn_id}'" if slack_conn_id else "the campaign has no slack_conn_id"
+        log.info("Slack is off (%s): the report is in this log only", why)
     AirflowApiHook().set_run_note(ti.dag_id, result.run_id, result.summary())
 
 

@@ -15,13 +15,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from closrads.core.campaigns import (
+    APPROVAL_THRESHOLD_VARIABLE,
+    APPROVAL_TIMEOUT_VARIABLE,
+    DEFAULT_APPROVAL_THRESHOLD,
+    DEFAULT_APPROVAL_TIMEOUT_MINUTES,
+)
 from closrads.core.errors import ClosradsError
 from closrads.core.targeting import GeoPlan, plan_geo_update, render_change
 
-APPROVAL_THRESHOLD_VARIABLE = "closrads_approval_threshold"
-DEFAULT_APPROVAL_THRESHOLD = 10
-APPROVAL_TIMEOUT_VARIABLE = "closrads_approval_timeout_minutes"
-DEFAULT_APPROVAL_TIMEOUT_MINUTES = 60
 # The approval body lists at most this many ad sets (the largest changes first); the rest are counted.
 MAX_PLAN_ROWS = 200
 # Markdown that could turn an ad set name into a link, an image, a heading or a broken table.
@@ -94,6 +96,7 @@ class ChangeGuard:
     threshold: int = DEFAULT_APPROVAL_THRESHOLD
     require_approval: bool = False
     warning: str | None = None  # the threshold Variable was unusable, so the guard asks for any change
+    variable: str = APPROVAL_THRESHOLD_VARIABLE  # the campaign's threshold Variable, named in messages
 
     def trips_for(self, size: int) -> bool:
         if size == 0:
@@ -108,7 +111,7 @@ class ChangeGuard:
         if self.require_approval:
             return ["the run was triggered with require_approval=true"]
         if self.threshold == 0:
-            return [f"{APPROVAL_THRESHOLD_VARIABLE} is 0: every change needs approval" + self._because()]
+            return [f"{self.variable} is 0: every change needs approval" + self._because()]
         over = [plan for plan in changing if plan.size > self.threshold]
         return [
             f"{plan.name} ({plan.adset_id}) would change {plan.size} states, over the threshold of {self.threshold}"
@@ -126,31 +129,41 @@ class ChangeGuard:
         return f" ({self.warning})" if self.warning else ""
 
 
-def parse_threshold(raw: object) -> ChangeGuard:
-    """The guard for a raw Variable value: unset -> the default; unusable -> 0 (ask for every change)."""
+def parse_threshold(
+    raw: object, *, default: int = DEFAULT_APPROVAL_THRESHOLD, variable: str = APPROVAL_THRESHOLD_VARIABLE
+) -> ChangeGuard:
+    """The guard for a raw Variable value: unset -> ``default`` (the campaign's); unusable -> 0 (ask
+    for every change)."""
     if raw is None or not str(raw).strip():
-        return ChangeGuard(DEFAULT_APPROVAL_THRESHOLD)
+        return ChangeGuard(default, variable=variable)
     try:
         threshold = int(str(raw).strip())
         if threshold < 0:
             raise ValueError
     except ValueError:
-        return ChangeGuard(0, warning=f"Variable {APPROVAL_THRESHOLD_VARIABLE} is not a whole number >= 0")
-    return ChangeGuard(threshold)
+        return ChangeGuard(0, warning=f"Variable {variable} is not a whole number >= 0", variable=variable)
+    return ChangeGuard(threshold, variable=variable)
 
 
-def parse_timeout_minutes(raw: object, *, limit: int) -> tuple[int, str | None]:
-    """Minutes to wait for an answer, at most ``limit`` (what is left of the run's timeout), at least 1."""
+def parse_timeout_minutes(
+    raw: object,
+    *,
+    limit: int,
+    default: int = DEFAULT_APPROVAL_TIMEOUT_MINUTES,
+    variable: str = APPROVAL_TIMEOUT_VARIABLE,
+) -> tuple[int, str | None]:
+    """Minutes to wait for an answer (unset: ``default``, the campaign's), at most ``limit`` (what is
+    left of the run's timeout), at least 1."""
     warning = None
-    minutes = DEFAULT_APPROVAL_TIMEOUT_MINUTES
+    minutes = default
     if raw is not None and str(raw).strip():
         try:
             minutes = int(str(raw).strip())
             if minutes < 1:
                 raise ValueError
         except ValueError:
-            minutes = DEFAULT_APPROVAL_TIMEOUT_MINUTES
-            warning = f"Variable {APPROVAL_TIMEOUT_VARIABLE} is not a whole number >= 1; using {minutes} minutes"
+            minutes = default
+            warning = f"Variable {variable} is not a whole number >= 1; using {minutes} minutes"
     if minutes > limit:
         warning = f"{minutes} minutes would outlast the run's timeout; waiting {max(limit, 1)} minutes"
         minutes = limit

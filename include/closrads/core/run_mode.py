@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DRY_RUN_VARIABLE = "closrads_dry_run"
+from closrads.core.campaigns import DRY_RUN_VARIABLE
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -52,33 +52,38 @@ def parse_flag(value: object) -> bool:
 
 
 def resolve_run_mode(
-    *, scheduled: bool, dry_run_param: object, dry_run_variable: str | None, variable_error: str | None = None
+    *,
+    scheduled: bool,
+    dry_run_param: object,
+    dry_run_variable: str | None,
+    variable_error: str | None = None,
+    variable_name: str = DRY_RUN_VARIABLE,
 ) -> RunMode:
     """The mode of one run.
 
     ``scheduled`` runs read ``dry_run_variable`` (the Variable's raw value, ``None`` when unset;
-    ``variable_error`` says why it could not be read at all); every other run (UI form, REST, CLI,
-    ``dags test``) reads the ``dry_run`` param.
+    ``variable_error`` says why it could not be read at all; ``variable_name`` is the campaign's);
+    every other run (UI form, REST, CLI, ``dags test``) reads the ``dry_run`` param.
     """
     if scheduled and variable_error:
         return RunMode(
             True,
-            f"scheduled run, Variable {DRY_RUN_VARIABLE} could not be read ({variable_error}), so the run stays dry",
+            f"scheduled run, Variable {variable_name} could not be read ({variable_error}), so the run stays dry",
             invalid=True,
         )
     if scheduled:
         if dry_run_variable is None or not str(dry_run_variable).strip():
-            return RunMode(True, f"scheduled run, Variable {DRY_RUN_VARIABLE} is not set")
+            return RunMode(True, f"scheduled run, Variable {variable_name} is not set")
         try:
             dry = parse_flag(dry_run_variable)
         except ValueError:
             return RunMode(
                 True,
-                f"scheduled run, Variable {DRY_RUN_VARIABLE}={dry_run_variable!r} is not a recognised "
+                f"scheduled run, Variable {variable_name}={dry_run_variable!r} is not a recognised "
                 "true/false value, so the run stays dry",
                 invalid=True,
             )
-        return RunMode(dry, f"scheduled run, Variable {DRY_RUN_VARIABLE}={dry_run_variable!r}")
+        return RunMode(dry, f"scheduled run, Variable {variable_name}={dry_run_variable!r}")
 
     if dry_run_param is None:
         return RunMode(True, "manual run, dry_run param not given (default true)")

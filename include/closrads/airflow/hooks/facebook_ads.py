@@ -63,6 +63,9 @@ class FacebookAdsHook(BaseHook):
         "graph_url": "https://graph.facebook.com"}`` (the last two optional; the version defaults to
         the pinned facebook-business SDK's own).
     :param timeout: seconds per HTTP request.
+    :param ad_account_id: the ad account the campaign registry says this Connection is for; the
+        Connection's ``ad_account_id`` may then be left out, and one that differs is refused (a
+        Connection pasted from another client must not write to that client's account).
     """
 
     conn_name_attr = "facebook_conn_id"
@@ -70,10 +73,17 @@ class FacebookAdsHook(BaseHook):
     conn_type = "generic"
     hook_name = "Facebook Ads (CLOSRADS)"
 
-    def __init__(self, facebook_conn_id: str = default_conn_name, timeout: float = 60.0, **kwargs) -> None:
+    def __init__(
+        self,
+        facebook_conn_id: str = default_conn_name,
+        timeout: float = 60.0,
+        ad_account_id: str | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.facebook_conn_id = facebook_conn_id
         self.timeout = timeout
+        self.ad_account_id = ad_account_id
         self.usage: GraphUsage | None = None  # from the usage headers of the last Graph answer
 
     @cached_property
@@ -85,9 +95,15 @@ class FacebookAdsHook(BaseHook):
         )
         mask_secret_forms(conn.password)
         extra = extras(conn)
-        account = require(conn, extra.get("ad_account_id"), 'extra "ad_account_id"', "the ad account, act_...")
+        configured = extra.get("ad_account_id") or self.ad_account_id
+        account = require(conn, configured, 'extra "ad_account_id"', "the ad account, act_...")
         if not account.startswith("act_"):
             account = f"act_{account}"
+        if self.ad_account_id and account != self.ad_account_id:
+            raise ConnectionConfigError(
+                f"Airflow Connection '{self.facebook_conn_id}' is for ad account {account[:40]}, but the campaign "
+                f"registry says {self.ad_account_id}; fix whichever is wrong"
+            )
         return FacebookSettings(
             access_token=require(conn, conn.password, "password", "the System User access token"),
             ad_account_id=account,

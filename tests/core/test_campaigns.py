@@ -1,0 +1,154 @@
+"""The campaign registry: what a valid file gives, what each campaign's names are, and the message a
+bad file gets (naming the entry and the field)."""
+
+import pytest
+
+from closrads.core.campaigns import (
+    DEFAULT_CAMPAIGN,
+    REGISTRY_FILE_ENV,
+    Campaign,
+    RegistryError,
+    load_registry,
+    parse_registry,
+)
+
+ENTRY = """
+  - slug: {slug}
+    closrtech_conn_id: closrtech_{slug}
+    facebook_conn_id: facebook_{slug}
+    ad_account_id: {account}
+"""
+
+
+def registry(*entries: str) -> str:
+    return "campaigns:\n" + "".join(entries)
+
+
+def entry(slug: str, account: str = "act_100", **extra) -> str:
+    text = ENTRY.format(slug=slug, account=account)
+    return text + "".join(f"    {key}: {value}\n" for key, value in extra.items())
+
+
+def test_a_registry_of_three_campaigns_with_their_own_names():
+    parsed = parse_registry(
+        registry(entry("veterans", client="acme"), entry("roofing", "2222", schedule='"30 14 * * *"'), entry("solar"))
+    )
+    veterans, roofing, solar = parsed.campaigns
+    assert [c.slug for c in parsed.campaigns] == ["veterans", "roofing", "solar"]
+    assert (veterans.sync_dag_id, veterans.rollback_dag_id) == (
+        "closrads_sync__veterans",
+        "closrads_rollback__veterans",
+    )
+    assert veterans.dry_run_variable == "closrads_dry_run__veterans"
+    assert veterans.approval_threshold_variable == "closrads_approval_threshold__veterans"
+    assert veterans.approval_timeout_variable == "closrads_approval_timeout_minutes__veterans"
+    assert veterans.applied_demand_variable == "closrads_last_applied_demand__veterans"
+    assert veterans.audit_alias == "closrads_targeting_changes__veterans"
+    assert veterans.tags == ["closrads", "facebook-ads", "campaign:veterans", "client:acme"]
+    assert veterans.adset_asset("42") == ("closrads_act_100_adset_42", "closrads://act_100/adsets/42")
+    # Graph is bounded per ad account: two campaigns in one account share a pool
+    assert veterans.graph_pool == solar.graph_pool == "closrads_graph__act_100"
+    assert roofing.ad_account_id == "act_2222" and roofing.graph_pool == "closrads_graph__act_2222"
+    assert roofing.scheduled == "30 14 * * *" and veterans.scheduled == "0 13 * * *"
+    assert (veterans.approval_threshold, veterans.approval_timeout_minutes, veterans.slack_conn_id) == (
+        10,
+        60,
+        "closrads_slack",
+    )
+    assert parsed.for_dag("closrads_rollback__roofing") is roofing
+
+
+def test_a_disabled_campaign_keeps_its_dags_without_a_schedule():
+    (campaign,) = parse_registry(registry(entry("paused", enabled="false"))).campaigns
+    assert campaign.scheduled is None and "disabled" in campaign.tags
+
+
+def test_the_default_campaign_keeps_the_single_campaign_names():
+    c = DEFAULT_CAMPAIGN
+    assert (c.sync_dag_id, c.rollback_dag_id, c.dry_run_variable) == (
+        "closrads_sync",
+        "closrads_rollback",
+        "closrads_dry_run",
+    )
+    assert (c.approval_threshold_variable, c.applied_demand_variable, c.graph_pool, c.audit_alias) == (
+        "closrads_approval_threshold",
+        "closrads_last_applied_demand",
+        "closrads_graph",
+        "closrads_targeting_changes",
+    )
+    assert (c.closrtech_conn_id, c.facebook_conn_id, c.slack_conn_id) == (
+        "closrtech_default",
+        "facebook_ads_default",
+        "closrads_slack",
+    )
+    assert c.adset_asset("42") == ("closrads_adset_42", "closrads://adsets/42")
+    assert c.tags == ["closrads", "facebook-ads"]
+
+
+def test_no_registry_file_is_the_default_campaign_alone(monkeypatch, tmp_path):
+    monkeypatch.delenv(REGISTRY_FILE_ENV, raising=False)
+    monkeypatch.setattr("closrads.core.campaigns.DEFAULT_REGISTRY_FILE", tmp_path / "campaigns.yaml")
+    assert load_registry().campaigns == [DEFAULT_CAMPAIGN]
+
+
+def test_a_registry_file_named_but_missing_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv(REGISTRY_FILE_ENV, str(tmp_path / "nope.yaml"))
+    with pytest.raises(RegistryError, match=r"nope\.yaml, which does not exist"):
+        load_registry()
+
+
+def test_an_edited_file_is_read_again(monkeypatch, tmp_path):
+    path = tmp_path / "campaigns.yaml"
+    path.write_text(registry(entry("one")))
+    monkeypatch.setenv(REGISTRY_FILE_ENV, str(path))
+    assert [c.slug for c in load_registry().campaigns] == ["one"]
+    path.write_text(registry(entry("one"), entry("two")))
+    assert [c.slug for c in load_registry().campaigns] == ["one", "two"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            registry(entry("acme"), entry("other"), entry("acme", "act_200")),
+            r"entries 1 and 3 \('acme'\) both use slug 'acme'",
+        ),
+        (
+            registry(entry("acme"), entry("acme_two", colour="blue")),
+            r"entry 2 \('acme_two'\): field 'colour': unknown field",
+        ),
+        (
+            registry(entry("acme"), "  - slug: beta\n    facebook_conn_id: fb_beta\n    ad_account_id: act_1\n"),
+            r"entry 2 \('beta'\): field 'closrtech_conn_id': missing \(required\)",
+        ),
+        (registry(entry("acme", "act_12ab")), r"entry 1 \('acme'\): field 'ad_account_id': .*act_ followed by digits"),
+        (registry(entry("Acme-Roofing")), r"entry 1 \('Acme-Roofing'\): field 'slug'"),
+        (registry(entry("acme", approval_threshold=-1)), r"field 'approval_threshold'"),
+        (registry(entry("acme"), "  - just a string\n"), "entry 2: must be a mapping of fields"),
+        (
+            registry(entry("one"), entry("two").replace("facebook_two", "facebook_one")),
+            "entries 1 and 2 \\('two'\\) both use facebook_conn_id 'facebook_one'",
+        ),
+        (registry(entry("acme", legacy_names="true")), "field 'legacy_names' is not allowed"),
+        ("campaigns: []\n", "lists no campaign"),
+        ("campaign:\n  - slug: x\n", "a list under 'campaigns:'"),
+        ("campaigns:\n  - slug: [unclosed\n", "not valid YAML at line"),
+    ],
+)
+def test_a_bad_registry_names_the_entry_and_field(text, message):
+    with pytest.raises(RegistryError, match=message):
+        parse_registry(text, source="campaigns.yaml")
+
+
+def test_a_message_never_quotes_a_long_value():
+    text = registry(entry("x" * 5000))
+    with pytest.raises(RegistryError) as caught:
+        parse_registry(text)
+    assert len(str(caught.value)) < 400
+
+
+def test_campaign_is_frozen():
+    campaign = parse_registry(registry(entry("acme"))).campaigns[0]
+    with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error
+        campaign.slug = "other"  # type: ignore[misc]
+    assert isinstance(campaign, Campaign)
