@@ -104,3 +104,37 @@ def test_generate_makes_a_campaign_of_n_active_adsets_and_latency_slows_every_an
     assert answer_time("/_sandbox/health") < 0.1  # the controls are not slowed
     cli(capsys, sandbox_port, "latency", "0")
     assert answer_time("/demand.php") < 0.1  # and without latency, no Nagle stall either
+
+
+def test_campaigns_makes_client_campaigns_with_their_registry_and_connections(capsys, sandbox_port, tmp_path):
+    from closrads.core.campaigns import load_registry
+
+    out = cli(capsys, sandbox_port, "campaigns", "3", "--adsets", "2")
+    assert out.strip() == "sandbox: the default campaign plus 3 client campaigns of 2 ad sets each"
+    state = SandboxClient(f"http://127.0.0.1:{sandbox_port}").state()
+    assert sorted(state["demands"]) == ["VND_CLIENT_01", "VND_CLIENT_02", "VND_CLIENT_03"]
+    assert len({a["account_id"] for a in state["adsets"]}) == 4 and len(state["adsets"]) == 8 + 3 * 2
+
+    cli(capsys, sandbox_port, "registry", str(tmp_path / "campaigns.yaml"))
+    registry = load_registry(tmp_path / "campaigns.yaml")
+    assert [c.slug for c in registry.campaigns] == ["client_01", "client_02", "client_03"]
+    cli(capsys, sandbox_port, "connections", str(tmp_path / "connections.json"))
+    connections = json.loads((tmp_path / "connections.json").read_text())
+    for campaign in registry.campaigns:  # every Connection the registry names is there
+        assert {campaign.closrtech_conn_id, campaign.facebook_conn_id} <= set(connections)
+    assert {"closrtech_default", "facebook_ads_default", "closrads_slack"} <= set(connections)
+
+
+def test_a_client_token_reaches_its_own_ad_account_only(capsys, sandbox_port):
+    import urllib.error
+    import urllib.request
+
+    cli(capsys, sandbox_port, "campaigns", "2")
+    one, two = scenario.sandbox_campaigns(2)
+    base = f"http://127.0.0.1:{sandbox_port}/v26.0"
+    own = f"{base}/{one.campaign_id}/adsets?access_token={one.access_token}"
+    with urllib.request.urlopen(own) as response:
+        assert len(json.loads(response.read())["data"]) == 5
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{base}/{two.campaign_id}/adsets?access_token={one.access_token}")
+    assert json.loads(refused.value.read())["error"]["code"] == 100

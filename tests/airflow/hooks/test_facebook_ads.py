@@ -236,3 +236,24 @@ def test_throttle_waits_follow_meta_when_it_asks_for_longer(sandbox, retry_waits
     assert caught.value.code == 80004 and caught.value.transient
     assert "rate limited: Meta needs about 120 s before the next call" in str(caught.value)
     assert retry_waits == [120.0, 120.0, 120.0]  # Meta's 120 s over the schedule's 5, 10, 20 s
+
+
+def test_the_registrys_ad_account_fills_in_for_the_connections(sandbox):
+    conn = sandbox.connections["facebook_ads_default"]
+    conn["extra"].pop("ad_account_id")
+    sandbox.set_connection("facebook_ads_default", conn)
+    hook = FacebookAdsHook(ad_account_id=scenario.AD_ACCOUNT_ID)
+    assert hook.settings.ad_account_id == scenario.AD_ACCOUNT_ID
+    assert len(hook.list_campaign_adsets()) == len(sandbox.state()["adsets"])
+    with pytest.raises(ConnectionConfigError, match="has no extra \"ad_account_id\""):
+        FacebookAdsHook().settings  # noqa: B018 - neither the Connection nor the registry names one
+
+
+def test_a_connection_for_another_ad_account_than_the_registrys_is_refused_before_any_call(sandbox):
+    with pytest.raises(ConnectionConfigError) as caught:
+        FacebookAdsHook(ad_account_id="act_555").list_campaign_adsets()
+    assert str(caught.value) == (
+        f"Airflow Connection 'facebook_ads_default' is for ad account {scenario.AD_ACCOUNT_ID}, but the campaign "
+        "registry says act_555; fix whichever is wrong"
+    )
+    assert sandbox.requests("graph") == []
