@@ -40,7 +40,7 @@ export PATH := $(BIN):$(PATH)
 SANDBOX_PORT ?= 8765
 export SANDBOX_PORT
 
-.PHONY: help install airflow-home demo bench airflow airflow-stop check-local-airflow sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
+.PHONY: help install airflow-home demo overview bench airflow airflow-stop check-local-airflow sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ BENCH_SIZES ?= 6,60,300
 BENCH_MODES ?= plain,dags-test,scheduler,airflow-floor
 bench: install  ## what a live sync costs per ad set: plain loop, dags test, scheduler, Airflow's floor (BENCH_SIZES=, BENCH_MODES=)
 	$(BIN)/python -m scripts.bench --sizes $(BENCH_SIZES) --modes $(BENCH_MODES)
+
+overview: airflow-home  ## every campaign's last run (mode, state, result) from the local Airflow's REST API
+	$(BIN)/python -m scripts.overview
 
 demo: airflow-home  ## one live sync of closrads_sync against the sandbox, with before/after targeting
 	$(BIN)/python -m scripts.demo --port $(SANDBOX_PORT)

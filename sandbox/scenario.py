@@ -243,7 +243,6 @@ def multi_campaign_scenario(count: int, adsets_per_campaign: int, latency_ms: fl
         scenario["adsets"] += campaign.adsets(adsets_per_campaign)
     scenario["demands"] = {campaign.closrtech_campaign: campaign.demand() for campaign in campaigns}
     scenario["tokens"] = {campaign.access_token: [campaign.ad_account_id] for campaign in campaigns}
-    scenario["page_size"] = 100
     scenario["latency_ms"] = latency_ms
     return scenario
 

@@ -58,6 +58,21 @@ def test_a_registry_of_three_campaigns_with_their_own_names():
     assert parsed.for_dag("closrads_rollback__roofing") is roofing
 
 
+def test_a_campaign_that_keeps_the_single_campaign_names_beside_others():
+    """A deployment that grows a registry keeps its first campaign's DAG, Variables and audit history."""
+    first, second = parse_registry(registry(entry("veterans", legacy_names="true"), entry("roofing"))).campaigns
+    assert (first.sync_dag_id, first.dry_run_variable, first.audit_alias) == (
+        "closrads_sync",
+        "closrads_dry_run",
+        "closrads_targeting_changes",
+    )
+    assert first.adset_asset("42") == ("closrads_adset_42", "closrads://adsets/42")
+    # but its Graph pool is its ad account's, shared with every other campaign there
+    assert first.graph_pool == second.graph_pool == "closrads_graph__act_100"
+    assert "campaign:veterans" in first.tags
+    assert second.sync_dag_id == "closrads_sync__roofing"
+
+
 def test_a_disabled_campaign_keeps_its_dags_without_a_schedule():
     (campaign,) = parse_registry(registry(entry("paused", enabled="false"))).campaigns
     assert campaign.scheduled is None and "disabled" in campaign.tags
@@ -129,7 +144,10 @@ def test_an_edited_file_is_read_again(monkeypatch, tmp_path):
             registry(entry("one"), entry("two").replace("facebook_two", "facebook_one")),
             "entries 1 and 2 \\('two'\\) both use facebook_conn_id 'facebook_one'",
         ),
-        (registry(entry("acme", legacy_names="true")), "field 'legacy_names' is not allowed"),
+        (
+            registry(entry("one", legacy_names="true"), entry("two", legacy_names="true")),
+            r"entries 1 and 2 \('two'\) both use the DAG id closrads_sync \(legacy_names: true\)",
+        ),
         ("campaigns: []\n", "lists no campaign"),
         ("campaign:\n  - slug: x\n", "a list under 'campaigns:'"),
         ("campaigns:\n  - slug: [unclosed\n", "not valid YAML at line"),

@@ -21,8 +21,10 @@ import pytest
 
 from closrads.airflow.alerts import PROCESS_DIED
 from sandbox import scenario as sandbox_scenario
-from sandbox.client import SandboxClient, airflow_connections
+from sandbox.client import SandboxClient, airflow_connections, campaign_connections
+from sandbox.scenario import multi_campaign_scenario, sandbox_campaigns
 from sandbox.server import make_server
+from scripts.overview import campaign_runs
 from tests.deployment.topology import (
     AirflowDeployment,
     Unavailable,
@@ -46,6 +48,10 @@ FAST_LOST_WORKER_DETECTION = {
 }
 
 DAG = "closrads_sync"
+# A second campaign beside the first, from the campaign registry: its own CLOSRTECH campaign, Facebook
+# campaign, ad account and token. The first keeps the single-campaign names (closrads_sync ...).
+CLIENT = sandbox_campaigns(1)[0]
+CLIENT_DAG = f"closrads_sync__{CLIENT.slug}"
 CORE, MOBILE = "120215550000000001", "120215550000000005"  # map indexes 0 and 3
 SECRETS = (sandbox_scenario.ACCESS_TOKEN, sandbox_scenario.CLOSRTECH_PASSWORD, "sandbox-webhook-secret-Kd7")
 
@@ -64,10 +70,17 @@ def stack(tmp_path_factory):
     server = make_server(port=0, state_file=tmp / "sandbox.json")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sandbox = SandboxClient(f"http://127.0.0.1:{server.server_address[1]}")
+    sandbox.reset(multi_campaign_scenario(1, adsets_per_campaign=5))
+    registry = tmp / "campaigns.yaml"
+    first = {"slug": "veterans", "legacy_names": True, "closrtech_conn_id": "closrtech_default",
+             "facebook_conn_id": "facebook_ads_default", "ad_account_id": sandbox_scenario.AD_ACCOUNT_ID}  # fmt: skip
+    registry.write_text(json.dumps({"campaigns": [first, CLIENT.registry_entry(approval_threshold=51)]}))
     connections = {
         f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn)
-        for conn_id, conn in airflow_connections(sandbox.base_url).items()
-    }
+        for conn_id, conn in (
+            airflow_connections(sandbox.base_url) | campaign_connections(sandbox.base_url, CLIENT)
+        ).items()
+    } | {"CLOSRADS_CAMPAIGNS_FILE": str(registry)}
     database = f"closrads_e2e_{secrets.token_hex(4)}"
     postgres.sql(f"CREATE DATABASE {database}")
     home = tmp / "airflow"
@@ -94,7 +107,7 @@ def stack(tmp_path_factory):
         airflow.start("dag-processor", "dag-processor")
         airflow.start("worker", "celery", "worker", "--queues", env["CLOSRADS_E2E_QUEUE"], "--concurrency", "4")
         wait_for(lambda: port_open(airflow.api_port), 120, "the API server")
-        wait_for(lambda: _dag_visible(airflow), 180, "the DAG processor to register closrads_sync")
+        wait_for(lambda: _dags_visible(airflow), 180, "the DAG processor to register both campaigns' DAGs")
         yield airflow, sandbox
     finally:
         airflow.stop()
@@ -106,10 +119,10 @@ def stack(tmp_path_factory):
             redis.stop()
 
 
-def _dag_visible(airflow: AirflowDeployment) -> bool:
+def _dags_visible(airflow: AirflowDeployment) -> bool:
     airflow.check_alive()
     try:
-        return airflow.request("GET", f"/api/v2/dags/{DAG}")["dag_id"] == DAG
+        return all(airflow.request("GET", f"/api/v2/dags/{dag_id}")["dag_id"] == dag_id for dag_id in (DAG, CLIENT_DAG))
     except RuntimeError:
         return False
 
@@ -132,8 +145,13 @@ def trigger(airflow, conf: dict, dag_id: str = DAG) -> str:
     return run["dag_run_id"]
 
 
+def task_instances(airflow, run_id: str, dag_id: str = DAG) -> list[dict]:
+    path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=100"
+    return airflow.request("GET", path)["task_instances"]
+
+
 def task_states(airflow, run_id: str) -> dict[str, str]:
-    tis = airflow.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=100")
+    tis = {"task_instances": task_instances(airflow, run_id)}
     return {
         (ti["task_id"] if ti["map_index"] < 0 else f"{ti['task_id']}[{ti['map_index']}]"): ti["state"]
         for ti in tis["task_instances"]
@@ -318,3 +336,49 @@ def test_a_lost_worker_and_an_absent_api_server_are_retried_without_a_person(sta
     alerts = [m["text"] for m in sandbox.slack_messages()[alerts_before:] if "CLOSRADS task failed" in m["text"]]
     tries = [(a.split(" | run ")[0], a.split(" | try ")[1].split("\n")[0]) for a in alerts]
     assert len(tries) == len(set(tries)), alerts
+
+
+def test_two_campaigns_at_once_and_one_waiting_for_approval_delays_nobody(stack):
+    """Two campaigns of one registry on Celery: the first waits for a person, the second runs meanwhile
+    in its own pool and writes only its own ad sets; then the first is approved and writes its own."""
+    airflow, sandbox = stack
+    sandbox.clear_faults()
+    sandbox.set_demand({"OH": 5, "TX": 3, "FL": 1})  # the first campaign's; the client's has its own
+    client_wants = sorted(code for code, value in CLIENT.demand().items() if value)
+    client_ids = [a["id"] for a in sandbox.state()["adsets"] if a["campaign_id"] == CLIENT.campaign_id]
+    first_before = {k: v for k, v in sandbox.targeted_states().items() if k not in client_ids}
+    airflow.request("PATCH", f"/api/v2/dags/{DAG}", {"is_paused": False})
+    airflow.request("PATCH", f"/api/v2/dags/{CLIENT_DAG}", {"is_paused": False})  # its scheduled run is dry
+
+    waiting = trigger(airflow, {"dry_run": False, "require_approval": True})
+    wait_for(lambda: open_approval(airflow, waiting), 180, "the first campaign to wait for approval", interval=2)
+    other = trigger(airflow, {"dry_run": False}, dag_id=CLIENT_DAG)
+    finished = wait_finished(airflow, other, dag_id=CLIENT_DAG)
+
+    assert finished["state"] == "success" and finished["note"] == "LIVE: 5 updated"
+    assert open_approval(airflow, waiting) is not None  # still waiting: it held up nobody
+    targeted = sandbox.targeted_states()
+    assert all(targeted[adset_id] == client_wants for adset_id in client_ids)
+    assert {k: v for k, v in targeted.items() if k not in client_ids} == first_before  # nothing of the first's
+    client_pools = {ti["task_id"]: ti["pool"] for ti in task_instances(airflow, other, CLIENT_DAG)}
+    assert client_pools["list_adsets"] == client_pools["update_adset"] == f"closrads_graph__{CLIENT.ad_account_id}"
+    events = airflow.request("GET", f"/api/v2/assets/events?source_dag_id={CLIENT_DAG}&source_run_id={quote(other)}")
+    assert sorted(e["extra"]["adset_id"] for e in events["asset_events"]) == sorted(client_ids)
+    assert {e["uri"].rsplit("/adsets/", 1)[0] for e in events["asset_events"]} == {f"closrads://{CLIENT.ad_account_id}"}
+
+    airflow.request(
+        "PATCH",
+        f"/api/v2/dags/{DAG}/dagRuns/{quote(waiting, safe='')}/taskInstances/approve_changes/-1/hitlDetails",
+        {"chosen_options": ["Approve"], "params_input": {}},
+    )
+    assert wait_finished(airflow, waiting)["state"] == "success"
+    targeted = sandbox.targeted_states()
+    assert targeted[CORE] == ["FL", "OH", "TX"]
+    assert all(targeted[adset_id] == client_wants for adset_id in client_ids)  # untouched by the first
+    first_pools = {ti["task_id"]: ti["pool"] for ti in task_instances(airflow, waiting)}
+    assert first_pools["update_adset"] == f"closrads_graph__{sandbox_scenario.AD_ACCOUNT_ID}"
+
+    # Every campaign's last run through the REST API, as `make overview` prints it.
+    rows = {row.dag_id: row for row in campaign_runs(lambda path: airflow.request("GET", path))}
+    assert rows[CLIENT_DAG].note == "LIVE: 5 updated" and rows[CLIENT_DAG].campaign == CLIENT.slug
+    assert (rows[DAG].run_id, rows[DAG].state, rows[DAG].campaign) == (waiting, "success", "veterans")

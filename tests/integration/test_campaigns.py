@@ -181,3 +181,19 @@ def test_a_token_only_reaches_its_own_ad_account(sandbox, run_dag, two_campaigns
     assert result.state == "failed"
     assert sandbox.graph_writes() == []
     assert "Graph error 100" in result.step_error("list_adsets")
+
+
+def test_every_campaigns_last_run_is_one_rest_read_away(sandbox, run_dag, two_campaigns, airflow_api):
+    """The overview (``make overview``, and the UI page to come) reads only Airflow's public REST API."""
+    from scripts.overview import campaign_runs
+
+    north, south = two_campaigns
+    first = run_dag({"dry_run": False}, dag_id=north.sync_dag_id)
+    second = run_dag({"dry_run": True}, dag_id=south.sync_dag_id)
+
+    rows = {row.campaign: row for row in campaign_runs(lambda path: airflow_api.get(path).raise_for_status().json())}
+
+    assert (rows["client_01"].run_id, rows["client_01"].state) == (first.run_id, "success")
+    assert (rows["client_02"].run_id, rows["client_02"].state) == (second.run_id, "success")
+    assert rows["client_01"].client == "client 01" and rows["client_01"].dag_id == north.sync_dag_id
+    assert "client_01" in rows["client_01"].line() and "success" in rows["client_01"].line()

@@ -88,7 +88,7 @@ write over it, and it posts its own Slack report. The rules: `docs/design.md`, "
 
 
 def _title(campaign: Campaign) -> str:
-    if campaign.legacy_names:
+    if campaign.is_default:
         return ""
     return f" - {campaign.slug}" + (f" ({campaign.client})" if campaign.client else "")
 

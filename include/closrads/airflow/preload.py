@@ -44,8 +44,6 @@ import facebook_business.exceptions  # noqa: F401
 # Jinja's extensions, which every task's template environment (the map-index label) loads.
 import jinja2.ext  # noqa: F401
 
-# CLOSRADS: everything both DAG files import.
-import closrads.airflow.approval
-import closrads.airflow.defaults
-import closrads.airflow.rollback
-import closrads.airflow.tasks  # noqa: F401
+# CLOSRADS: everything both DAG files import (the factory imports the tasks), and the registry's parser.
+import closrads.airflow.dag_factory
+import closrads.core.campaigns  # noqa: F401

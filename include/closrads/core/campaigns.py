@@ -79,8 +79,10 @@ class Campaign(BaseModel):
     enabled: bool = True  # false: no scheduled runs; history, manual runs and undo stay
     approval_threshold: int = Field(default=DEFAULT_APPROVAL_THRESHOLD, ge=0)
     approval_timeout_minutes: int = Field(default=DEFAULT_APPROVAL_TIMEOUT_MINUTES, ge=1, le=24 * 60)
-    # Only the default campaign: the single-campaign names (closrads_sync, closrads_dry_run, ...).
-    legacy_names: bool = Field(default=False, exclude=True)
+    # The names of a single-campaign deployment (closrads_sync, closrads_dry_run, closrads_adset_<id>, ...):
+    # for the campaign a deployment had before it grew a registry, so it keeps its history, its Variables
+    # and its undo. At most one entry; the default campaign (no registry) has them too.
+    legacy_names: bool = False
 
     @field_validator("ad_account_id", mode="before")
     @classmethod
@@ -89,6 +91,11 @@ class Campaign(BaseModel):
         if not match:
             raise ValueError("must be an ad account id, act_ followed by digits")
         return f"act_{match[1]}"
+
+    @property
+    def is_default(self) -> bool:
+        """The campaign of a deployment without a registry (its ad account is its Connection's)."""
+        return self.legacy_names and self.ad_account_id is None
 
     def _named(self, base: str) -> str:
         return base if self.legacy_names else f"{base}{SEPARATOR}{self.slug}"
@@ -127,7 +134,7 @@ class Campaign(BaseModel):
     def graph_pool(self) -> str:
         """One pool per ad account: Meta's rate limits are per ad account, so every campaign (and its
         rollback) in one account shares one bound, and campaigns in other accounts never wait for it."""
-        return GRAPH_POOL if self.legacy_names else f"{GRAPH_POOL}{SEPARATOR}{self.ad_account_id}"
+        return GRAPH_POOL if self.is_default else f"{GRAPH_POOL}{SEPARATOR}{self.ad_account_id}"
 
     def adset_asset(self, adset_id: str) -> tuple[str, str]:
         """The name and URI of the Airflow asset that stands for one ad set's targeting (its audit trail).
@@ -139,7 +146,7 @@ class Campaign(BaseModel):
     @property
     def tags(self) -> list[str]:
         tags = ["closrads", "facebook-ads"]
-        if not self.legacy_names:
+        if not self.is_default:
             tags.append(f"campaign:{self.slug}")
         if self.client:
             tags.append(f"client:{self.client}")
@@ -257,8 +264,6 @@ def _campaign(entry: object, number: int, source: str) -> Campaign:
         name += f" ({entry['slug'][:MAX_SLUG_LENGTH]!r})"
     if not isinstance(entry, dict):
         raise RegistryError(f"{source}, {name}: must be a mapping of fields")
-    if "legacy_names" in entry:
-        raise RegistryError(f"{source}, {name}: field 'legacy_names' is not allowed in a registry")
     try:
         return Campaign.model_validate(entry)
     except ValidationError as exc:
@@ -273,13 +278,14 @@ def _campaign(entry: object, number: int, source: str) -> Campaign:
 
 
 def _refuse_shared(campaigns: list[Campaign], source: str) -> None:
-    """Two entries must never share a slug (their DAGs, Variables and audit would be one), nor the
-    same pair of CLOSRTECH and Facebook Connections (two syncs would fight over one campaign's ad sets)."""
+    """Two entries must never share a slug or DAG ids (their DAGs, Variables and audit would be one),
+    nor a Facebook Connection (two syncs would fight over one Facebook campaign's ad sets)."""
     seen: dict[object, int] = {}
     for number, campaign in enumerate(campaigns, start=1):
         for key, what in (
             (("slug", campaign.slug), f"slug {campaign.slug!r}"),
             (("facebook", campaign.facebook_conn_id), f"facebook_conn_id {campaign.facebook_conn_id!r}"),
+            (("dag", campaign.sync_dag_id), f"the DAG id {campaign.sync_dag_id} (legacy_names: true)"),
         ):
             if key in seen:
                 raise RegistryError(
