@@ -6,8 +6,7 @@ the default campaign without one. Manual only, dry by default. See ``docs/design
 
 from __future__ import annotations
 
-from closrads.airflow.dag_factory import rollback_dag
-from closrads.core.campaigns import load_registry
+from closrads.airflow.dag_factory import campaigns_to_build, rollback_dag
 
-for campaign in load_registry().campaigns:
+for campaign in campaigns_to_build():
     rollback_dag(campaign)

@@ -8,8 +8,7 @@ defines ``closrads_sync`` on the default Connections. What each DAG does: its Do
 
 from __future__ import annotations
 
-from closrads.airflow.dag_factory import sync_dag
-from closrads.core.campaigns import load_registry
+from closrads.airflow.dag_factory import campaigns_to_build, sync_dag
 
-for campaign in load_registry().campaigns:
+for campaign in campaigns_to_build():
     sync_dag(campaign)

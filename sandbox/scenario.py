@@ -234,10 +234,12 @@ def sandbox_campaigns(count: int) -> list[SandboxCampaign]:
     return [SandboxCampaign(number) for number in range(1, count + 1)]
 
 
-def multi_campaign_scenario(count: int, adsets_per_campaign: int, latency_ms: float = 0) -> dict:
-    """The default scenario plus ``count`` client campaigns of ``adsets_per_campaign`` ACTIVE ad sets each,
-    every one with its own CLOSRTECH demand, Facebook campaign, ad account and access token."""
-    scenario = default_scenario()
+def multi_campaign_scenario(
+    count: int, adsets_per_campaign: int, latency_ms: float = 0, base: dict | None = None
+) -> dict:
+    """The default scenario (or ``base``) plus ``count`` client campaigns of ``adsets_per_campaign`` ACTIVE
+    ad sets each, every one with its own CLOSRTECH demand, Facebook campaign, ad account and access token."""
+    scenario = clone(base) if base is not None else default_scenario()
     campaigns = sandbox_campaigns(count)
     for campaign in campaigns:
         scenario["adsets"] += campaign.adsets(adsets_per_campaign)

@@ -9,7 +9,12 @@ each CLOSRTECH/Graph call ``--latency-ms`` late, like a real API), back to back 
 - ``scheduler``: the DAG triggered on a private Airflow (API server, scheduler with the LocalExecutor
   and ``parallelism`` 8, DAG processor; :mod:`scripts.bench_scheduler`), started once and reused;
 - ``airflow-floor``: on that same Airflow, a DAG of the same shape whose N mapped instances do nothing
-  (``scripts/bench_dags``): what Airflow itself costs per mapped task, the floor for ``scheduler``.
+  (``scripts/bench_dags``): what Airflow itself costs per mapped task, the floor for ``scheduler``;
+- ``campaigns``: many campaigns in one deployment (``--campaigns`` of ``--campaign-size`` ad sets, each
+  its own CLOSRTECH campaign, ad account and token, from a campaign registry), one run of each DAG
+  triggered together on that same Airflow, measured from the first start to the last end. With it, the
+  private Airflow runs the registry (the default campaign keeps ``closrads_sync``, ``legacy_names``),
+  so the ``scheduler`` rows measure a single campaign beside the registry's DAGs, for comparison.
 
 Printed per N and mode: wall time, ratio to the plain loop, CPU seconds per ad set (the measured
 process and its children; for the scheduler modes every Airflow process and what it started),
@@ -34,14 +39,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODES = ("plain", "dags-test", "scheduler", "airflow-floor")
+MODES = ("plain", "dags-test", "scheduler", "airflow-floor", "campaigns")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="6,60,300", help="campaign sizes, comma-separated")
     parser.add_argument("--latency-ms", type=float, default=44.0, help="sandbox latency per call")
-    parser.add_argument("--modes", default=",".join(MODES), help="modes to measure (plain is always first)")
+    parser.add_argument("--modes", default=",".join(MODES[:4]), help="modes to measure (plain is always first)")
+    parser.add_argument("--campaigns", type=int, default=30, help="campaigns mode: how many campaigns")
+    parser.add_argument("--campaign-size", type=int, default=10, help="campaigns mode: ACTIVE ad sets each")
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="an extra setting for every mode (repeatable)"
     )
@@ -65,19 +72,23 @@ def main() -> int:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
     modes = ["plain", *(m for m in args.modes.split(",") if m != "plain")]
-    stack = None
-    if {"scheduler", "airflow-floor"} & set(modes):
+    stack, campaign_dags = None, []
+    if {"scheduler", "airflow-floor", "campaigns"} & set(modes):
         from sandbox.client import airflow_connections
         from scripts.bench_scheduler import FLOOR_DAG_ID, SchedulerStack
 
         connections = {f"AIRFLOW_CONN_{c.upper()}": json.dumps(v) for c, v in airflow_connections(base_url).items()}
+        if "campaigns" in modes:
+            registry_env, campaign_dags = campaign_registry(home, base_url, args.campaigns)
+            connections |= registry_env
         stack = SchedulerStack.create(home / "scheduler", env | connections)
+        stack.dag_ids |= set(campaign_dags)
         stack.start()
     rows = []
     try:
         for size in [int(n) for n in args.sizes.split(",")]:
             plain_wall = None
-            for mode in modes:
+            for mode in (m for m in modes if m != "campaigns"):
                 server.state.reset(generated_scenario(size, args.latency_ms))
                 if mode == "scheduler":
                     figures = stack.run({"dry_run": False})
@@ -89,6 +100,16 @@ def main() -> int:
                 plain_wall = plain_wall or figures["wall"]
                 details = {k: figures[k] for k in ("cpu_by_component",) if k in figures}
                 print(json.dumps(rows[-1] | details), file=sys.stderr, flush=True)
+        if campaign_dags:
+            from sandbox.scenario import generated_scenario, multi_campaign_scenario
+
+            base = generated_scenario(0, args.latency_ms)
+            server.state.reset(multi_campaign_scenario(args.campaigns, args.campaign_size, args.latency_ms, base))
+            figures = stack.run_together(campaign_dags, {"dry_run": False})
+            size = args.campaigns * args.campaign_size
+            mode = f"campaigns {args.campaigns}x{args.campaign_size}"
+            rows.append(table_row(size, mode, figures, server.state.requests, None, campaigns=args.campaigns))
+            print(json.dumps(rows[-1] | {"cpu_by_component": figures["cpu_by_component"]}), file=sys.stderr)
     finally:
         if stack:
             stack.stop()
@@ -112,18 +133,45 @@ def run_in_child(mode: str, base_url: str, env: dict[str, str]) -> dict:
     )
 
 
-def table_row(size: int, mode: str, figures: dict, requests: list[dict], plain_wall: float | None) -> dict:
+def campaign_registry(home: Path, base_url: str, count: int) -> tuple[dict[str, str], list[str]]:
+    """A registry of ``count`` sandbox client campaigns beside the default one (which keeps its single-
+    campaign names): the environment that points Airflow at it and at their Connections, and the sync
+    DAG ids of the clients."""
+    import yaml
+
+    from closrads.core.campaigns import load_registry
+    from sandbox import scenario
+    from sandbox.client import campaign_connections
+
+    clients = scenario.sandbox_campaigns(count)
+    default = {"slug": "single", "legacy_names": True, "closrtech_conn_id": "closrtech_default",
+               "facebook_conn_id": "facebook_ads_default", "ad_account_id": scenario.AD_ACCOUNT_ID}  # fmt: skip
+    path = home / "campaigns.yaml"
+    entries = [default, *(client.registry_entry(approval_threshold=51) for client in clients)]
+    path.write_text(yaml.safe_dump({"campaigns": entries}, sort_keys=False))
+    env = {"CLOSRADS_CAMPAIGNS_FILE": str(path)}
+    for client in clients:
+        env |= {f"AIRFLOW_CONN_{c.upper()}": json.dumps(v) for c, v in campaign_connections(base_url, client).items()}
+    return env, [campaign.sync_dag_id for campaign in load_registry(path).campaigns[1:]]
+
+
+def table_row(
+    size: int, mode: str, figures: dict, requests: list[dict], plain_wall: float | None, campaigns: int = 1
+) -> dict:
     graph = [r for r in requests if r["service"] == "graph"]
     external = mode != "airflow-floor"  # the yardstick calls no external service
+    pages = campaigns * math.ceil(size / campaigns / 100)
     return {
         "N": size,
         "mode": mode,
         "wall s": round(figures["wall"], 1),
-        "x plain": round(figures["wall"] / (plain_wall or figures["wall"]), 1),
+        "x plain": round(figures["wall"] / plain_wall, 1) if plain_wall else "-" if campaigns > 1 else 1.0,
         "CPU s/ad set": round(figures["cpu"] / size, 3),
         "exec API req/ad set": round(figures["api_requests"] / size, 1) if figures["api_requests"] is not None else "-",
-        "CLOSRTECH req (min)": f"{sum(1 for r in requests if r['service'] == 'closrtech')} (1)" if external else "-",
-        "Graph req (min)": f"{len(graph)} ({math.ceil(size / 100) + 2 * size})" if external else "-",
+        "CLOSRTECH req (min)": f"{sum(1 for r in requests if r['service'] == 'closrtech')} ({campaigns})"
+        if external
+        else "-",
+        "Graph req (min)": f"{len(graph)} ({pages + 2 * size})" if external else "-",
         "Graph writes": sum(1 for r in graph if r["method"] == "POST") if external else "-",
         "peak RSS MB": round(figures["max_rss_kb"] / 1024),
     }

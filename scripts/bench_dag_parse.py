@@ -1,6 +1,7 @@
 """Print what parsing the CLOSRADS DAG files costs beyond Airflow itself, measured fairly.
 
     .venv/bin/python scripts/bench_dag_parse.py [runs]
+    .venv/bin/python scripts/bench_dag_parse.py --campaigns 30 [runs]
 
 Each sample is a fresh interpreter that first loads what any DAG of this shape pays for anyway
 (``airflow.sdk`` and the SDK names and operators used, which Airflow imports lazily on first use),
@@ -8,6 +9,10 @@ then times one DAG file. The same is done for a trivial DAG file of the same sha
 TaskFlow tasks, an approval operator, a mapped task with a label) that imports nothing of CLOSRADS.
 The difference is the project's own parse cost: its package imports and module-level work. No
 tracemalloc (it slows every allocation down and inflates the time it measures).
+
+``--campaigns N`` measures the whole DAG folder (both files) without a campaign registry (the default
+campaign: two DAGs) and with a registry of N campaigns (2 N DAGs), and prints the cost of each extra
+campaign; beside it, what Airflow alone takes for N DAGs of the sync's shape (the trivial DAG, N times).
 """
 
 from __future__ import annotations
@@ -58,6 +63,37 @@ TRIVIAL_DAG = textwrap.dedent(
     """
 )
 
+# The rollback's shape: four params, a first task, a mapped task with a label, a last task.
+TRIVIAL_ROLLBACK_DAG = textwrap.dedent(
+    """
+    import pendulum
+    from airflow.sdk import Param, TriggerRule, dag, task
+
+    @task
+    def plan():
+        return []
+
+    @task(map_index_template="{{ label }}")
+    def undo(item, mode):
+        return None
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def done(items, outcomes):
+        return None
+
+    @dag(schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False,
+         params={"run_id": Param("", type="string", minLength=1), "dry_run": Param(True, type="boolean"),
+                 "adset_ids": Param([], type="array", items={"type": "string"}),
+                 "stop_live_schedule": Param(True, type="boolean")})
+    def trivial_rollback():
+        items = plan()
+        outcomes = undo.partial(mode=items).expand(item=items)
+        done(items, outcomes)
+
+    trivial_rollback()
+    """
+)
+
 PROBE = """
 import importlib.util, sys, time
 import airflow.sdk
@@ -84,7 +120,72 @@ def sample(path: Path, runs: int) -> tuple[list[float], int, str, str]:
     return times, modules, has_requests, has_fb
 
 
+FOLDER_PROBE = """
+import importlib.util, sys, time
+import airflow.sdk
+from airflow.sdk import Param, TriggerRule, Variable, dag, task, get_current_context  # lazy SDK names
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+import pendulum
+start = time.perf_counter()
+for number, path in enumerate({paths!r}):
+    spec = importlib.util.spec_from_file_location(f"probe_dag_{{number}}", path)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+print(time.perf_counter() - start)
+"""
+
+
+def sample_folder(paths: list[Path], runs: int, env: dict[str, str]) -> float:
+    """Median ms to parse these DAG files together in a fresh interpreter."""
+    code = FOLDER_PROBE.format(paths=[str(p) for p in paths])
+    times = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout)
+        for _ in range(runs)
+    ]
+    return statistics.median(times) * 1000
+
+
+def _renamed(source: str, number: int) -> str:
+    """The trivial DAGs again under other names (DAG ids come from the function names)."""
+    for name in ("trivial_rollback", "trivial"):
+        source = source.replace(f"def {name}(", f"def {name}_{number}(").replace(f"{name}()", f"{name}_{number}()")
+    return source
+
+
+def campaigns(count: int, runs: int) -> int:
+    """The DAG folder without a registry and with ``count`` campaigns, and Airflow's own cost alongside."""
+    import os
+
+    import yaml
+
+    from sandbox.scenario import sandbox_campaigns
+
+    files = sorted(DAGS.glob("closrads_*.py"))
+    env = {k: v for k, v in os.environ.items() if k != "CLOSRADS_CAMPAIGNS_FILE"}
+    with tempfile.TemporaryDirectory() as tmp:
+        registry = Path(tmp) / "campaigns.yaml"
+        entries = [campaign.registry_entry() for campaign in sandbox_campaigns(count)]
+        registry.write_text(yaml.safe_dump({"campaigns": entries}))
+        single = sample_folder(files, runs, env | {"CLOSRADS_CAMPAIGNS_FILE": ""})
+        many = sample_folder(files, runs, env | {"CLOSRADS_CAMPAIGNS_FILE": str(registry)})
+        trivial_one, trivial_many = Path(tmp) / "one.py", Path(tmp) / "many.py"
+        trivial_one.write_text(TRIVIAL_DAG + TRIVIAL_ROLLBACK_DAG)
+        trivial_many.write_text("\n".join(_renamed(TRIVIAL_DAG + TRIVIAL_ROLLBACK_DAG, i) for i in range(count)))
+        floor_one, floor_many = sample_folder([trivial_one], runs, env), sample_folder([trivial_many], runs, env)
+    per_campaign = (many - single) / (count - 1)
+    print(f"DAG folder parse time, median of {runs} fresh interpreters (Airflow and the SDK names already loaded):")
+    print(f"  no registry (closrads_sync + closrads_rollback): {single:.1f} ms")
+    print(f"  registry of {count} campaigns ({2 * count} DAGs): {many:.1f} ms")
+    print(f"  each extra campaign (a sync and a rollback DAG): {per_campaign:.2f} ms")
+    print(
+        f"  Airflow alone, trivial DAGs of the same two shapes: 1 pair {floor_one:.1f} ms, {count} pairs "
+        f"{floor_many:.1f} ms, {(floor_many - floor_one) / (count - 1):.2f} ms each extra pair"
+    )
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--campaigns"]:
+        return campaigns(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 5)
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     with tempfile.TemporaryDirectory() as tmp:
         trivial = Path(tmp) / "trivial_dag.py"
