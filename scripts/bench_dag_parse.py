@@ -165,7 +165,7 @@ def campaigns(count: int, runs: int) -> int:
         registry = Path(tmp) / "campaigns.yaml"
         entries = [campaign.registry_entry() for campaign in sandbox_campaigns(count)]
         registry.write_text(yaml.safe_dump({"campaigns": entries}))
-        single = sample_folder(files, runs, env | {"CLOSRADS_CAMPAIGNS_FILE": ""})
+        single = sample_folder(files, runs, env | {"CLOSRADS_CAMPAIGNS_FILE": "none"})
         many = sample_folder(files, runs, env | {"CLOSRADS_CAMPAIGNS_FILE": str(registry)})
         trivial_one, trivial_many = Path(tmp) / "one.py", Path(tmp) / "many.py"
         trivial_one.write_text(TRIVIAL_DAG + TRIVIAL_ROLLBACK_DAG)

@@ -57,7 +57,11 @@ def main() -> int:
         print(f"Running: airflow dags test {DAG_ID} -c '{{\"dry_run\": false}}'  (full log: {log_file})", flush=True)
         with log_file.open("w") as log:
             run = subprocess.Popen(
-                [airflow, "dags", "test", DAG_ID, "-c", '{"dry_run": false}'], stdout=log, stderr=subprocess.STDOUT
+                [airflow, "dags", "test", DAG_ID, "-c", '{"dry_run": false}'],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=os.environ
+                | {"CLOSRADS_CAMPAIGNS_FILE": "none"},  # the default campaign, on the sandbox's Connections
             )
             approve_while_running(run)
 

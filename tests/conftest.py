@@ -39,6 +39,9 @@ os.environ.update(
         # The in-process REST API (approvals) answers as an admin without a login.
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__API_AUTH__JWT_SECRET": "closrads-tests-only-" + "0" * 60,
+        # The default campaign, whatever a developer's include/campaigns.yaml says; tests that are about
+        # a registry write their own (the campaign_registry fixture).
+        "CLOSRADS_CAMPAIGNS_FILE": "none",
     }
 )
 

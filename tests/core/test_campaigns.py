@@ -106,6 +106,16 @@ def test_no_registry_file_is_the_default_campaign_alone(monkeypatch, tmp_path):
     assert load_registry().campaigns == [DEFAULT_CAMPAIGN]
 
 
+def test_none_means_the_default_campaign_whatever_include_holds(monkeypatch, tmp_path):
+    present = tmp_path / "campaigns.yaml"
+    present.write_text(registry(entry("acme")))
+    monkeypatch.setattr("closrads.core.campaigns.DEFAULT_REGISTRY_FILE", present)
+    monkeypatch.setenv(REGISTRY_FILE_ENV, "none")
+    assert load_registry().campaigns == [DEFAULT_CAMPAIGN]
+    monkeypatch.delenv(REGISTRY_FILE_ENV)
+    assert [c.slug for c in load_registry().campaigns] == ["acme"]
+
+
 def test_a_registry_file_named_but_missing_is_an_error(monkeypatch, tmp_path):
     monkeypatch.setenv(REGISTRY_FILE_ENV, str(tmp_path / "nope.yaml"))
     with pytest.raises(RegistryError, match=r"nope\.yaml, which does not exist"):
@@ -170,3 +180,12 @@ def test_campaign_is_frozen():
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error
         campaign.slug = "other"  # type: ignore[misc]
     assert isinstance(campaign, Campaign)
+
+
+def test_the_shipped_example_registry_is_valid():
+    from closrads.core.campaigns import DEFAULT_REGISTRY_FILE
+
+    example = load_registry(DEFAULT_REGISTRY_FILE.with_name("campaigns.example.yaml"))
+    legacy, roofing = example.campaigns
+    assert (legacy.sync_dag_id, roofing.sync_dag_id) == ("closrads_sync", "closrads_sync__acme_roofing")
+    assert roofing.slack_conn_id == "slack_acme" and roofing.approval_threshold == 5

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from closrads.core.errors import ClosradsError
 
 REGISTRY_FILE_ENV = "CLOSRADS_CAMPAIGNS_FILE"
+NO_REGISTRY = "none"  # CLOSRADS_CAMPAIGNS_FILE=none: the default campaign, whatever include/ holds
 # Next to the closrads package: include/campaigns.yaml in the repository (and in the image).
 DEFAULT_REGISTRY_FILE = Path(__file__).resolve().parents[2] / "campaigns.yaml"
 
@@ -204,19 +205,26 @@ class Registry(BaseModel):
         return [campaign.sync_dag_id for campaign in self.campaigns]
 
 
-def registry_path() -> Path:
+def registry_path() -> Path | None:
+    """The registry file to read: ``CLOSRADS_CAMPAIGNS_FILE``, else ``include/campaigns.yaml``;
+    ``None`` when the variable says ``none`` (tests and tools that want the default campaign)."""
     configured = os.environ.get(REGISTRY_FILE_ENV, "").strip()
+    if configured.lower() == NO_REGISTRY:
+        return None
     return Path(configured) if configured else DEFAULT_REGISTRY_FILE
 
 
 def load_registry(path: Path | None = None) -> Registry:
     """The registry in ``path`` (default: :func:`registry_path`), or the default campaign alone when
-    the file does not exist. Raises :class:`RegistryError` naming the entry and field of any problem.
+    the file does not exist (or ``CLOSRADS_CAMPAIGNS_FILE=none``). Raises :class:`RegistryError`
+    naming the entry and field of any problem.
 
     Cached per process on the file's path, size and modification time: a DAG file and the tasks of
     its runs read it many times, and an edited file is read again.
     """
     path = path or registry_path()
+    if path is None:
+        return _DEFAULT_REGISTRY
     try:
         stat = path.stat()
     except FileNotFoundError:
