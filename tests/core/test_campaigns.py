@@ -149,6 +149,8 @@ def test_an_edited_file_is_read_again(monkeypatch, tmp_path):
         (registry(entry("acme", "act_12ab")), r"entry 1 \('acme'\): field 'ad_account_id': .*act_ followed by digits"),
         (registry(entry("Acme-Roofing")), r"entry 1 \('Acme-Roofing'\): field 'slug'"),
         (registry(entry("acme", approval_threshold=-1)), r"field 'approval_threshold'"),
+        (registry(entry("acme", schedule="every day")), r"field 'schedule': .*cron expression of 5 fields"),
+        (registry(entry("acme", schedule='"@once"')), r"field 'schedule'"),
         (registry(entry("acme"), "  - just a string\n"), "entry 2: must be a mapping of fields"),
         (
             registry(entry("one"), entry("two").replace("facebook_two", "facebook_one")),

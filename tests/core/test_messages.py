@@ -64,6 +64,7 @@ def test_failure_message_escapes_the_error():
 
 def test_the_approval_request_says_why_by_when_and_where_to_answer():
     text, blocks = approval_request_message(
+        dag_id="closrads_sync__acme_roofing",
         run_id="scheduled__1",
         reasons=["<!here> Core (1) would change 34 states, over the threshold of 10"],
         changing=5,
@@ -77,6 +78,8 @@ def test_the_approval_request_says_why_by_when_and_where_to_answer():
         "<http://airflow.example/dags/closrads_sync/runs/scheduled__1/tasks/approve_changes/required_actions|" in shown
     )
     assert "Answer here: http://airflow.example/" in text
+    assert text.startswith("CLOSRADS closrads_sync__acme_roofing run scheduled__1 waits for approval")
+    assert "*DAG:* closrads_sync__acme_roofing\n*Run:* scheduled__1" in shown  # which campaign, in a shared channel
 
 
 def test_a_rejected_run_reports_who_rejected_it_and_that_nothing_changed():

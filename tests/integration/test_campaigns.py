@@ -103,9 +103,9 @@ def test_two_campaigns_each_write_only_their_own_adsets(sandbox, run_dag, two_ca
     assert json.loads(variable(north.applied_demand_variable))["run_id"] == first.run_id
     assert json.loads(variable(south.applied_demand_variable))["run_id"] == second.run_id
     assert variable("closrads_last_applied_demand") == default_guard
-    # Each report went to Slack under its own DAG.
-    reports = [m["text"] for m in sandbox.slack_messages()]
-    assert any(north.sync_dag_id in text for text in reports) and any(south.sync_dag_id in text for text in reports)
+    # Each report went to Slack under its campaign's name (one channel may hear several campaigns).
+    headers = [m["blocks"][0]["text"]["text"] for m in sandbox.slack_messages()]
+    assert headers == ["CLOSRADS sync client_01 (client 01) - LIVE", "CLOSRADS sync client_02 (client 02) - LIVE"]
 
 
 def test_a_rollback_of_one_campaign_writes_nothing_to_the_other(sandbox, run_dag, two_campaigns):

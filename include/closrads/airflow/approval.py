@@ -59,6 +59,7 @@ class ApprovalRequestNotifier(BaseNotifier):
         ti = context["ti"]
         url = operator.generate_link_to_ui(task_instance=ti, base_url=airflow_ui_url())
         text, blocks = approval_request_message(
+            dag_id=ti.dag_id,
             run_id=ti.run_id,
             reasons=operator.waiting_reasons,
             changing=operator.waiting_count,

@@ -99,12 +99,6 @@ def campaigns_to_build() -> list[Campaign]:
     return [campaign for campaign in campaigns if campaign.owns_dag(running)] or campaigns
 
 
-def _title(campaign: Campaign) -> str:
-    if campaign.is_default:
-        return ""
-    return f" - {campaign.slug}" + (f" ({campaign.client})" if campaign.client else "")
-
-
 def _doc(template: str, campaign: Campaign) -> str:
     intro = f"\n{campaign.description}\n" if campaign.description else ""
     disabled = (
@@ -114,7 +108,7 @@ def _doc(template: str, campaign: Campaign) -> str:
     )
     text = template.format(
         c=campaign,
-        title=_title(campaign),
+        title=f" -{campaign.title}" if campaign.title else "",
         slack=campaign.slack_conn_id or "(none)",
         asset=campaign.adset_asset("<id>")[0],
     )

@@ -176,7 +176,7 @@ def report_rollback(changes: list[dict] | None, outcomes: Sequence[dict]) -> Non
     listed = [{"id": c["adset_id"], "name": c["adset_name"]} for c in changes or []]
     mode = recorded_mode(ti, steps)
     result = SyncReport(
-        title=f"CLOSRADS rollback of {str(params.get('run_id') or '?')[:80]}",
+        title=f"CLOSRADS rollback{campaign_of(context).title} of {str(params.get('run_id') or '?')[:80]}",
         shows_demand=False,
         mode=mode.describe(),
         dry_run=mode.dry_run,

@@ -397,6 +397,7 @@ def report(
     if not mode.dry_run and mapping:
         recheck_uncertain(adset_results, mapping["regions"], facebook_hook(campaign_of(context)))
     result = SyncReport(
+        title=f"CLOSRADS sync{campaign_of(context).title}",
         mode=mode.describe(),
         dry_run=mode.dry_run,
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),

@@ -53,6 +53,8 @@ MAX_SLUG_LENGTH = 40
 _CONN_ID = r"^[A-Za-z0-9_.-]{1,200}$"
 _AD_ACCOUNT = re.compile(r"^(?:act_)?(\d{1,30})$")
 _TAG = r"^[A-Za-z0-9 _.:-]{1,80}$"
+# Airflow's cron presets that make sense for a sync (not @once or @continuous).
+_PRESETS = {"@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly"}
 
 
 class RegistryError(ClosradsError):
@@ -92,6 +94,27 @@ class Campaign(BaseModel):
         if not match:
             raise ValueError("must be an ad account id, act_ followed by digits")
         return f"act_{match[1]}"
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        """A cron expression of five fields (UTC) or one of Airflow's presets; checked here so a typo
+        names its entry instead of surfacing as Airflow's error about a DAG."""
+        from croniter import croniter
+
+        if value is None or value in _PRESETS:
+            return value
+        if len(value.split()) != 5 or not croniter.is_valid(value):
+            raise ValueError(f"must be a cron expression of 5 fields or one of {', '.join(sorted(_PRESETS))}")
+        return value
+
+    @property
+    def title(self) -> str:
+        """How reports and DAG docs name the campaign: nothing for the default campaign (it is the only
+        one), else its slug and client: " acme_roofing (acme-roofing)"."""
+        if self.is_default:
+            return ""
+        return f" {self.slug}" + (f" ({self.client})" if self.client else "")
 
     @property
     def is_default(self) -> bool:

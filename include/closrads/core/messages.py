@@ -138,19 +138,20 @@ def failure_message(failure: TaskFailure) -> tuple[str, list[dict]]:
 
 
 def approval_request_message(
-    *, run_id: str, reasons: list[str], changing: int, deadline: str, url: str
+    *, dag_id: str, run_id: str, reasons: list[str], changing: int, deadline: str, url: str
 ) -> tuple[str, list[dict]]:
-    """``(fallback text, blocks)`` for a live run that waits for a person to approve its plan."""
+    """``(fallback text, blocks)`` for a live run that waits for a person to approve its plan (``dag_id``
+    says which campaign, when one Slack channel hears several)."""
     why = "\n".join(f"- {escape(reason)}" for reason in reasons[:6])
     text = escape(
-        f"CLOSRADS run {run_id} waits for approval: {changing} ad set(s) would change; "
+        f"CLOSRADS {dag_id} run {run_id} waits for approval: {changing} ad set(s) would change; "
         f"nothing is written until someone answers (by {deadline}; no answer writes nothing)."
     )
     text += f"\nAnswer here: {url}"
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "CLOSRADS run waits for approval"}},
         _section(
-            f"*Run:* {escape(run_id)}\n*Ad sets that would change:* {changing}\n"
+            f"*DAG:* {escape(dag_id)}\n*Run:* {escape(run_id)}\n*Ad sets that would change:* {changing}\n"
             f"*Answer by:* {escape(deadline)} (no answer writes nothing)"
         ),
         _section(f"*Why it asks:*\n{why}"),

@@ -245,7 +245,7 @@ def test_the_registrys_ad_account_fills_in_for_the_connections(sandbox):
     hook = FacebookAdsHook(ad_account_id=scenario.AD_ACCOUNT_ID)
     assert hook.settings.ad_account_id == scenario.AD_ACCOUNT_ID
     assert len(hook.list_campaign_adsets()) == len(sandbox.state()["adsets"])
-    with pytest.raises(ConnectionConfigError, match="has no extra \"ad_account_id\""):
+    with pytest.raises(ConnectionConfigError, match='has no extra "ad_account_id"'):
         FacebookAdsHook().settings  # noqa: B018 - neither the Connection nor the registry names one
 
 
