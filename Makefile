@@ -104,9 +104,10 @@ sandbox-reset: install  ## restore the sandbox's default scenario
 	$(BIN)/python -m sandbox reset --port $(SANDBOX_PORT)
 
 # Two pytest-xdist workers, each with its own throw-away Airflow home and database (tests/conftest.py):
-# the Airflow runs are CPU-bound, and this machine kind has 2 cores.
+# the Airflow runs are CPU-bound, and this machine kind has 2 cores. By file, so a module's tests share
+# its module-scoped fixtures (the deployment test's stack of Airflow processes is started once).
 test: install  ## the whole test suite (unit, DAG integrity, integration through real Airflow runs)
-	$(BIN)/pytest -n 2 --dist loadgroup --durations=12
+	$(BIN)/pytest -n 2 --dist loadfile --durations=12
 
 test-unit: install  ## only the fast tests of the pure domain (closrads.core)
 	$(BIN)/pytest tests/core

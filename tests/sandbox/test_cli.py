@@ -129,12 +129,12 @@ def test_a_client_token_reaches_its_own_ad_account_only(capsys, sandbox_port):
     import urllib.error
     import urllib.request
 
-    cli(capsys, sandbox_port, "campaigns", "2")
+    cli(capsys, sandbox_port, "campaigns", "2", "--adsets", "2")
     one, two = scenario.sandbox_campaigns(2)
     base = f"http://127.0.0.1:{sandbox_port}/v26.0"
     own = f"{base}/{one.campaign_id}/adsets?access_token={one.access_token}"
     with urllib.request.urlopen(own) as response:
-        assert len(json.loads(response.read())["data"]) == 5
+        assert [a["id"] for a in json.loads(response.read())["data"]] == [a["id"] for a in one.adsets(2)]
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{base}/{two.campaign_id}/adsets?access_token={one.access_token}")
     assert json.loads(refused.value.read())["error"]["code"] == 100
