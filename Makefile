@@ -40,7 +40,7 @@ export PATH := $(BIN):$(PATH)
 SANDBOX_PORT ?= 8765
 export SANDBOX_PORT
 
-.PHONY: help install airflow-home demo overview bench airflow airflow-stop check-local-airflow sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
+.PHONY: help install airflow-home demo overview bench bench-campaigns airflow airflow-stop check-local-airflow sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -80,6 +80,13 @@ bench: install  ## what a live sync costs per ad set: plain loop, dags test, sch
 overview: airflow-home  ## every campaign's last run (mode, state, result) from the local Airflow's REST API
 	$(BIN)/python -m scripts.overview
 
+BENCH_CAMPAIGNS ?= 30
+BENCH_CAMPAIGN_SIZE ?= 10
+bench-campaigns: install  ## many campaigns: 30 x 10 ad sets triggered together, beside one campaign; DAG folder parse time
+	$(BIN)/python -m scripts.bench --sizes $(BENCH_CAMPAIGN_SIZE),$$(( $(BENCH_CAMPAIGNS) * $(BENCH_CAMPAIGN_SIZE) )) \
+	  --modes plain,scheduler,campaigns --campaigns $(BENCH_CAMPAIGNS) --campaign-size $(BENCH_CAMPAIGN_SIZE)
+	$(BIN)/python -m scripts.bench_dag_parse --campaigns $(BENCH_CAMPAIGNS)
+
 demo: airflow-home  ## one live sync of closrads_sync against the sandbox, with before/after targeting
 	$(BIN)/python -m scripts.demo --port $(SANDBOX_PORT)
 
@@ -105,9 +112,10 @@ sandbox-reset: install  ## restore the sandbox's default scenario
 
 # Two pytest-xdist workers, each with its own throw-away Airflow home and database (tests/conftest.py):
 # the Airflow runs are CPU-bound, and this machine kind has 2 cores. By file, so a module's tests share
-# its module-scoped fixtures (the deployment test's stack of Airflow processes is started once).
+# its module-scoped fixtures (the deployment test's stack of Airflow processes is started once), in
+# collection order, so that long module starts early instead of last (xdist sorts by test count).
 test: install  ## the whole test suite (unit, DAG integrity, integration through real Airflow runs)
-	$(BIN)/pytest -n 2 --dist loadfile --durations=12
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=12
 
 test-unit: install  ## only the fast tests of the pure domain (closrads.core)
 	$(BIN)/pytest tests/core

@@ -1,7 +1,7 @@
 """Print what parsing the CLOSRADS DAG files costs beyond Airflow itself, measured fairly.
 
     .venv/bin/python scripts/bench_dag_parse.py [runs]
-    .venv/bin/python scripts/bench_dag_parse.py --campaigns 30 [runs]
+    .venv/bin/python -m scripts.bench_dag_parse --campaigns 30 [runs]
 
 Each sample is a fresh interpreter that first loads what any DAG of this shape pays for anyway
 (``airflow.sdk`` and the SDK names and operators used, which Airflow imports lazily on first use),

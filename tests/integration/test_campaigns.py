@@ -150,14 +150,19 @@ def test_a_rollback_refuses_a_run_of_another_campaign_by_name(sandbox, run_dag, 
     assert variable(north.dry_run_variable) == "false"  # refused before it stopped any schedule
 
 
+def run_with_facebook_extra(sandbox, run_dag, campaign: Campaign, client: SandboxCampaign, **extra):
+    """A live run of ``campaign`` after its Facebook Connection's extra was changed to ``extra``."""
+    conn = campaign_connections(sandbox.base_url, client)[client.facebook_conn_id]
+    conn["extra"] |= extra
+    sandbox.set_connection(client.facebook_conn_id, conn)
+    return run_dag({"dry_run": False}, dag_id=campaign.sync_dag_id)
+
+
 def test_a_connection_for_another_ad_account_than_the_registry_says_is_refused(sandbox, run_dag, two_campaigns):
     north, _ = two_campaigns
     client_n, client_s = sandbox_campaigns(2)
-    wrong = campaign_connections(sandbox.base_url, client_n)[client_n.facebook_conn_id]
-    wrong["extra"] |= {"ad_account_id": client_s.ad_account_id}
-    sandbox.set_connection(client_n.facebook_conn_id, wrong)
 
-    result = run_dag({"dry_run": False}, dag_id=north.sync_dag_id)
+    result = run_with_facebook_extra(sandbox, run_dag, north, client_n, ad_account_id=client_s.ad_account_id)
 
     assert result.state == "failed"
     assert sandbox.requests("graph") == []  # refused before any Graph call
@@ -172,11 +177,8 @@ def test_a_token_only_reaches_its_own_ad_account(sandbox, run_dag, two_campaigns
     names another client's campaign fails the listing and writes nothing."""
     north, _ = two_campaigns
     client_n, client_s = sandbox_campaigns(2)
-    crossed = campaign_connections(sandbox.base_url, client_n)[client_n.facebook_conn_id]
-    crossed["extra"] |= {"campaign_id": client_s.campaign_id}
-    sandbox.set_connection(client_n.facebook_conn_id, crossed)
 
-    result = run_dag({"dry_run": False}, dag_id=north.sync_dag_id)
+    result = run_with_facebook_extra(sandbox, run_dag, north, client_n, campaign_id=client_s.campaign_id)
 
     assert result.state == "failed"
     assert sandbox.graph_writes() == []

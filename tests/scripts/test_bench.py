@@ -25,3 +25,20 @@ def test_the_benchmark_prints_its_table_with_the_external_traffic_at_the_minimum
     assert cells["CLOSRTECH req (min)"] == "1 (1)"
     assert cells["Graph req (min)"] == "7 (7)"  # one listing page, then a read and a write per ad set
     assert cells["Graph writes"] == "3"
+
+
+def test_the_parse_benchmark_compares_a_registry_of_campaigns_with_the_single_campaign():
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.bench_dag_parse", "--campaigns", "3", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("  no registry (closrads_sync + closrads_rollback): ")
+    assert lines[2].startswith("  registry of 3 campaigns (6 DAGs): ")
+    assert lines[3].startswith("  each extra campaign (a sync and a rollback DAG): ")
+    assert "Airflow alone, trivial DAGs of the same two shapes" in lines[4]
