@@ -6,9 +6,11 @@
 One line per campaign (each ``closrads_sync`` DAG of the campaign registry): its client, whether it
 is paused, and its last run: when, how it was started, its state and its note, which says the mode
 and the result ("LIVE: 5 updated, 1 failed", "DRY RUN: 6 would update", "LIVE: waiting for approval
-of 5 changes until ..."). The same two REST calls serve any other tool (the UI page of the
-"operator's picture"): ``GET /api/v2/dags?tags=closrads&dag_id_pattern=closrads_sync`` and, per DAG,
-``GET /api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit=1``.
+of 5 changes until ..."), and whether it waits for a person's approval now (also without notes). The
+same REST calls serve any other tool (the UI page of the "operator's picture"):
+``GET /api/v2/dags?tags=closrads&dag_id_pattern=closrads_sync``, per DAG
+``GET /api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit=1``, and the open approvals
+``GET /api/v2/dags/~/dagRuns/~/hitlDetails?task_id=approve_changes&response_received=false``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from closrads.core.campaigns import SYNC_DAG_ID
+from scripts.approvals import OPEN_REQUESTS
 
 Get = Callable[[str], dict]  # GET a REST path, return its JSON
 
@@ -40,6 +43,7 @@ class CampaignRun:
     state: str | None = None
     run_after: str | None = None
     note: str | None = None
+    waiting_for_approval: bool = False
 
     def line(self) -> str:
         paused = " (paused)" if self.paused else ""
@@ -47,12 +51,19 @@ class CampaignRun:
             return f"{self.campaign:<24} {self.client:<16} {self.dag_id}{paused}: no run yet"
         when = (self.run_after or "")[:16].replace("T", " ")
         note = f" | {self.note}" if self.note else ""
+        if self.waiting_for_approval and "waiting for approval" not in (self.note or ""):
+            note += " | waiting for approval"
         return f"{self.campaign:<24} {self.client:<16} {when} {self.run_type:<9} {self.state:<8}{note}{paused}"
 
 
 def campaign_runs(get: Get) -> list[CampaignRun]:
     """The last run of every campaign's sync DAG, by campaign."""
     dags = get(f"/api/v2/dags?tags=closrads&dag_id_pattern={SYNC_DAG_ID}&limit=1000&order_by=dag_id")["dags"]
+    waiting = {
+        (row["task_instance"]["dag_id"], row["task_instance"]["dag_run_id"])
+        for row in get(OPEN_REQUESTS)["hitl_details"]
+        if row["task_instance"]["state"] == "awaiting_input"
+    }
     rows = []
     for dag in dags:
         if not (dag["dag_id"] == SYNC_DAG_ID or dag["dag_id"].startswith(f"{SYNC_DAG_ID}__")):
@@ -74,6 +85,7 @@ def campaign_runs(get: Get) -> list[CampaignRun]:
                 run.get("state"),
                 run.get("run_after"),
                 run.get("note"),
+                (dag["dag_id"], run["dag_run_id"]) in waiting,
             )
         rows.append(row)
     return rows

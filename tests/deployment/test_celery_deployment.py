@@ -361,6 +361,9 @@ def test_two_campaigns_at_once_and_one_waiting_for_approval_delays_nobody(stack)
 
     assert finished["state"] == "success" and finished["note"] == "LIVE: 5 updated"
     assert open_approval(airflow, waiting) is not None  # still waiting: it held up nobody
+    rows = {row.dag_id: row for row in campaign_runs(lambda path: airflow.request("GET", path))}
+    assert rows[DAG].waiting_for_approval and "waiting for approval" in rows[DAG].line()
+    assert not rows[CLIENT_DAG].waiting_for_approval
     targeted = sandbox.targeted_states()
     assert all(targeted[adset_id] == client_wants for adset_id in client_ids)
     assert {k: v for k, v in targeted.items() if k not in client_ids} == first_before  # nothing of the first's
