@@ -54,12 +54,12 @@ def plan_rollback() -> list[dict[str, Any]]:
     state after). Its inlet is the campaign's audit alias, so it never sees another campaign's writes."""
     context = get_current_context()
     ti, params = context["ti"], context["params"]
-    campaign = campaign_of(context)
-    sync_dag_id = campaign.sync_dag_id
     mode = resolve_mode(context)
     ti.xcom_push(key=XComKey.RUN_MODE, value=mode.to_dict())
     announce_mode(mode)
     with recording_step_errors(ti):
+        campaign = campaign_of(context)
+        sync_dag_id = campaign.sync_dag_id
         run_id = str(params.get("run_id") or "").strip()
         if not run_id:
             raise RollbackRefused(f"the param run_id is required: the id of the {sync_dag_id} run to undo")
