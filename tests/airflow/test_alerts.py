@@ -102,3 +102,35 @@ def test_one_alert_per_try_even_when_airflow_asks_twice(sandbox):
     alert_task_failure({"ti": dead})
     texts = [m["text"] for m in slack(sandbox)]
     assert len(texts) == 2 and "try 3 of 3" in texts[1] and "No retry left" in texts[1]
+
+
+class ClientTaskInstance(FakeTaskInstance):
+    dag_id = "closrads_sync__client_01"
+
+
+def test_a_campaigns_alerts_go_to_its_own_slack(sandbox, campaign_registry):
+    campaign_registry(
+        [
+            {"slug": "client_01", "closrtech_conn_id": "c1", "facebook_conn_id": "f1", "ad_account_id": "act_1",
+             "slack_conn_id": "slack_client_01"},
+            {"slug": "client_02", "closrtech_conn_id": "c2", "facebook_conn_id": "f2", "ad_account_id": "act_2",
+             "slack_conn_id": None},
+        ]
+    )  # fmt: skip
+    sandbox.set_connection("slack_client_01", sandbox.connections["closrads_slack"])
+    sandbox.set_connection("closrads_slack", None)  # the deployment's default Slack would be the wrong one
+
+    alert_task_failure({"ti": ClientTaskInstance(), "exception": ValueError("boom")})
+    (message,) = slack(sandbox)
+    assert "*DAG:* closrads_sync__client_01" in json.dumps(message)
+
+    quiet = type("Quiet", (FakeTaskInstance,), {"dag_id": "closrads_sync__client_02"})
+    alert_task_failure({"ti": quiet(), "exception": ValueError("boom")})
+    alert_run_failure({"dag": quiet, "run_id": "manual__1", "reason": "timed_out"})
+    assert len(slack(sandbox)) == 1  # a campaign without Slack posts nothing
+
+
+def test_an_alert_of_a_dag_the_registry_lost_still_goes_out(sandbox, campaign_registry):
+    campaign_registry(["other"])  # the registry changed since the DAG was parsed
+    alert_task_failure({"ti": ClientTaskInstance(), "exception": ValueError("boom")})
+    assert len(slack(sandbox)) == 1  # through the deployment's default Slack
