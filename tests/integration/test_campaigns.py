@@ -15,6 +15,7 @@ from closrads.core.audit import AuditRecord, ChangeKind
 from closrads.core.campaigns import Campaign, load_registry
 from sandbox.client import campaign_connections
 from sandbox.scenario import SandboxCampaign, demanded_codes, multi_campaign_scenario, sandbox_campaigns
+from tests.helpers import assert_no_secret
 
 pytestmark = pytest.mark.integration
 
@@ -103,6 +104,13 @@ def test_two_campaigns_each_write_only_their_own_adsets(sandbox, run_dag, two_ca
     assert json.loads(variable(north.applied_demand_variable))["run_id"] == first.run_id
     assert json.loads(variable(south.applied_demand_variable))["run_id"] == second.run_id
     assert variable("closrads_last_applied_demand") == default_guard
+    # Each campaign's own token is masked like the default one (run_dag checks the default secrets).
+    for run in (first, second):
+        assert_no_secret(run.log, "the log of a campaign's run", (client_n.access_token, client_s.access_token))
+        assert_no_secret(
+            json.dumps(list(run.xcoms.values()), default=str), "XCom", (client_n.access_token, client_s.access_token)
+        )
+    assert_no_secret(json.dumps(sandbox.slack_messages()), "Slack", (client_n.access_token, client_s.access_token))
     # Each report went to Slack under its campaign's name (one channel may hear several campaigns).
     headers = [m["blocks"][0]["text"]["text"] for m in sandbox.slack_messages()]
     assert headers == ["CLOSRADS sync client_01 (client 01) - LIVE", "CLOSRADS sync client_02 (client 02) - LIVE"]
