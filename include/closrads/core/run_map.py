@@ -1,0 +1,130 @@
+"""What the operator's map of one run shows: demand per state on the tile grid, and each ad set's change.
+
+Built from what the run itself recorded (its report, and the demand ``fetch_demand`` returned), so the
+map says exactly what the report says. Pure: the page that draws it reads those values through
+Airflow and renders this model; colour is never the only carrier of meaning (every tile has its code,
+its demand and its change counts as text, and :meth:`StateOnMap.describe` is its text alternative).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from closrads.core.report import Outcome, SyncReport
+from closrads.core.state_grid import TILES
+
+
+@dataclass(frozen=True)
+class DemandBand:
+    """A range of leads wanted, drawn in one colour and named in the legend."""
+
+    key: str  # a CSS-safe name
+    label: str
+    low: int  # inclusive
+    high: int | None  # inclusive; None: no upper bound
+
+
+DEMAND_BANDS = (
+    DemandBand("none", "no leads wanted", 0, 0),
+    DemandBand("low", "1-4 leads", 1, 4),
+    DemandBand("mid", "5-9 leads", 5, 9),
+    DemandBand("high", "10-19 leads", 10, 19),
+    DemandBand("top", "20 or more leads", 20, None),
+)
+
+
+def band_for(demand: int) -> DemandBand:
+    return next(b for b in DEMAND_BANDS if demand >= b.low and (b.high is None or demand <= b.high))
+
+
+# Outcomes whose change was (or, in a dry run, would have been) applied, and those that were not.
+APPLIED = {Outcome.UPDATED, Outcome.WOULD_UPDATE}
+CHANGE_SYMBOL = {
+    Outcome.UPDATED: "changed",
+    Outcome.WOULD_UPDATE: "would change",
+    Outcome.SKIPPED: "unchanged",
+    Outcome.FAILED: "failed",
+    Outcome.UNKNOWN: "unknown",
+    Outcome.NOT_RUN: "not run",
+    Outcome.REJECTED: "rejected",
+}
+
+
+@dataclass(frozen=True)
+class StateOnMap:
+    code: str
+    row: int
+    column: int
+    demand: int  # leads wanted (0: none)
+    band: DemandBand
+    added_to: int  # ad sets this run added the state to (or would, in a dry run)
+    removed_from: int
+
+    def describe(self) -> str:
+        """The tile's text alternative: ``"OH: 15 leads wanted; added to 2 ad sets"``."""
+        wanted = f"{self.demand} leads wanted" if self.demand else "no leads wanted"
+        changes = [f"added to {self.added_to} ad set(s)"] * bool(self.added_to) + [
+            f"removed from {self.removed_from} ad set(s)"
+        ] * bool(self.removed_from)
+        return f"{self.code}: {wanted}" + (f"; {', '.join(changes)}" if changes else "")
+
+
+@dataclass(frozen=True)
+class AdSetOnMap:
+    adset_id: str
+    name: str
+    outcome: Outcome
+    added: list[str]
+    removed: list[str]
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        return CHANGE_SYMBOL[self.outcome]
+
+    @property
+    def applied(self) -> bool:
+        return self.outcome in APPLIED
+
+
+@dataclass(frozen=True)
+class RunMap:
+    title: str
+    run_id: str
+    mode: str
+    status: str
+    summary: str
+    states: list[StateOnMap]
+    adsets: list[AdSetOnMap] = field(default_factory=list)
+
+    def state(self, code: str) -> StateOnMap:
+        return next(state for state in self.states if state.code == code)
+
+
+def run_map(report: dict, demand: dict[str, int] | None) -> RunMap:
+    """The map of one run from its report (``SyncReport.to_dict``) and its wanted demand (``{code: leads}``).
+
+    A state counts as added to or removed from an ad set when that ad set's change was applied (or
+    would have been, in a dry run); a failed, rejected or not-run change is listed with its ad set but
+    not counted on the map, which shows what the run did.
+    """
+    result = SyncReport.from_dict(report)
+    wanted = {str(code): int(value) for code, value in (demand or {}).items()}
+    adsets = [
+        AdSetOnMap(a.adset_id, a.name, Outcome(a.outcome), list(a.added), list(a.removed), a.error)
+        for a in result.adsets
+    ]
+    applied = [adset for adset in adsets if adset.applied]
+    states = [
+        StateOnMap(
+            tile.code,
+            tile.row,
+            tile.column,
+            wanted.get(tile.code, 0),
+            band_for(wanted.get(tile.code, 0)),
+            sum(tile.code in adset.added for adset in applied),
+            sum(tile.code in adset.removed for adset in applied),
+        )
+        for tile in TILES
+    ]
+    return RunMap(result.title, result.run_id, result.mode, str(result.status), result.summary(), states, adsets)
