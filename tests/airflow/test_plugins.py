@@ -48,6 +48,10 @@ def test_no_package_module_is_registered_under_a_bare_name(tmp_path):
     }
     assert "closrads.airflow.tasks" in ours, "the probe did not import the package from include/"
     assert all(name == "closrads" or name.startswith("closrads.") for name in ours), sorted(ours)
-    project_plugins = [name for name, path in modules.items() if path and Path(path).parent == plugins]
-    assert project_plugins == ["canary_module"]  # nothing of the project's own plugins folder is library code
+    project_plugins = {name: path for name, path in modules.items() if path and Path(path).parent == plugins}
+    assert "canary_module" in project_plugins
+    for name, path in project_plugins.items():  # nothing of the project's own plugins folder is library code
+        assert name == "canary_module" or "(AirflowPlugin):" in Path(path).read_text(), name
+    # and a task process loading the plugins does not import the UI's web stack
+    assert "closrads.airflow.ui.app" not in modules and "fastapi" not in modules
     assert "slack" not in modules or "site-packages" in (modules["slack"] or "")

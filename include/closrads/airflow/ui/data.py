@@ -1,0 +1,153 @@
+"""What the operator's pages show, read from Airflow's own models (the API server's metadata DB).
+
+Only values CLOSRADS's runs recorded themselves: the run's report and demand (XCom), its state and
+note, the audit trail (asset events). Who may see them is checked before any of this is called
+(:mod:`closrads.airflow.ui.app`, with Airflow's own access rules); nothing here reads a Connection,
+a Variable or the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from closrads.airflow.approval import APPROVE_TASK_ID
+from closrads.airflow.tasks import XComKey
+from closrads.core.audit import AuditRecord
+from closrads.core.campaigns import Campaign
+from closrads.core.run_map import RunMap, run_map
+
+# One ad set's history shows at most this many writes, newest first (the audit trail grows daily).
+MAX_HISTORY = 200
+AWAITING_INPUT = "awaiting_input"
+
+
+@dataclass(frozen=True)
+class RunView:
+    dag_id: str
+    run_id: str
+    state: str
+    note: str | None
+    waiting_for_approval: bool
+    map: RunMap | None  # None: the run has no report yet (it is still running, or never got there)
+
+
+def _xcom(session: Session, dag_id: str, run_id: str, task_id: str, key: str):
+    from airflow.models.xcom import XComModel
+
+    row = session.scalars(
+        select(XComModel).where(
+            XComModel.dag_id == dag_id,
+            XComModel.run_id == run_id,
+            XComModel.task_id == task_id,
+            XComModel.key == key,
+            XComModel.map_index == -1,
+        )
+    ).first()
+    return XComModel.deserialize_value(row) if row is not None else None
+
+
+def _waiting_for_approval(session: Session, dag_id: str, run_id: str) -> bool:
+    """Whether the run's ``approve_changes`` waits for a person now."""
+    from airflow.models.taskinstance import TaskInstance
+
+    state = session.scalar(
+        select(TaskInstance.state).where(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id == APPROVE_TASK_ID
+        )
+    )
+    return str(getattr(state, "value", state)) == AWAITING_INPUT
+
+
+def run_view(session: Session, dag_id: str, run_id: str) -> RunView | None:
+    """One sync run as its map shows it; ``None`` when the DAG has no such run."""
+    from airflow.models.dagrun import DagRun
+
+    run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)).first()
+    if run is None:
+        return None
+    report = _xcom(session, dag_id, run_id, "report", XComKey.REPORT)
+    demand = _xcom(session, dag_id, run_id, "fetch_demand", "return_value")
+    wanted = demand.get("states") if isinstance(demand, dict) else None
+    return RunView(
+        dag_id,
+        run_id,
+        str(getattr(run.state, "value", run.state)),
+        run.note,
+        _waiting_for_approval(session, dag_id, run_id),
+        run_map(report, wanted) if isinstance(report, dict) else None,
+    )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    record: AuditRecord
+    timestamp: str
+
+
+def adset_history(session: Session, campaign: Campaign, adset_id: str) -> list[HistoryEntry]:
+    """Every recorded write of one of the campaign's ad sets (by its sync or its rollback), newest first."""
+    from airflow.models.asset import AssetEvent, AssetModel
+
+    _, uri = campaign.adset_asset(adset_id)
+    events = session.scalars(
+        select(AssetEvent)
+        .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+        .where(AssetModel.uri == uri)
+        .order_by(AssetEvent.timestamp.desc())
+        .limit(MAX_HISTORY)
+    ).all()
+    entries = []
+    for event in events:
+        try:
+            record = AuditRecord.from_extra(event.extra or {})
+        except (KeyError, TypeError, ValueError):
+            continue  # not a CLOSRADS record (an event someone posted by hand): not part of the history
+        if campaign.owns_dag(record.dag_id):
+            entries.append(HistoryEntry(record, event.timestamp.isoformat()))
+    return entries
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    dag_id: str
+    campaign: str
+    client: str
+    paused: bool
+    run_id: str | None
+    state: str | None
+    note: str | None
+    waiting: bool
+
+
+def campaign_rows(session: Session, campaigns: list[Campaign], readable: set[str] | None) -> list[CampaignRow]:
+    """Each campaign's sync DAG the user may read (``readable``; ``None``: every DAG), with its last run."""
+    from airflow.models.dag import DagModel
+    from airflow.models.dagrun import DagRun
+
+    rows = []
+    for campaign in campaigns:
+        dag_id = campaign.sync_dag_id
+        if readable is not None and dag_id not in readable:
+            continue
+        dag = session.scalars(select(DagModel).where(DagModel.dag_id == dag_id)).first()
+        if dag is None:
+            continue  # not parsed yet
+        run = session.scalars(
+            select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.run_after.desc()).limit(1)
+        ).first()
+        rows.append(
+            CampaignRow(
+                dag_id,
+                "default" if campaign.is_default else campaign.slug,
+                campaign.client or "-",
+                bool(dag.is_paused),
+                run.run_id if run else None,
+                str(getattr(run.state, "value", run.state)) if run else None,
+                run.note if run else None,
+                run is not None and _waiting_for_approval(session, dag_id, run.run_id),
+            )
+        )
+    return rows

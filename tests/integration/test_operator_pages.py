@@ -1,0 +1,79 @@
+"""The operator's pages (the closrads_ui plugin's app, mounted by Airflow's API server) say what the
+run's report says: tested through Airflow's own API app in process, after real runs against the sandbox.
+(The browser, the UI's own frames and a user without access are the next step of issue 17.)"""
+
+import json
+import re
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+CORE = "120215550000000001"
+
+
+@pytest.fixture
+def live_run(sandbox, run_dag):
+    result = run_dag({"dry_run": False})
+    assert result.state == "success"
+    return result
+
+
+def test_the_run_map_says_what_the_report_says(live_run, airflow_api):
+    report = live_run.report
+    shown = airflow_api.get(f"/closrads/api/runs/closrads_sync/{live_run.run_id}").json()
+
+    assert shown["state"] == "success" and not shown["waiting_for_approval"]
+    assert shown["map"]["summary"] == "LIVE: 5 updated, 1 skipped"
+    states = {s["code"]: s for s in shown["map"]["states"]}
+    assert len(states) == 51
+    demand = live_run.xcoms[("fetch_demand", -1, "return_value")]["states"]
+    assert {code for code, s in states.items() if s["demand"]} == set(demand) == set(report["demand_states"])
+    updated = [a for a in report["adsets"] if a["outcome"] == "updated"]
+    for code in ("TX", "AK", "OH"):
+        assert states[code]["added_to"] == sum(code in a["added"] for a in updated)
+        assert states[code]["removed_from"] == sum(code in a["removed"] for a in updated)
+    assert states["TX"]["added_to"] >= 1 and states["AK"]["removed_from"] >= 1
+    assert [(a["adset_id"], a["outcome"]) for a in shown["map"]["adsets"]] == [
+        (a["adset_id"], a["outcome"]) for a in report["adsets"]
+    ]
+
+
+def test_the_run_page_draws_every_state_and_lists_every_change(live_run, airflow_api):
+    page = airflow_api.get(f"/closrads/runs/closrads_sync/{live_run.run_id}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert len(re.findall(r'class="tile band-', html)) == 51
+    assert 'data-state="TX" data-band="top" data-demand="24"' in html
+    assert 'aria-label="TX: 24 leads wanted; added to' in html  # readable without colour
+    rows = dict(re.findall(r'<tr data-adset="(\d+)" data-status="([^"]+)">', html))
+    assert rows == {
+        a["adset_id"]: {"updated": "changed", "skipped": "unchanged"}[a["outcome"]] for a in live_run.report["adsets"]
+    }
+    assert f'href="/closrads/adsets/closrads_sync/{CORE}"' in html
+    assert "http://" not in html.replace("http://localhost", "") and "<script" not in html  # nothing from outside
+
+
+def test_an_adsets_history_links_to_a_filled_rollback_form(live_run, airflow_api):
+    html = airflow_api.get(f"/closrads/adsets/closrads_sync/{CORE}").text
+
+    runs = re.findall(r'<tr data-run="([^"]+)" data-kind="sync">', html)
+    assert runs[0] == live_run.run_id  # newest first (the metadata DB holds earlier tests' runs too)
+    assert "+NE +TX +WV" in html and "-AK -MA -VT" in html
+    undo = re.findall(r'data-testid="undo" href="([^"]+)"', html)[0]
+    link = urlsplit(undo.replace("&amp;", "&"))
+    assert link.path == "/dags/closrads_rollback/trigger/single"
+    conf = json.loads(unquote(parse_qs(link.query)["conf"][0]))
+    assert conf == {"run_id": live_run.run_id, "adset_ids": [CORE], "dry_run": True}
+
+
+def test_the_overview_lists_the_campaign_with_its_last_run(live_run, airflow_api):
+    html = airflow_api.get("/closrads/").text
+    assert '<tr data-dag="closrads_sync">' in html and live_run.run_id in html
+
+
+def test_other_dags_and_unknown_runs_have_no_page(sandbox, airflow_api):
+    assert airflow_api.get("/closrads/runs/closrads_rollback/x").status_code == 404  # not a sync
+    assert airflow_api.get("/closrads/runs/closrads_sync/no-such-run").status_code == 404
+    assert airflow_api.get("/closrads/api/runs/some_other_dag/x").status_code == 404
