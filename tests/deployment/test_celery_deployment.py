@@ -378,14 +378,57 @@ def test_two_campaigns_at_once_and_one_waiting_for_approval_delays_nobody(stack)
         f"/api/v2/dags/{DAG}/dagRuns/{quote(waiting, safe='')}/taskInstances/approve_changes/-1/hitlDetails",
         {"chosen_options": ["Approve"], "params_input": {}},
     )
-    assert wait_finished(airflow, waiting)["state"] == "success"
+    first_run = wait_finished(airflow, waiting)
+    assert first_run["state"] == "success"
     targeted = sandbox.targeted_states()
     assert targeted[CORE] == ["FL", "OH", "TX"]
     assert all(targeted[adset_id] == client_wants for adset_id in client_ids)  # untouched by the first
     first_pools = {ti["task_id"]: ti["pool"] for ti in task_instances(airflow, waiting)}
     assert first_pools["update_adset"] == f"closrads_graph__{sandbox_scenario.AD_ACCOUNT_ID}"
 
+    # The operator's pages (the closrads_ui plugin in the API server) show a client's operator that client's
+    # campaign only: Airflow's own access rules (FAB here), as for the REST API.
+    viewer = client_viewer(airflow)
+    assert viewer(f"/closrads/api/runs/{CLIENT_DAG}/{quote(other, safe='')}")[0] == 200
+    assert viewer(f"/closrads/api/runs/{DAG}/{quote(waiting, safe='')}")[0] == 403  # no data, not even a 404
+    assert viewer(f"/closrads/adsets/{DAG}/{CORE}")[0] == 403
+    status, overview = viewer("/closrads/")
+    assert status == 200 and CLIENT_DAG in overview and f'data-dag="{DAG}"' not in overview
+    assert anonymous(airflow, f"/closrads/api/runs/{CLIENT_DAG}/{quote(other, safe='')}") in (401, 403)
+    admin_view = airflow.request("GET", f"/closrads/api/runs/{DAG}/{quote(waiting, safe='')}")
+    assert admin_view["map"]["summary"] == first_run["note"]  # an admin reads both; the map says what the note says
+
     # Every campaign's last run through the REST API, as `make overview` prints it.
     rows = {row.dag_id: row for row in campaign_runs(lambda path: airflow.request("GET", path))}
     assert rows[CLIENT_DAG].note == "LIVE: 5 updated" and rows[CLIENT_DAG].campaign == CLIENT.slug
     assert (rows[DAG].run_id, rows[DAG].state, rows[DAG].campaign) == (waiting, "success", "veterans")
+
+
+def client_viewer(airflow):
+    """A user whose role may read the second campaign's DAG and its runs, nothing else; GETs as that user."""
+    role, user, password = "client01_viewer", "viewer01", secrets.token_urlsafe(12)
+    airflow.airflow("roles", "create", role)
+    airflow.airflow("roles", "add-perms", role, "-a", "can_read", "-r", "DAG Runs", f"DAG:{CLIENT_DAG}")
+    airflow.airflow(
+        "users", "create", "--role", role, "--username", user, f"--password={password}",
+        "--email", "viewer@closrads.example", "--firstname", "Client", "--lastname", "Viewer",
+    )  # fmt: skip
+    token = airflow.request("POST", "/auth/token", {"username": user, "password": password}, auth=False)
+    return lambda path: _get(airflow, path, token["access_token"])
+
+
+def anonymous(airflow, path: str) -> int:
+    return _get(airflow, path, None)[0]
+
+
+def _get(airflow, path: str, token: str | None) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(f"{airflow.api_url}{path}", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
