@@ -15,6 +15,7 @@ import os
 import secrets
 import threading
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -50,6 +51,10 @@ FAST_LOST_WORKER_DETECTION = {
 }
 
 DAG = "closrads_sync"
+# Debian's Chromium (.ci/run installs it); Playwright drives it, no browser download.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 # A second campaign beside the first, from the campaign registry: its own CLOSRTECH campaign, Facebook
 # campaign, ad account and token. The first keeps the single-campaign names (closrads_sync ...).
 CLIENT = sandbox_campaigns(1)[0]
@@ -432,3 +437,71 @@ def _get(airflow, path: str, token: str | None) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, ""
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# The colour of each demand band on the page (docs/design.md, "The operator's pages").
+BAND_COLOURS = {
+    "none": "rgb(244, 244, 244)",
+    "low": "rgb(198, 219, 239)",
+    "mid": "rgb(107, 174, 214)",
+    "high": "rgb(33, 113, 181)",
+    "top": "rgb(8, 48, 107)",
+}
+
+
+def test_the_operator_reads_a_run_on_its_map_in_a_real_browser(stack):
+    """Chromium logs in to the Airflow UI, opens a finished run's map, an ad set's history, and follows the
+    undo link to the campaign's rollback DAG; screenshots of each page go to test-artifacts/."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        missing = f"no Chromium at {CHROMIUM} (Debian's package chromium; .ci/run installs it)"
+        pytest.fail(missing) if os.environ.get("CI", "").lower() == "true" else pytest.skip(missing)
+    airflow, _ = stack
+    airflow.request("PATCH", f"/api/v2/dags/{CLIENT_DAG}", {"is_paused": False})
+    run_id = trigger(airflow, {"dry_run": False}, dag_id=CLIENT_DAG)
+    assert wait_finished(airflow, run_id, dag_id=CLIENT_DAG)["state"] == "success"
+    report = airflow.request(
+        "GET",
+        f"/api/v2/dags/{CLIENT_DAG}/dagRuns/{quote(run_id, safe='')}/taskInstances/report/xcomEntries/closrads_report"
+        "?deserialize=true",
+    )["value"]
+    report = json.loads(report) if isinstance(report, str) else report
+    demand = {code: value for code, value in CLIENT.demand().items() if value}
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1300})
+        page.goto(f"{airflow.api_url}/")
+        page.fill("input[name=username]", airflow.username)
+        page.fill("input[name=password]", airflow.password)
+        page.keyboard.press("Enter")
+        page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
+
+        # The run's map: every state coloured by its demand, the change list as the report says.
+        page.goto(f"{airflow.api_url}/closrads/runs/{CLIENT_DAG}/{quote(run_id, safe='')}")
+        page.screenshot(path=str(ARTIFACTS / "run-map.png"), full_page=True)
+        tiles = page.locator(".tile")
+        assert tiles.count() == 51
+        for code in ("TX", "AK", "CA", "OH"):
+            tile = page.locator(f'.tile[data-state="{code}"]')
+            band = tile.get_attribute("data-band")
+            assert int(tile.get_attribute("data-demand")) == demand.get(code, 0)
+            assert tile.evaluate("t => getComputedStyle(t).backgroundColor") == BAND_COLOURS[band]
+        shown = {
+            row.get_attribute("data-adset"): row.get_attribute("data-status")
+            for row in page.locator("tr[data-adset]").all()
+        }
+        assert shown == {a["adset_id"]: "changed" for a in report["adsets"]}
+
+        # One ad set's history, then its undo link: the campaign's rollback DAG in Airflow's UI.
+        page.locator("tr[data-adset] a").first.click()
+        page.wait_for_selector('[data-testid="history"]')
+        page.screenshot(path=str(ARTIFACTS / "adset-history.png"), full_page=True)
+        assert page.locator(f'tr[data-run="{run_id}"]').count() == 1
+        page.locator(f'tr[data-run="{run_id}"] [data-testid="undo"]').click()
+        page.wait_for_url(f"**/dags/closrads_rollback__{CLIENT.slug}", timeout=60_000)
+        page.get_by_text(f"closrads_rollback__{CLIENT.slug}").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "rollback-dag.png"), full_page=True)
+        browser.close()

@@ -66,11 +66,10 @@ class Links:
     def history(self, dag_id: str, adset_id: str) -> str:
         return f"{self.root}/adsets/{quote(dag_id, safe='')}/{quote(adset_id, safe='')}"
 
-    def undo(self, campaign: Campaign, run_id: str, adset_id: str) -> str:
-        """The rollback's trigger form with the run and the ad set filled in (Airflow's ``conf`` URL
-        parameter; the form's own ``run_id`` field is the new run's id, so the param goes in ``conf``)."""
-        conf = json.dumps({"run_id": run_id, "adset_ids": [adset_id], "dry_run": True})
-        return f"{self.ui}/dags/{quote(campaign.rollback_dag_id, safe='')}/trigger/single?conf={quote(conf, safe='')}"
+    def undo(self, campaign: Campaign) -> str:
+        """The campaign's rollback DAG in Airflow's UI, where its Trigger form is. (Airflow 3.3's UI cannot
+        pre-fill that form from a URL; the history page shows the run id to paste beside the link.)"""
+        return f"{self.ui}/dags/{quote(campaign.rollback_dag_id, safe='')}"
 
 
 def _page(template: str, **values) -> HTMLResponse:
@@ -116,7 +115,7 @@ def create_app() -> FastAPI:
             adset_id=adset_id,
             entries=adset_history(session, campaign, adset_id),
             run_url=lambda run_id: links.run(dag_id, run_id),
-            undo_url=lambda run_id, adset: links.undo(campaign, run_id, adset),
+            undo_url=links.undo(campaign),
             states_after=_states_after,
             overview_url=f"{links.root}/",
         )
