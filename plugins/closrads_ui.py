@@ -19,6 +19,7 @@ class ClosradsUiPlugin(AirflowPlugin):
             "name": "Targeting map",
             "href": "closrads/runs/{DAG_ID}/{RUN_ID}",
             "destination": "dag_run",
+            "url_route": "closrads_map",  # the run page's tab (plugin/closrads_map)
         },
         {
             "name": "CLOSRADS campaigns",

@@ -21,6 +21,8 @@ from urllib.parse import quote
 import pytest
 
 from closrads.airflow.alerts import PROCESS_DIED
+from closrads.core.report import Outcome
+from closrads.core.run_map import CHANGE_SYMBOL
 from sandbox import scenario as sandbox_scenario
 from sandbox.client import SandboxClient, airflow_connections, campaign_connections
 from sandbox.scenario import multi_campaign_scenario, sandbox_campaigns
@@ -457,7 +459,9 @@ def test_the_operator_reads_a_run_on_its_map_in_a_real_browser(stack):
     if not Path(CHROMIUM).exists():
         missing = f"no Chromium at {CHROMIUM} (Debian's package chromium; .ci/run installs it)"
         pytest.fail(missing) if os.environ.get("CI", "").lower() == "true" else pytest.skip(missing)
-    airflow, _ = stack
+    airflow, sandbox = stack
+    for adset in CLIENT.adsets(5):  # back to yesterday's states, so this run changes every ad set
+        sandbox.update_adset(adset["id"], targeting=adset["targeting"])
     airflow.request("PATCH", f"/api/v2/dags/{CLIENT_DAG}", {"is_paused": False})
     run_id = trigger(airflow, {"dry_run": False}, dag_id=CLIENT_DAG)
     assert wait_finished(airflow, run_id, dag_id=CLIENT_DAG)["state"] == "success"
@@ -493,9 +497,17 @@ def test_the_operator_reads_a_run_on_its_map_in_a_real_browser(stack):
             row.get_attribute("data-adset"): row.get_attribute("data-status")
             for row in page.locator("tr[data-adset]").all()
         }
-        assert shown == {a["adset_id"]: "changed" for a in report["adsets"]}
+        assert shown == {a["adset_id"]: CHANGE_SYMBOL[Outcome(a["outcome"])] for a in report["adsets"]}
+        assert set(shown.values()) == {"changed"}
+
+        # The same map as the run page's "Targeting map" tab in Airflow's UI (the plugin's external view).
+        page.goto(f"{airflow.api_url}/dags/{CLIENT_DAG}/runs/{quote(run_id, safe='')}")
+        page.get_by_text("Targeting map").first.click()
+        page.frame_locator("iframe").locator('.tile[data-state="TX"]').wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "run-tab.png"), full_page=True)
 
         # One ad set's history, then its undo link: the campaign's rollback DAG in Airflow's UI.
+        page.goto(f"{airflow.api_url}/closrads/runs/{CLIENT_DAG}/{quote(run_id, safe='')}")
         page.locator("tr[data-adset] a").first.click()
         page.wait_for_selector('[data-testid="history"]')
         page.screenshot(path=str(ARTIFACTS / "adset-history.png"), full_page=True)
