@@ -402,6 +402,8 @@ def test_two_campaigns_at_once_and_one_waiting_for_approval_delays_nobody(stack)
     status, overview = viewer("/closrads/")
     assert status == 200 and CLIENT_DAG in overview and f'data-dag="{DAG}"' not in overview
     assert anonymous(airflow, f"/closrads/api/runs/{CLIENT_DAG}/{quote(other, safe='')}") in (401, 403)
+    # reading a campaign is not undoing its runs: the undo form's trigger needs the right to create a run
+    assert viewer(f"/closrads/undo/{CLIENT_DAG}/{quote(other, safe='')}", {"dry_run": "true"})[0] == 403
     admin_view = airflow.request("GET", f"/closrads/api/runs/{DAG}/{quote(waiting, safe='')}")
     assert admin_view["map"]["summary"] == first_run["note"]  # an admin reads both; the map says what the note says
 
@@ -421,19 +423,22 @@ def client_viewer(airflow):
         "--email", "viewer@closrads.example", "--firstname", "Client", "--lastname", "Viewer",
     )  # fmt: skip
     token = airflow.request("POST", "/auth/token", {"username": user, "password": password}, auth=False)
-    return lambda path: _get(airflow, path, token["access_token"])
+    return lambda path, form=None: _get(airflow, path, token["access_token"], form)
 
 
 def anonymous(airflow, path: str) -> int:
     return _get(airflow, path, None)[0]
 
 
-def _get(airflow, path: str, token: str | None) -> tuple[int, str]:
+def _get(airflow, path: str, token: str | None, form: dict | None = None) -> tuple[int, str]:
+    """GET ``path`` (POST ``form`` when given) with ``token``: (status, body)."""
     import urllib.error
+    import urllib.parse
     import urllib.request
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    request = urllib.request.Request(f"{airflow.api_url}{path}", headers=headers)
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    request = urllib.request.Request(f"{airflow.api_url}{path}", data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.read().decode()
@@ -506,14 +511,27 @@ def test_the_operator_reads_a_run_on_its_map_in_a_real_browser(stack):
         page.frame_locator("iframe").locator('.tile[data-state="TX"]').wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "run-tab.png"), full_page=True)
 
-        # One ad set's history, then its undo link: the campaign's rollback DAG in Airflow's UI.
+        # One ad set's history, then its undo link: the rollback's trigger form, filled in and dry.
         page.goto(f"{airflow.api_url}/closrads/runs/{CLIENT_DAG}/{quote(run_id, safe='')}")
         page.locator("tr[data-adset] a").first.click()
         page.wait_for_selector('[data-testid="history"]')
         page.screenshot(path=str(ARTIFACTS / "adset-history.png"), full_page=True)
         assert page.locator(f'tr[data-run="{run_id}"]').count() == 1
         page.locator(f'tr[data-run="{run_id}"] [data-testid="undo"]').click()
-        page.wait_for_url(f"**/dags/closrads_rollback__{CLIENT.slug}", timeout=60_000)
-        page.get_by_text(f"closrads_rollback__{CLIENT.slug}").first.wait_for(timeout=60_000)
-        page.screenshot(path=str(ARTIFACTS / "rollback-dag.png"), full_page=True)
+        page.wait_for_selector('[data-testid="undo-form"]')
+        assert page.locator('[data-testid="paused"]').count() == 1  # says the rollback would wait
+        airflow.request("PATCH", f"/api/v2/dags/closrads_rollback__{CLIENT.slug}", {"is_paused": False})
+        page.reload()
+        assert page.locator('[data-testid="paused"]').count() == 0
+        page.screenshot(path=str(ARTIFACTS / "undo-form.png"), full_page=True)
+        assert page.locator("input[name=run_id]").input_value() == run_id
+        assert page.locator("input[name=dry_run]").is_checked()
+        page.get_by_role("button", name=f"Trigger closrads_rollback__{CLIENT.slug}").click()
+        page.wait_for_url(f"**/dags/closrads_rollback__{CLIENT.slug}/runs/**", timeout=60_000)
+        undo_run = page.url.rsplit("/runs/", 1)[1]
+        page.screenshot(path=str(ARTIFACTS / "rollback-run.png"), full_page=True)
         browser.close()
+    from urllib.parse import unquote
+
+    finished = wait_finished(airflow, unquote(undo_run), dag_id=f"closrads_rollback__{CLIENT.slug}")
+    assert finished["state"] == "success" and finished["note"].startswith("DRY RUN: ")  # Meta-validated, unchanged

@@ -3,6 +3,8 @@ run's report says: tested through Airflow's own API app in process, after real r
 (The browser, the UI's own frames and a user without access are the next step of issue 17.)"""
 
 import re
+from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 
@@ -53,15 +55,53 @@ def test_the_run_page_draws_every_state_and_lists_every_change(live_run, airflow
     assert "http://" not in html.replace("http://localhost", "") and "<script" not in html  # nothing from outside
 
 
-def test_an_adsets_history_links_to_the_campaigns_rollback(live_run, airflow_api):
+def test_an_adsets_history_links_to_a_filled_rollback_form(live_run, airflow_api):
     html = airflow_api.get(f"/closrads/adsets/closrads_sync/{CORE}").text
 
     runs = re.findall(r'<tr data-run="([^"]+)" data-kind="sync">', html)
     assert runs[0] == live_run.run_id  # newest first (the metadata DB holds earlier tests' runs too)
     text = re.sub(r"<[^>]+>", "", html)
     assert "+NE +TX +WV" in text and "&minus;AK &minus;MA &minus;VT" in text
-    undo = re.findall(r'data-testid="undo" target="_top" href="([^"]+)"', html)[0]
-    assert undo == "/dags/closrads_rollback"  # Airflow's own page of the campaign's rollback, with its Trigger form
+    undo = re.findall(r'data-testid="undo" href="([^"]+)"', html)[0]
+    assert undo == f"/closrads/undo/closrads_sync/{quote(live_run.run_id, safe='')}?adset_id={CORE}"
+
+    # The undo link: the rollback's trigger form, filled in, dry by default; submitting it triggers it.
+    form = airflow_api.get(undo).text
+    assert f'name="run_id" value="{live_run.run_id}" readonly' in form
+    assert f'name="only_adset" value="{CORE}" checked' in form and 'name="dry_run" value="true" checked' in form
+    assert f'<tr data-adset="{CORE}">' in form  # what the run wrote there, to be put back
+    answer = airflow_api.post(
+        undo.split("?")[0],
+        data={"run_id": live_run.run_id, "only_adset": CORE, "dry_run": "true", "stop_live_schedule": "true"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/dags/closrads_rollback/runs/")
+    rollback = rollback_run(answer.headers["location"].rsplit("/", 1)[1])
+    assert rollback.conf == {
+        "run_id": live_run.run_id,
+        "adset_ids": [CORE],
+        "dry_run": True,
+        "stop_live_schedule": True,
+    }
+    assert rollback.triggered_by.value == "ui"
+    foreign = airflow_api.post(undo.split("?")[0], data={}, headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403
+
+
+def rollback_run(run_id: str):
+    from urllib.parse import unquote
+
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:  # read it, then remove it: no scheduler here would ever run it
+        run = session.scalars(
+            select(DagRun).where(DagRun.dag_id == "closrads_rollback", DagRun.run_id == unquote(run_id))
+        ).one()
+        conf, triggered_by = dict(run.conf), run.triggered_by
+        session.delete(run)
+    return SimpleNamespace(conf=conf, triggered_by=triggered_by)
 
 
 def test_the_overview_lists_the_campaign_with_its_last_run(live_run, airflow_api):

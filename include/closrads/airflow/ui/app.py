@@ -3,8 +3,10 @@
 
 - ``/closrads/runs/{dag_id}/{run_id}``: one sync run's map (demand per state on a tile grid, each ad
   set's change) and its result; ``/closrads/api/runs/...`` the same as JSON.
-- ``/closrads/adsets/{dag_id}/{adset_id}``: one ad set's history from the audit trail, with a link
-  that opens the campaign's rollback form with the run filled in.
+- ``/closrads/adsets/{dag_id}/{adset_id}``: one ad set's history from the audit trail, each sync run
+  with an undo link to ``/closrads/undo/{dag_id}/{run_id}``: the campaign's rollback trigger form with
+  the run (and the ad set) filled in, dry by default. (Airflow 3.3's own trigger form cannot be
+  pre-filled from a URL; this form triggers the rollback with the user's own permission to.)
 - ``/closrads/``: every campaign the user may read, with its last run.
 
 Access is Airflow's own: the same user (the UI's session cookie or a bearer token) and the same rules
@@ -20,15 +22,17 @@ from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import quote
 
+from airflow.api.common.trigger_dag import trigger_dag
 from airflow.api_fastapi.app import get_auth_manager
-from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
+from airflow.utils.types import DagRunTriggeredByType
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from closrads.airflow.ui.data import adset_history, campaign_rows, run_view
+from closrads.airflow.ui.data import adset_history, campaign_rows, dag_paused, run_view, run_writes
 from closrads.core.audit import AuditRecord
 from closrads.core.campaigns import Campaign, RegistryError, load_registry
 from closrads.core.regions import state_for_key, us_state_keys
@@ -66,10 +70,12 @@ class Links:
     def history(self, dag_id: str, adset_id: str) -> str:
         return f"{self.root}/adsets/{quote(dag_id, safe='')}/{quote(adset_id, safe='')}"
 
-    def undo(self, campaign: Campaign) -> str:
-        """The campaign's rollback DAG in Airflow's UI, where its Trigger form is. (Airflow 3.3's UI cannot
-        pre-fill that form from a URL; the history page shows the run id to paste beside the link.)"""
-        return f"{self.ui}/dags/{quote(campaign.rollback_dag_id, safe='')}"
+    def undo(self, dag_id: str, run_id: str, adset_id: str | None = None) -> str:
+        url = f"{self.root}/undo/{quote(dag_id, safe='')}/{quote(run_id, safe='')}"
+        return f"{url}?adset_id={quote(adset_id, safe='')}" if adset_id else url
+
+    def ui_run(self, dag_id: str, run_id: str) -> str:
+        return f"{self.ui}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
 
 
 def _page(template: str, **values) -> HTMLResponse:
@@ -115,10 +121,59 @@ def create_app() -> FastAPI:
             adset_id=adset_id,
             entries=adset_history(session, campaign, adset_id),
             run_url=lambda run_id: links.run(dag_id, run_id),
-            undo_url=links.undo(campaign),
+            undo_url=lambda run_id: links.undo(dag_id, run_id, adset_id),
             states_after=_states_after,
             overview_url=f"{links.root}/",
         )
+
+    @app.get("/undo/{dag_id}/{run_id}", response_class=HTMLResponse, dependencies=[READ_RUNS])
+    def undo_form(dag_id: str, run_id: str, request: Request, session: SessionDep, adset_id: str = "") -> HTMLResponse:
+        campaign = _sync_campaign(dag_id)
+        links = Links(request)
+        records = [
+            e.record for e in run_writes(session, campaign, run_id) if not adset_id or e.record.adset_id == adset_id
+        ]
+        return _page(
+            "undo.html",
+            page_title=f"undo {run_id}",
+            campaign=campaign,
+            run_id=run_id,
+            adset_id=adset_id,
+            records=records,
+            paused=dag_paused(session, campaign.rollback_dag_id),
+            action=links.undo(dag_id, run_id),
+            overview_url=f"{links.root}/",
+        )
+
+    @app.post("/undo/{dag_id}/{run_id}", dependencies=[READ_RUNS])
+    async def undo_trigger(dag_id: str, run_id: str, request: Request, user: GetUserDep) -> RedirectResponse:
+        """Trigger the campaign's rollback as the user, who must be allowed to trigger it (Airflow's own
+        rule for creating a DAG run), from this app's own form (the session cookie is SameSite=Lax, and
+        a request from another origin is refused besides)."""
+        campaign = _sync_campaign(dag_id)
+        _refuse_other_origins(request)
+        allowed = get_auth_manager().is_authorized_dag(
+            method="POST",
+            access_entity=DagAccessEntity.RUN,
+            details=DagDetails(id=campaign.rollback_dag_id),
+            user=user,
+        )
+        if not allowed:
+            raise HTTPException(403, f"you may not trigger {campaign.rollback_dag_id}")
+        form = await request.form()
+        conf = {
+            "run_id": run_id,
+            "adset_ids": [str(form["only_adset"])] if form.get("only_adset") else [],
+            "dry_run": form.get("dry_run") == "true",
+            "stop_live_schedule": form.get("stop_live_schedule") == "true",
+        }
+        run = trigger_dag(
+            campaign.rollback_dag_id,
+            triggered_by=DagRunTriggeredByType.UI,
+            triggering_user_name=user.get_name(),
+            conf=conf,
+        )
+        return RedirectResponse(Links(request).ui_run(campaign.rollback_dag_id, run.run_id), status_code=303)
 
     @app.get("/", response_class=HTMLResponse)
     def overview_page(request: Request, user: GetUserDep, session: SessionDep) -> HTMLResponse:
@@ -132,6 +187,12 @@ def create_app() -> FastAPI:
         )
 
     return app
+
+
+def _refuse_other_origins(request: Request) -> None:
+    origin = request.headers.get("origin")
+    if origin and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}":
+        raise HTTPException(403, "a rollback is triggered from CLOSRADS's own undo form only")
 
 
 def _states_after(record: AuditRecord) -> list[str]:

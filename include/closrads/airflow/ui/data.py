@@ -151,3 +151,30 @@ def campaign_rows(session: Session, campaigns: list[Campaign], readable: set[str
             )
         )
     return rows
+
+
+def run_writes(session: Session, campaign: Campaign, run_id: str) -> list[HistoryEntry]:
+    """The writes one run of the campaign's sync recorded (what an undo would put back), by ad set id."""
+    from airflow.models.asset import AssetEvent
+
+    events = session.scalars(
+        select(AssetEvent)
+        .where(AssetEvent.source_dag_id == campaign.sync_dag_id, AssetEvent.source_run_id == run_id)
+        .order_by(AssetEvent.timestamp)
+        .limit(MAX_HISTORY * 10)
+    ).all()
+    entries = {}
+    for event in events:
+        try:
+            record = AuditRecord.from_extra(event.extra or {})
+        except (KeyError, TypeError, ValueError):
+            continue
+        entries.setdefault(record.adset_id, HistoryEntry(record, event.timestamp.isoformat()))
+    return [entries[adset_id] for adset_id in sorted(entries)]
+
+
+def dag_paused(session: Session, dag_id: str) -> bool:
+    """Whether a DAG is paused (a run triggered then waits until someone unpauses it)."""
+    from airflow.models.dag import DagModel
+
+    return bool(session.scalar(select(DagModel.is_paused).where(DagModel.dag_id == dag_id)))
