@@ -22,6 +22,12 @@ class ClosradsUiPlugin(AirflowPlugin):
             "url_route": "closrads_map",  # the run page's tab (plugin/closrads_map)
         },
         {
+            "name": "Targeting maps",
+            "href": "closrads/dags/{DAG_ID}",
+            "destination": "dag",
+            "url_route": "closrads_runs",  # the DAG page's tab: its latest runs, each to its map
+        },
+        {
             "name": "CLOSRADS campaigns",
             "href": "closrads/",
             "destination": "nav",

@@ -511,6 +511,16 @@ def test_the_operator_reads_a_run_on_its_map_in_a_real_browser(stack):
         page.frame_locator("iframe").locator('.tile[data-state="TX"]').wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "run-tab.png"), full_page=True)
 
+        # The DAG page's "Targeting maps" tab (its latest runs), and every campaign at a glance.
+        page.goto(f"{airflow.api_url}/dags/{CLIENT_DAG}")
+        page.get_by_text("Targeting maps").first.click()
+        page.frame_locator("iframe").locator(f'tr[data-run="{run_id}"]').wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "dag-tab.png"), full_page=True)
+        page.goto(f"{airflow.api_url}/closrads/")
+        page.wait_for_selector(f'tr[data-dag="{CLIENT_DAG}"]')
+        page.screenshot(path=str(ARTIFACTS / "campaigns.png"), full_page=True)
+        assert page.locator(f'tr[data-dag="{DAG}"]').count() == 1  # an admin sees both campaigns
+
         # One ad set's history, then its undo link: the rollback's trigger form, filled in and dry.
         page.goto(f"{airflow.api_url}/closrads/runs/{CLIENT_DAG}/{quote(run_id, safe='')}")
         page.locator("tr[data-adset] a").first.click()

@@ -113,3 +113,10 @@ def test_other_dags_and_unknown_runs_have_no_page(sandbox, airflow_api):
     assert airflow_api.get("/closrads/runs/closrads_rollback/x").status_code == 404  # not a sync
     assert airflow_api.get("/closrads/runs/closrads_sync/no-such-run").status_code == 404
     assert airflow_api.get("/closrads/api/runs/some_other_dag/x").status_code == 404
+
+
+def test_a_campaigns_page_lists_its_runs_each_to_its_map(live_run, airflow_api):
+    html = airflow_api.get("/closrads/dags/closrads_sync").text
+    assert f'<tr data-run="{live_run.run_id}">' in html
+    assert f'href="/closrads/runs/closrads_sync/{quote(live_run.run_id, safe="")}"' in html
+    assert airflow_api.get("/closrads/dags/closrads_rollback").status_code == 404

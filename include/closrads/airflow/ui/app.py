@@ -7,6 +7,7 @@
   with an undo link to ``/closrads/undo/{dag_id}/{run_id}``: the campaign's rollback trigger form with
   the run (and the ad set) filled in, dry by default. (Airflow 3.3's own trigger form cannot be
   pre-filled from a URL; this form triggers the rollback with the user's own permission to.)
+- ``/closrads/dags/{dag_id}``: a campaign's latest runs, each linking to its map.
 - ``/closrads/``: every campaign the user may read, with its last run.
 
 Access is Airflow's own: the same user (the UI's session cookie or a bearer token) and the same rules
@@ -32,7 +33,14 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from closrads.airflow.ui.data import adset_history, campaign_rows, dag_paused, run_view, run_writes
+from closrads.airflow.ui.data import (
+    adset_history,
+    campaign_rows,
+    dag_paused,
+    recent_runs,
+    run_view,
+    run_writes,
+)
 from closrads.core.audit import AuditRecord
 from closrads.core.campaigns import Campaign, RegistryError, load_registry
 from closrads.core.regions import state_for_key, us_state_keys
@@ -123,6 +131,19 @@ def create_app() -> FastAPI:
             run_url=lambda run_id: links.run(dag_id, run_id),
             undo_url=lambda run_id: links.undo(dag_id, run_id, adset_id),
             states_after=_states_after,
+            overview_url=f"{links.root}/",
+        )
+
+    @app.get("/dags/{dag_id}", response_class=HTMLResponse, dependencies=[READ_RUNS])
+    def dag_page(dag_id: str, request: Request, session: SessionDep) -> HTMLResponse:
+        campaign = _sync_campaign(dag_id)
+        links = Links(request)
+        return _page(
+            "dag.html",
+            page_title=dag_id,
+            campaign=campaign,
+            runs=recent_runs(session, dag_id),
+            run_url=lambda run_id: links.run(dag_id, run_id),
             overview_url=f"{links.root}/",
         )
 

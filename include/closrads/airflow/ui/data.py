@@ -178,3 +178,31 @@ def dag_paused(session: Session, dag_id: str) -> bool:
     from airflow.models.dag import DagModel
 
     return bool(session.scalar(select(DagModel.is_paused).where(DagModel.dag_id == dag_id)))
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    run_type: str
+    state: str
+    note: str | None
+    waiting: bool
+
+
+def recent_runs(session: Session, dag_id: str, limit: int = 25) -> list[RunRow]:
+    """A DAG's latest runs, newest first."""
+    from airflow.models.dagrun import DagRun
+
+    runs = session.scalars(
+        select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.run_after.desc()).limit(limit)
+    ).all()
+    return [
+        RunRow(
+            run.run_id,
+            str(getattr(run.run_type, "value", run.run_type)),
+            str(getattr(run.state, "value", run.state)),
+            run.note,
+            _waiting_for_approval(session, dag_id, run.run_id),
+        )
+        for run in runs
+    ]
