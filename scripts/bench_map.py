@@ -5,8 +5,7 @@ It runs the sync once under ``dag.test()`` against a generated sandbox campaign 
 live run: every ad set written, so every row and tile has a change), in a throw-away Airflow home,
 then requests the run's page and its JSON 20 times each through Airflow's own FastAPI app in process
 (the same app the API server serves: access check, metadata-DB reads, rendering) and prints the
-median and the slowest. The browser's own drawing of the page is not included (it is static HTML
-and CSS, no script).
+median and the slowest; then how long Chromium takes to lay the page out and paint it.
 """
 
 from __future__ import annotations
@@ -73,8 +72,34 @@ def main() -> int:
             f"the run's {what}: median {statistics.median(times) * 1000:.0f} ms, slowest {max(times) * 1000:.0f} ms "
             f"over {REQUESTS} requests ({len(response.content) // 1024} KB)"
         )
+    browser_draw(client.get(f"/closrads/runs/closrads_sync/{run.run_id}").text)
     server.shutdown()
     return 0
+
+
+def browser_draw(html: str) -> None:
+    """How long Debian's Chromium takes to lay out and paint the page (when Playwright and Chromium are here)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("the browser's drawing: not measured (no Playwright)")
+        return
+    chromium = "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        print(f"the browser's drawing: not measured (no {chromium})")
+        return
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            page.set_content(html, wait_until="load")
+            page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+            times.append(time.perf_counter() - start)
+        browser.close()
+    median = statistics.median(times) * 1000
+    print(f"the browser's drawing of the page (Chromium, to the second frame): median {median:.0f} ms")
 
 
 if __name__ == "__main__":
