@@ -84,6 +84,11 @@ def test_an_adsets_history_links_to_a_filled_rollback_form(live_run, airflow_api
         "stop_live_schedule": True,
     }
     assert rollback.triggered_by.value == "ui"
+    # A request without the checkboxes stays dry and stops the live schedule; only an explicit untick is live.
+    bare = airflow_api.post(undo.split("?")[0], data={}, follow_redirects=False)
+    assert rollback_run(bare.headers["location"].rsplit("/", 1)[1]).conf["dry_run"] is True
+    live = airflow_api.post(undo.split("?")[0], data={"dry_run": "false"}, follow_redirects=False)
+    assert rollback_run(live.headers["location"].rsplit("/", 1)[1]).conf["dry_run"] is False
     foreign = airflow_api.post(undo.split("?")[0], data={}, headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403
 

@@ -93,20 +93,20 @@ def _page(template: str, **values) -> HTMLResponse:
 def create_app() -> FastAPI:
     app = FastAPI(title="CLOSRADS", docs_url=None, redoc_url=None, openapi_url=None)
 
-    @app.get("/api/runs/{dag_id}/{run_id}", dependencies=[READ_RUNS])
-    def run_json(dag_id: str, run_id: str, session: SessionDep) -> dict:
+    def run_or_404(session, dag_id: str, run_id: str):
         _sync_campaign(dag_id)
         view = run_view(session, dag_id, run_id)
         if view is None:
             raise HTTPException(404, "no such run")
-        return json.loads(json.dumps(asdict(view), default=str))
+        return view
+
+    @app.get("/api/runs/{dag_id}/{run_id}", dependencies=[READ_RUNS])
+    def run_json(dag_id: str, run_id: str, session: SessionDep) -> dict:
+        return json.loads(json.dumps(asdict(run_or_404(session, dag_id, run_id)), default=str))
 
     @app.get("/runs/{dag_id}/{run_id}", response_class=HTMLResponse, dependencies=[READ_RUNS])
     def run_page(dag_id: str, run_id: str, request: Request, session: SessionDep) -> HTMLResponse:
-        _sync_campaign(dag_id)
-        view = run_view(session, dag_id, run_id)
-        if view is None:
-            raise HTTPException(404, "no such run")
+        view = run_or_404(session, dag_id, run_id)
         links = Links(request)
         return _page(
             "run.html",
@@ -185,8 +185,8 @@ def create_app() -> FastAPI:
         conf = {
             "run_id": run_id,
             "adset_ids": [str(form["only_adset"])] if form.get("only_adset") else [],
-            "dry_run": form.get("dry_run") == "true",
-            "stop_live_schedule": form.get("stop_live_schedule") == "true",
+            "dry_run": _ticked(form.getlist("dry_run")),
+            "stop_live_schedule": _ticked(form.getlist("stop_live_schedule")),
         }
         run = trigger_dag(
             campaign.rollback_dag_id,
@@ -208,6 +208,13 @@ def create_app() -> FastAPI:
         )
 
     return app
+
+
+def _ticked(values: list) -> bool:
+    """A checkbox of the undo form, safe by default: the form sends a hidden ``false`` and, when ticked,
+    ``true``; only an explicit ``false`` without ``true`` unticks it (a request without the field, or a
+    form that lost it, stays dry and stops the live schedule)."""
+    return "true" in values or "false" not in values
 
 
 def _refuse_other_origins(request: Request) -> None:
