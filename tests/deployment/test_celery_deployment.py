@@ -535,7 +535,7 @@ def test_the_operator_reads_a_run_on_its_map_in_a_real_browser(stack):
         assert page.locator('[data-testid="paused"]').count() == 0
         page.screenshot(path=str(ARTIFACTS / "undo-form.png"), full_page=True)
         assert page.locator("input[name=run_id]").input_value() == run_id
-        assert page.locator("input[name=dry_run]").is_checked()
+        assert page.locator("input[name=dry_run][type=checkbox]").is_checked()
         page.get_by_role("button", name=f"Trigger closrads_rollback__{CLIENT.slug}").click()
         page.wait_for_url(f"**/dags/closrads_rollback__{CLIENT.slug}/runs/**", timeout=60_000)
         undo_run = page.url.rsplit("/runs/", 1)[1]
