@@ -4,7 +4,7 @@ The whole flow runs end to end in tests/integration; these cases (a task that di
 stopped early) are hard to produce there and easy to state here.
 """
 
-from closrads.airflow.tasks import adset_outcomes, step_results
+from closrads.airflow.sync import adset_outcomes, step_results
 from closrads.core.report import Outcome, StepStatus
 
 LISTED = [{"id": "1", "name": "Core"}, {"id": "2", "name": "Spouses"}, {"id": "3", "name": "Mobile"}]

@@ -20,7 +20,6 @@ from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.masking import redacted
 from closrads.airflow.slack import post_to_slack, run_url, task_log_url
 from closrads.core.campaigns import SLACK_CONN_ID
-from closrads.core.messages import TaskFailure, failure_message, run_failure_message
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +53,8 @@ def _safely(context, *, will_retry: bool) -> None:
 
 
 def _alert(context, *, will_retry: bool) -> None:
+    from closrads.core.messages import TaskFailure, failure_message  # when alerting: DAG files import this module
+
     exception = context.get("exception")
     if isinstance(exception, RunFailedAfterReport):
         return  # the report task failed on purpose after posting the run's summary: no second message
@@ -147,6 +148,8 @@ def alert_run_failure(context) -> None:
     so the operator would hear nothing; this says what happened and links the run. A plain function:
     Airflow's DAG-level notifier objects do not run under ``airflow dags test``, functions do.
     """
+    from closrads.core.messages import run_failure_message
+
     try:
         context = context or {}
         reason = str(context.get("reason") or "unknown reason")

@@ -17,31 +17,19 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.providers.standard.exceptions import HITLTimeoutError
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
-from airflow.sdk import BaseNotifier, Variable
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import BaseNotifier
 
-from closrads.airflow.campaign import campaign_of
-from closrads.airflow.hooks.airflow_api import AirflowApiHook
-from closrads.airflow.mode import announce_mode
-from closrads.airflow.slack import airflow_ui_url, post_to_slack
-from closrads.airflow.tasks import XComKey
-from closrads.core.approval import (
-    ApprovalResult,
-    ChangeGuard,
-    Decision,
-    PlannedChange,
-    parse_threshold,
-    parse_timeout_minutes,
-    plan_markdown,
-)
-from closrads.core.errors import GuardStateUnavailable
-from closrads.core.messages import approval_request_message
-from closrads.core.run_mode import RunMode, parse_flag
-from closrads.core.write_order import WriteOrder
+from closrads.airflow.xcom import XComKey
+
+if TYPE_CHECKING:
+    from closrads.core.approval import ApprovalResult, ChangeGuard
+
+# The DAG factory imports this module to build each sync DAG; everything the operator needs only when it
+# runs (the change guard's rules, the Variables, Slack, the REST API hook) is imported in the methods, so
+# parsing the DAG file does not load it (see closrads.airflow.tasks).
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +43,10 @@ class ApprovalRequestNotifier(BaseNotifier):
     """Tells Slack that a run waits for an approval, what it would change and where to answer it."""
 
     def notify(self, context) -> None:
+        from closrads.airflow.campaign import campaign_of
+        from closrads.airflow.slack import airflow_ui_url, post_to_slack
+        from closrads.core.messages import approval_request_message
+
         operator: ChangeApprovalOperator = context["task"]
         ti = context["ti"]
         url = operator.generate_link_to_ui(task_instance=ti, base_url=airflow_ui_url())
@@ -95,6 +87,12 @@ class ChangeApprovalOperator(ApprovalOperator):
         self.waiting_deadline = ""
 
     def execute(self, context) -> None:
+        from closrads.airflow.campaign import campaign_of
+        from closrads.airflow.hooks.airflow_api import AirflowApiHook
+        from closrads.airflow.mode import announce_mode
+        from closrads.core.approval import ApprovalResult, Decision, PlannedChange, parse_timeout_minutes, plan_markdown
+        from closrads.core.run_mode import RunMode
+
         mode = RunMode.from_dict(self.mode)
         announce_mode(mode)
         if mode.dry_run:
@@ -142,6 +140,12 @@ class ChangeApprovalOperator(ApprovalOperator):
         super().execute(context)  # records the request, notifies Slack, parks the task
 
     def execute_complete(self, context, event: dict[str, Any]) -> None:
+        from airflow.providers.standard.exceptions import HITLTimeoutError
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from closrads.airflow.campaign import campaign_of
+        from closrads.core.approval import ApprovalResult, Decision
+
         # What was asked, as execute recorded it: the Variables are not read again once a person answered.
         request = context["ti"].xcom_pull(task_ids=self.task_id, key=_REQUEST_KEY) or {}
         asked = ApprovalResult.from_dict(request["asked"]) if request.get("asked") else None
@@ -173,6 +177,9 @@ class ChangeApprovalOperator(ApprovalOperator):
 
     def _decided(self, context, result: ApprovalResult) -> None:
         """Record the decision for the report, and the run's write order for its ``update_adset`` tasks."""
+        from closrads.core.run_mode import RunMode
+        from closrads.core.write_order import WriteOrder
+
         ti = context["ti"]
         ti.xcom_push(key=XComKey.APPROVAL, value=result.to_dict())
         order = WriteOrder(RunMode.from_dict(self.mode), self.mapping["regions"], self.demand["fetched_at"], result)
@@ -184,6 +191,10 @@ _REQUEST_KEY = "approval_request"  # what execute asked, for execute_complete (a
 
 def _read_guard(context) -> ChangeGuard:
     """The campaign's guard: its threshold Variable, else the registry's threshold for it."""
+    from closrads.airflow.campaign import campaign_of
+    from closrads.core.approval import ChangeGuard, parse_threshold
+    from closrads.core.run_mode import parse_flag
+
     campaign = campaign_of(context)
     variable = campaign.approval_threshold_variable
     guard = parse_threshold(_variable(variable), default=campaign.approval_threshold, variable=variable)
@@ -197,6 +208,10 @@ def _read_guard(context) -> ChangeGuard:
 
 def _variable(name: str) -> str | None:
     """A guard Variable's raw value. Fails closed: unreadable is a transient error, never "no guard"."""
+    from airflow.sdk import Variable
+
+    from closrads.core.errors import GuardStateUnavailable
+
     try:
         return Variable.get(name, default=None)
     except Exception as exc:  # noqa: BLE001 - any reason: do not decide without it

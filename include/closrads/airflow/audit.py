@@ -10,13 +10,16 @@ succeeds, together with its state.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from airflow.sdk import Asset, AssetAlias
 
 from closrads.airflow.campaign import campaign_of
-from closrads.core.audit import AuditRecord, ChangeKind, regions_of
 from closrads.core.campaigns import Campaign
-from closrads.core.targeting import GeoPlan
+
+if TYPE_CHECKING:
+    from closrads.core.audit import ChangeKind
+    from closrads.core.targeting import GeoPlan
 
 ASSET_GROUP = "closrads"
 
@@ -47,6 +50,8 @@ def record_write(
 ) -> str:
     """Record a write this task just made (targeting ``before`` -> ``after``) as the ad set's asset
     event; Airflow stores it when the task succeeds. Returns the write's UTC time (ISO)."""
+    from closrads.core.audit import AuditRecord, regions_of  # at run time: the DAG factory imports this module
+
     campaign = campaign_of(context)
     record = AuditRecord(
         adset_id=adset_id,

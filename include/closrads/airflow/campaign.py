@@ -8,9 +8,13 @@ triggering a run could change those) or XCom.
 
 from __future__ import annotations
 
-from closrads.airflow.hooks.closrtech import ClosrtechHook
-from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
+from typing import TYPE_CHECKING
+
 from closrads.core.campaigns import Campaign, load_registry
+
+if TYPE_CHECKING:
+    from closrads.airflow.hooks.closrtech import ClosrtechHook
+    from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 
 
 def campaign_for_dag(dag_id: str) -> Campaign:
@@ -27,8 +31,12 @@ def campaign_of(context) -> Campaign:
 
 def facebook_hook(campaign: Campaign) -> FacebookAdsHook:
     """The campaign's Graph hook: its Connection, held to the ad account the registry names."""
+    from closrads.airflow.hooks.facebook_ads import FacebookAdsHook  # run time only: DAG files import this module
+
     return FacebookAdsHook(facebook_conn_id=campaign.facebook_conn_id, ad_account_id=campaign.ad_account_id)
 
 
 def closrtech_hook(campaign: Campaign) -> ClosrtechHook:
+    from closrads.airflow.hooks.closrtech import ClosrtechHook
+
     return ClosrtechHook(closrtech_conn_id=campaign.closrtech_conn_id)

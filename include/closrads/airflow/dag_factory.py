@@ -20,7 +20,8 @@ from closrads.airflow.approval import APPROVE_TASK_ID, REQUIRE_APPROVAL_PARAM, C
 from closrads.airflow.audit import targeting_changes
 from closrads.airflow.defaults import DAG_DEFAULTS, dry_run_param
 from closrads.airflow.rollback import plan_rollback, report_rollback, rollback_adset
-from closrads.airflow.tasks import XComKey, fetch_demand, list_adsets, map_regions, report, update_adset
+from closrads.airflow.tasks import fetch_demand, list_adsets, map_regions, report, update_adset
+from closrads.airflow.xcom import XComKey
 from closrads.core.campaigns import Campaign, load_registry
 
 SYNC_DOC = """

@@ -44,6 +44,13 @@ import facebook_business.exceptions  # noqa: F401
 # Jinja's extensions, which every task's template environment (the map-index label) loads.
 import jinja2.ext  # noqa: F401
 
-# CLOSRADS: everything both DAG files import (the factory imports the tasks), and the registry's parser.
+# CLOSRADS: what both DAG files import (the factory and the task declarations), what the tasks do when
+# they run (the DAG files do not import that), and the registry's parser.
 import closrads.airflow.dag_factory
-import closrads.core.campaigns  # noqa: F401
+import closrads.airflow.hooks.airflow_api
+import closrads.airflow.hooks.closrtech
+import closrads.airflow.hooks.facebook_ads
+import closrads.airflow.sync
+import closrads.airflow.undo
+import closrads.core.campaigns
+import closrads.core.messages  # noqa: F401

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from closrads.airflow.approval import APPROVE_TASK_ID
-from closrads.airflow.tasks import XComKey
+from closrads.airflow.xcom import XComKey
 from closrads.core.audit import AuditRecord
 from closrads.core.campaigns import Campaign
 from closrads.core.run_map import RunMap, run_map

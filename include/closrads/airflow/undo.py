@@ -1,0 +1,188 @@
+"""What the ``closrads_rollback`` tasks do when they run: undo the targeting writes of one ``closrads_sync``
+run. :mod:`closrads.airflow.rollback` declares the tasks and imports this module only inside them.
+
+``plan_rollback`` reads that run's audit records (asset events, see :mod:`closrads.airflow.audit`),
+``rollback_adset`` undoes one ad set's write where the ad set still holds exactly what the run wrote
+(:mod:`closrads.core.rollback`), and ``report_rollback`` reports like the sync does. Same hooks,
+retries, deep copy, per-ad-set isolation, dry run (validated by Meta) and audit as the sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import Variable, get_current_context
+
+from closrads.airflow.audit import targeting_changes
+from closrads.airflow.campaign import campaign_of, facebook_hook
+from closrads.airflow.exceptions import RunFailedAfterReport
+from closrads.airflow.mode import announce_mode, resolve_mode
+from closrads.airflow.sync import (
+    StaleGuard,
+    adset_outcomes,
+    deliver_report,
+    recorded_mode,
+    recording_adset_outcome,
+    recording_step_errors,
+    step_results,
+    write_targeting,
+)
+from closrads.airflow.xcom import XComKey
+from closrads.core.audit import AuditRecord, ChangeKind
+from closrads.core.campaigns import Campaign, load_registry
+from closrads.core.errors import ClosradsError
+from closrads.core.report import AdSetOutcome, Outcome, SyncReport
+from closrads.core.rollback import plan_undo, states_before
+from closrads.core.run_mode import RunMode
+from closrads.core.targeting import targeting_with_regions, usable_targeting
+
+log = logging.getLogger(__name__)
+# How far back plan_rollback reads audit records: undoing a run older than this would overwrite a
+# month of daily syncs; it also bounds the read, as the history grows every day.
+MAX_RUN_AGE = timedelta(days=35)
+
+
+class RollbackRefused(ClosradsError):
+    """The rollback's request cannot be carried out as asked (no such run, nothing it wrote...)."""
+
+
+def plan_rollback() -> list[dict[str, Any]]:
+    """The writes of the requested run of the campaign's sync, one per ad set (first state before, last
+    state after). Its inlet is the campaign's audit alias, so it never sees another campaign's writes."""
+    context = get_current_context()
+    ti, params = context["ti"], context["params"]
+    mode = resolve_mode(context)
+    ti.xcom_push(key=XComKey.RUN_MODE, value=mode.to_dict())
+    announce_mode(mode)
+    with recording_step_errors(ti):
+        campaign = campaign_of(context)
+        sync_dag_id = campaign.sync_dag_id
+        run_id = str(params.get("run_id") or "").strip()
+        if not run_id:
+            raise RollbackRefused(f"the param run_id is required: the id of the {sync_dag_id} run to undo")
+        _refuse_run_of_another_dag(ti, campaign, run_id)
+        since = (datetime.now(UTC) - MAX_RUN_AGE).isoformat()
+        events = context["inlet_events"][targeting_changes(campaign)].after(since)
+        records = _writes_of(run_id, sync_dag_id, events)
+        wanted = {str(adset_id).strip() for adset_id in params.get("adset_ids") or [] if str(adset_id).strip()}
+        if unknown := sorted(wanted - {record.adset_id for record in records}):
+            raise RollbackRefused(f"run {run_id} wrote no ad set {', '.join(unknown[:20])}; nothing to undo there")
+        records = [record for record in records if not wanted or record.adset_id in wanted]
+        if not records:
+            raise RollbackRefused(
+                f"run {run_id} of {sync_dag_id} wrote no ad set in the last {MAX_RUN_AGE.days} days (no audit "
+                "record); nothing to undo"
+            )
+        if not mode.dry_run and params.get("stop_live_schedule", True):
+            # The next scheduled sync would re-apply the same demand before a person looks.
+            Variable.set(campaign.dry_run_variable, "true")
+            log.warning(
+                "Set Variable %s to true: scheduled runs of %s stay dry until a person says so",
+                campaign.dry_run_variable,
+                sync_dag_id,
+            )
+        log.info("Undoing run %s on %d ad set(s): %s", run_id, len(records), ", ".join(r.adset_id for r in records))
+        return [record.to_extra() for record in records]
+
+
+def _refuse_run_of_another_dag(ti, campaign: Campaign, run_id: str) -> None:
+    """A run id that is no run of this campaign's sync is refused by name: run ids repeat across DAGs
+    (every campaign has a ``scheduled__2026-12-01T13:00:00+00:00``), so the operator may have picked
+    the wrong campaign's rollback, and must be told which one to use."""
+    if ti.get_dr_count(dag_id=campaign.sync_dag_id, run_ids=[run_id]):
+        return
+    others = [
+        other
+        for other in load_registry().campaigns
+        if other.slug != campaign.slug and ti.get_dr_count(dag_id=other.sync_dag_id, run_ids=[run_id])
+    ][:3]
+    where = "; ".join(f"it is a run of {o.sync_dag_id}: undo it with {o.rollback_dag_id}" for o in others)
+    raise RollbackRefused(
+        f"{run_id[:120]!r} is not a run of {campaign.sync_dag_id}"
+        + (f" ({where})" if where else "")
+        + "; nothing to undo"
+    )
+
+
+def _writes_of(run_id: str, sync_dag_id: str, events) -> list[AuditRecord]:
+    by_adset: dict[str, AuditRecord] = {}
+    for event in events:
+        extra = getattr(event, "extra", None) or {}
+        if extra.get("run_id") != run_id or extra.get("dag_id") != sync_dag_id or extra.get("kind") != ChangeKind.SYNC:
+            continue
+        record = AuditRecord.from_extra(extra)
+        first = by_adset.get(record.adset_id)
+        if first is None:
+            by_adset[record.adset_id] = record
+        else:  # written twice in one run (a clear and re-run): before from the first, after from the last
+            by_adset[record.adset_id] = AuditRecord.from_extra(
+                record.to_extra() | {"regions_before": first.regions_before}
+            )
+    return sorted(by_adset.values(), key=lambda record: record.adset_id)
+
+
+def rollback_adset(change: dict[str, Any], mode: dict) -> None:
+    """Put back one ad set's US states from before the sync run's write, if nobody changed it since."""
+    context = get_current_context()
+    record = AuditRecord.from_extra(change)
+    label = f"{record.adset_name} ({record.adset_id})"
+    context["adset_label"] = label
+    ti = context["ti"]
+    run_mode = RunMode.from_dict(mode)
+    announce_mode(run_mode)
+    outcome = AdSetOutcome(record.adset_id, record.adset_name, Outcome.FAILED, tries=int(ti.try_number or 1))
+    with recording_adset_outcome(ti, outcome, label):
+        campaign = campaign_of(context)
+        hook = facebook_hook(campaign)
+        current = hook.get_adset(record.adset_id)
+        targeting = usable_targeting(current.get("targeting"))
+        plan = plan_undo(targeting, record)  # refuses an ad set changed since that run's write
+        outcome.added, outcome.removed = plan.added, plan.removed
+        if not plan.needs_write:
+            outcome.outcome = Outcome.SKIPPED
+            return
+        written_at = write_targeting(
+            hook,
+            outcome,
+            context,
+            mode=run_mode,
+            current=targeting,
+            desired=targeting_with_regions(targeting, states_before(record)),
+            plan=plan,
+            kind=ChangeKind.ROLLBACK,
+            action=f"undo run {record.run_id} on",
+            done=f"Undid run {record.run_id} on",
+            undoes_run_id=record.run_id,
+        )
+        if written_at is None:
+            return
+        # The stale guard: a cleared update_adset of an older sync run must not undo this rollback.
+        StaleGuard(written_at, context["run_id"], campaign.applied_demand_variable).record()
+
+
+def report_rollback(changes: list[dict] | None, outcomes: Sequence[dict]) -> None:
+    """Report what the rollback did, like the sync's report, then fail if anything failed."""
+    context = get_current_context()
+    ti, run_id, this, params = context["ti"], context["run_id"], context["task"], context["params"]
+    upstream = [t for t in context["dag"].tasks if t.task_id in this.upstream_task_ids]
+    steps = [t.task_id for t in upstream if not t.is_mapped]
+    (adset_task,) = [t.task_id for t in upstream if t.is_mapped]
+    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id]).get(run_id, {})
+    listed = [{"id": c["adset_id"], "name": c["adset_name"]} for c in changes or []]
+    mode = recorded_mode(ti, steps)
+    result = SyncReport(
+        title=f"CLOSRADS rollback{campaign_of(context).title} of {str(params.get('run_id') or '?')[:80]}",
+        shows_demand=False,
+        mode=mode.describe(),
+        dry_run=mode.dry_run,
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        run_id=run_id,
+        adsets=adset_outcomes(listed, list(outcomes[:]), adset_task, states),
+        steps=step_results(ti, steps, states),
+    )
+    deliver_report(context, result, what="rollback report")
+    if not result.succeeded:
+        raise RunFailedAfterReport(f"CLOSRADS rollback {result.status}: {result.summary()}")
