@@ -2,6 +2,7 @@
 
 from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 from closrads.airflow.recheck import recheck_uncertain
+from closrads.core.learning_phase import policy_of
 from closrads.core.regions import map_states
 from closrads.core.report import AdSetOutcome, Outcome
 
@@ -15,7 +16,7 @@ def test_uncertain_adsets_are_re_read_and_flagged_when_they_differ(sandbox):
     retried = AdSetOutcome(LOOKALIKE, "Lookalike", Outcome.SKIPPED, tries=2)
     died = AdSetOutcome(SPOUSES, "Spouses", Outcome.UNKNOWN)
 
-    recheck_uncertain([certain, retried, died], regions, FacebookAdsHook())
+    recheck_uncertain([certain, retried, died], policy_of({"regions": regions}), FacebookAdsHook())
 
     assert [r["object_id"] for r in sandbox.requests("graph", method="GET") if r.get("object_id")] == [
         LOOKALIKE,
@@ -30,7 +31,7 @@ def test_uncertain_adsets_are_re_read_and_flagged_when_they_differ(sandbox):
 def test_a_re_read_that_fails_says_so_and_changes_nothing(sandbox):
     sandbox.add_fault("graph", adset_id=CORE, method="GET", code=100, times=5)
     retried = AdSetOutcome(CORE, "Core", Outcome.UPDATED, tries=2)
-    recheck_uncertain([retried], map_states({"OH": 1}).regions, FacebookAdsHook())
+    recheck_uncertain([retried], policy_of({"regions": map_states({"OH": 1}).regions}), FacebookAdsHook())
     assert retried.outcome == Outcome.UPDATED
     assert retried.recheck.startswith("could not re-read it after the run: reading ad set") and "Graph error 100" in (
         retried.recheck

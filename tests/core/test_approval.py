@@ -15,6 +15,7 @@ from closrads.core.approval import (
     plan_change,
     plan_markdown,
 )
+from closrads.core.learning_phase import policy_of
 from closrads.core.targeting import GeoPlan
 from sandbox.scenario import regions
 
@@ -67,10 +68,11 @@ def test_the_timeout_fits_inside_the_run(raw, limit, minutes, warned):
 
 def test_planning_from_the_listing_never_raises_and_says_why_it_could_not():
     targeting = {"geo_locations": {"regions": regions("OH", "AK")}}
-    assert plan_change("1", "Core", targeting, regions("OH", "TX")) == PlannedChange("1", "Core", ["TX"], ["AK"])
-    broken = plan_change("2", "Broken", None, regions("OH"))
+    exactly = policy_of({"regions": regions("OH", "TX")})  # learning-phase protection off: the demand
+    assert plan_change("1", "Core", targeting, exactly) == PlannedChange("1", "Core", ["TX"], ["AK"])
+    broken = plan_change("2", "Broken", None, exactly)
     assert broken.size == 0 and "no targeting" in broken.error
-    overlap = plan_change("3", "US", {"geo_locations": {"countries": ["US"]}}, regions("OH"))
+    overlap = plan_change("3", "US", {"geo_locations": {"countries": ["US"]}}, exactly)
     assert "whole United States" in overlap.error
 
 

@@ -3,6 +3,7 @@
 import json
 
 from closrads.core.approval import ApprovalResult, Decision
+from closrads.core.learning_phase import LearningPhaseRules, StatePolicy, policy_of
 from closrads.core.run_mode import RunMode
 from closrads.core.write_order import WriteOrder
 from sandbox.scenario import regions
@@ -11,7 +12,14 @@ from sandbox.scenario import regions
 def test_a_write_order_round_trips_through_json():
     order = WriteOrder(
         mode=RunMode(False, "manual run, dry_run param is false"),
-        regions=regions("OH", "TX"),
+        policy=StatePolicy(
+            add=["OH"],
+            keep=["TX", "FL"],
+            regions=regions("OH", "TX", "FL"),
+            demand={"TX": 2},
+            zero_runs={"FL": 1},
+            rules=LearningPhaseRules(48, 3, 2),
+        ),
         fetched_at="2026-12-02T13:00:01.123456+00:00",
         approval=ApprovalResult(Decision.APPROVED, "asked", 10, False, by="alice", at="2026-12-02 13:05:00 UTC"),
     )
@@ -21,7 +29,10 @@ def test_a_write_order_round_trips_through_json():
 
 def test_a_dry_write_order_stays_dry():
     order = WriteOrder(
-        RunMode(True, "manual run"), [], "2026-12-02T13:00:00+00:00", ApprovalResult(Decision.NOT_ASKED, "dry run")
+        RunMode(True, "manual run"),
+        policy_of({"regions": []}),
+        "2026-12-02T13:00:00+00:00",
+        ApprovalResult(Decision.NOT_ASKED, "dry run"),
     )
 
     assert WriteOrder.from_dict(order.to_dict()).mode.dry_run is True

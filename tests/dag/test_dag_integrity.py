@@ -125,12 +125,14 @@ def test_schedule_and_concurrency(dag):
         assert task.retry_exponential_backoff == 2.0, task.task_id  # 20 s, then 40 s
 
 
-def test_params_dry_run_by_default_and_approval_on_request(dag):
+def test_params_dry_run_by_default_approval_and_ignoring_the_learning_phase_on_request(dag):
     param = dag.params.get_param("dry_run")
     assert param.value is True
     assert param.schema["type"] == "boolean"
     assert dag.params.get_param("require_approval").schema["type"] == "boolean"
-    assert json.dumps(dag.params.dump()) == '{"dry_run": true, "require_approval": false}'
+    assert dag.params.get_param("ignore_learning_phase").schema["type"] == "boolean"
+    expected = '{"dry_run": true, "require_approval": false, "ignore_learning_phase": false}'
+    assert json.dumps(dag.params.dump()) == expected
 
 
 # What only a running task needs: the client libraries, the hooks, and what the tasks do (their rules,

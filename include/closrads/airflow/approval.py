@@ -177,12 +177,14 @@ class ChangeApprovalOperator(ApprovalOperator):
 
     def _decided(self, context, result: ApprovalResult) -> None:
         """Record the decision for the report, and the run's write order for its ``update_adset`` tasks."""
+        from closrads.core.learning_phase import policy_of
         from closrads.core.run_mode import RunMode
         from closrads.core.write_order import WriteOrder
 
         ti = context["ti"]
         ti.xcom_push(key=XComKey.APPROVAL, value=result.to_dict())
-        order = WriteOrder(RunMode.from_dict(self.mode), self.mapping["regions"], self.demand["fetched_at"], result)
+        policy = policy_of(self.mapping)
+        order = WriteOrder(RunMode.from_dict(self.mode), policy, self.demand["fetched_at"], result)
         ti.xcom_push(key=XComKey.WRITE_ORDER, value=order.to_dict())
 
 

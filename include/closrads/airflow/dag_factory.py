@@ -17,12 +17,13 @@ from __future__ import annotations
 from airflow.sdk import DAG, Param, dag, get_parsing_context
 
 from closrads.airflow.approval import APPROVE_TASK_ID, REQUIRE_APPROVAL_PARAM, ChangeApprovalOperator
-from closrads.airflow.audit import targeting_changes
+from closrads.airflow.audit import demand_record, targeting_changes
 from closrads.airflow.defaults import DAG_DEFAULTS, dry_run_param
 from closrads.airflow.rollback import plan_rollback, report_rollback, rollback_adset
 from closrads.airflow.tasks import fetch_demand, list_adsets, map_regions, report, update_adset
 from closrads.airflow.xcom import XComKey
 from closrads.core.campaigns import Campaign, load_registry
+from closrads.core.params import FORCE_PARAM
 
 SYNC_DOC = """
 ### CLOSRADS{title}: daily CLOSRTECH demand -> Facebook ad set geo targeting
@@ -142,20 +143,30 @@ def sync_dag(campaign: Campaign) -> DAG:
                 title="Require approval",
                 description="Live runs wait for a person to approve any change, however small (dry runs never wait).",
             ),
+            FORCE_PARAM: Param(
+                False,
+                type="boolean",
+                title="Ignore learning-phase protection",
+                description=(
+                    "Apply every change the demand asks for now, also those the campaign's learning-phase protection "
+                    "would hold back (recent edits, small or briefly zero demand). The change guard still applies."
+                ),
+            ),
         },
     )
     def closrads_sync():
         pool = campaign.graph_pool  # every task that calls Graph: one bound per ad account
-        demand = fetch_demand()
-        mapping = map_regions(demand)
-        adsets = list_adsets.override(pool=pool)(mapping)  # bad demand never reaches Facebook
+        record, audit = demand_record(campaign), targeting_changes(campaign)  # the learning phase reads both
+        demand = fetch_demand.override(outlets=[record])()
+        mapping = map_regions.override(inlets=[record])(demand)
+        adsets = list_adsets.override(pool=pool, inlets=[audit])(mapping)  # bad demand never reaches Facebook
         mode = demand[XComKey.RUN_MODE]  # resolved once by fetch_demand; every later task uses that mode
         approval = ChangeApprovalOperator(
             task_id=APPROVE_TASK_ID, planned=adsets, mode=mode, mapping=mapping, demand=demand
         )
         # Each ad set's task reads its own row and the run's write order (mode, regions, demand time, decision).
         updates = (
-            update_adset.override(pool=pool, outlets=[targeting_changes(campaign)])
+            update_adset.override(pool=pool, outlets=[audit])
             .partial(order=approval.output[XComKey.WRITE_ORDER])
             .expand(adset=adsets)
         )

@@ -12,21 +12,24 @@ import logging
 
 from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 from closrads.core.errors import ClosradsError
+from closrads.core.learning_phase import StatePolicy
 from closrads.core.report import AdSetOutcome
 from closrads.core.targeting import plan_geo_update, usable_targeting
 
 log = logging.getLogger(__name__)
 
 
-def recheck_uncertain(adsets: list[AdSetOutcome], regions: list[dict], hook: FacebookAdsHook) -> None:
-    """Re-read every ad set that :attr:`~AdSetOutcome.needs_recheck` and record what its regions say."""
+def recheck_uncertain(adsets: list[AdSetOutcome], policy: StatePolicy, hook: FacebookAdsHook) -> None:
+    """Re-read every ad set that :attr:`~AdSetOutcome.needs_recheck` and record whether its regions are
+    what the run's ``policy`` asks of it."""
     uncertain = [adset for adset in adsets if adset.needs_recheck]
     if not uncertain:
         return
     log.info("Re-reading %d ad set(s) whose task died or ran more than once", len(uncertain))
     for adset in uncertain:
         try:
-            plan = plan_geo_update(usable_targeting(hook.get_adset(adset.adset_id).get("targeting")), regions)
+            targeting = usable_targeting(hook.get_adset(adset.adset_id).get("targeting"))
+            plan = plan_geo_update(targeting, policy.regions_for(targeting))
         except ClosradsError as exc:
             adset.recheck_failed(str(exc))
         else:

@@ -18,7 +18,7 @@ from typing import Any
 from airflow.sdk import TaskInstanceState, Variable, conf, get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
-from closrads.airflow.audit import record_write
+from closrads.airflow.audit import demand_record, record_write, targeting_changes
 from closrads.airflow.campaign import campaign_of, closrtech_hook, facebook_hook
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.hooks.airflow_api import AirflowApiHook
@@ -38,10 +38,21 @@ from closrads.core.errors import (
     GuardStateUnavailable,
     StaleRunRefused,
 )
+from closrads.core.learning_phase import (
+    FORCE_PARAM,
+    DemandObservation,
+    LearningPhaseRules,
+    StatePolicy,
+    describe_hold,
+    earlier_runs,
+    edit_hold,
+    policy_of,
+    state_policy,
+)
 from closrads.core.messages import report_message
 from closrads.core.regions import map_states
 from closrads.core.report import AdSetOutcome, Outcome, StepResult, StepStatus, SyncReport
-from closrads.core.run_mode import RunMode
+from closrads.core.run_mode import RunMode, parse_flag
 from closrads.core.targeting import (
     GeoPlan,
     plan_geo_update,
@@ -109,8 +120,12 @@ def fetch_demand() -> dict[str, Any]:
     announce_mode(mode)
     with recording_step_errors(ti):
         fetched_at = datetime.now(UTC).isoformat()
-        demand = closrtech_hook(campaign_of(context)).get_demand()
+        campaign = campaign_of(context)
+        demand = closrtech_hook(campaign).get_demand()
         wanted = states_with_demand(demand)
+        # The campaign's demand record (an asset event, stored when this task succeeds): one per run.
+        observed = DemandObservation(context["run_id"], fetched_at, wanted)
+        context["outlet_events"][demand_record(campaign)].extra = observed.to_extra()
         log.info(
             "CLOSRTECH demand: %d of %d states want leads (%s); %d at zero",
             len(wanted),
@@ -137,7 +152,57 @@ def map_regions(demand: dict[str, Any]) -> dict[str, Any]:
                 "refusing to clear the targeting of every ad set"
             )
         log.info("Mapped %d states to Facebook regions: %s", len(mapping.states), ", ".join(mapping.states))
-        return {"regions": mapping.regions, "unmapped": mapping.unmapped}
+        policy = _state_policy(get_current_context(), demand, mapping.regions)
+        return {"regions": mapping.regions, "unmapped": mapping.unmapped, "policy": policy.to_dict()}
+
+
+def _state_policy(context, demand: dict[str, Any], regions: list[dict]) -> StatePolicy:
+    """The states this run asks of its ad sets: the demand, after the campaign's learning-phase protection."""
+    campaign = campaign_of(context)
+    rules = learning_phase_rules(campaign)
+    forced = _forced(context)
+    current = DemandObservation(context["run_id"], demand["fetched_at"], dict(demand["states"]))
+    earlier: list[DemandObservation] = []
+    needed = rules.remove_after_zero_runs - 1
+    if needed and not forced:
+        # Newest first, bounded: a few more than needed, as a cleared fetch_demand records its run twice.
+        events = context["inlet_events"][demand_record(campaign)].ascending(False).limit(3 * needed + 5)
+        earlier = earlier_runs(current, (getattr(event, "extra", None) for event in events), needed)
+    policy = state_policy(regions, current, earlier, rules, forced=forced)
+    if forced and rules.enabled:
+        log.warning("Learning-phase protection (%s) is ignored for this run: %s=true", rules.describe(), FORCE_PARAM)
+    elif rules.enabled:
+        log.info(
+            "Learning-phase protection: %s. Added: %s; kept where targeted, not added: %s (%d earlier runs read)",
+            rules.describe(),
+            ", ".join(policy.add) or "none",
+            ", ".join(policy.keep) or "none",
+            len(earlier),
+        )
+    return policy
+
+
+def learning_phase_rules(campaign) -> LearningPhaseRules:
+    """The campaign's learning-phase protection: its Variable when set, else its registry entry (off).
+    Fails closed: an unreadable Variable is a transient error; a wrong one fails the run, naming it."""
+    variable = campaign.learning_phase_variable
+    try:
+        raw = Variable.get(variable, default=None)
+    except Exception as exc:  # noqa: BLE001 - unreadable for any reason: do not decide without it
+        raise GuardStateUnavailable(f"could not read Variable {variable} ({type(exc).__name__})") from None
+    if raw is not None and str(raw).strip():
+        return LearningPhaseRules.parse(raw, source=f"Variable {variable}")
+    return LearningPhaseRules.from_dict(campaign.learning_phase)
+
+
+def _forced(context) -> bool:
+    """Whether a person asked this run to apply every change now (unreadable: no, the protection stays)."""
+    raw = context["params"].get(FORCE_PARAM)
+    try:
+        return parse_flag(raw) if raw is not None else False
+    except ValueError:
+        log.warning("The param %s is not true or false; learning-phase protection stays on", FORCE_PARAM)
+        return False
 
 
 def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
@@ -157,11 +222,38 @@ def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
             ", ".join(others) or "none",
         )
         _refuse_more_than_airflow_maps(len(active), hook.settings.campaign_id)
-        plans = [plan_change(row["id"], row["name"], row["targeting"], mapping["regions"]) for row in active]
+        policy = policy_of(mapping)
+        plans = [plan_change(row["id"], row["name"], row["targeting"], policy) for row in active]
+        plans = _hold_recent_edits(context, plans, policy)
         for plan in plans:
-            change = plan.error or render_change(plan.added, plan.removed)
-            log.info("Plan for %s (%s): %s", plan.name, plan.adset_id, change)
+            change = plan.error or plan.held_note or render_change(plan.added, plan.removed)
+            held = f"; held back: {', '.join(plan.held)}" if plan.held else ""
+            log.info("Plan for %s (%s): %s%s", plan.name, plan.adset_id, change, held)
         return [plan.to_row() for plan in plans]
+
+
+def _hold_recent_edits(context, plans: list[PlannedChange], policy: StatePolicy) -> list[PlannedChange]:
+    """Hold back the whole change of every ad set CLOSRADS wrote less than the minimum interval ago (its
+    last write in the campaign's audit trail, by a sync or a rollback). Reads only that window."""
+    interval = policy.interval
+    if interval is None or not any(plan.size for plan in plans):
+        return plans
+    now = datetime.now(UTC)
+    events = context["inlet_events"][targeting_changes(campaign_of(context))].after((now - interval).isoformat())
+    last_write: dict[str, datetime] = {}
+    for event in events:
+        extra = getattr(event, "extra", None) or {}
+        try:
+            written = datetime.fromisoformat(str(extra["written_at"]))
+        except (KeyError, ValueError):
+            continue
+        adset_id = str(extra.get("adset_id"))
+        last_write[adset_id] = max(written, last_write.get(adset_id, written))
+    held = []
+    for plan in plans:
+        until = edit_hold(last_write.get(plan.adset_id), interval, now) if plan.size else None
+        held.append(plan.hold(describe_hold(last_write[plan.adset_id], until, interval)) if until else plan)
+    return held
 
 
 def _refuse_more_than_airflow_maps(count: int, campaign_id: str) -> None:
@@ -210,7 +302,10 @@ def recording_adset_outcome(ti, outcome: AdSetOutcome, label: str) -> Iterator[N
 
 
 def _apply_demand(outcome: AdSetOutcome, planned: PlannedChange, order: WriteOrder, context) -> None:
-    regions = order.regions
+    if planned.held_note:  # its whole change waits (edited recently): nothing to read or write now
+        outcome.outcome, outcome.held, outcome.held_note = Outcome.HELD, planned.held, planned.held_note
+        log.warning("Ad set %s: %s (%s)", outcome.adset_id, planned.held_note, ", ".join(planned.held))
+        return
     campaign = campaign_of(context)
     hook = facebook_hook(campaign)
     current = hook.get_adset(outcome.adset_id)
@@ -223,11 +318,15 @@ def _apply_demand(outcome: AdSetOutcome, planned: PlannedChange, order: WriteOrd
         return
 
     targeting = usable_targeting(current.get("targeting"))  # never a write built from nothing
+    regions = order.policy.regions_for(targeting)  # the demand, after learning-phase protection
     plan = plan_geo_update(targeting, regions)  # raises TargetingConflict on a US overlap
     outcome.added, outcome.removed = plan.added, plan.removed
+    outcome.held = order.policy.held_for(targeting)
+    if outcome.held:
+        log.warning("Ad set %s: learning-phase protection holds back %s", outcome.adset_id, ", ".join(outcome.held))
     if not plan.needs_write:
-        outcome.outcome = Outcome.SKIPPED
-        log.info("Ad set %s already targets exactly the %d demand states; no write", outcome.adset_id, len(regions))
+        outcome.outcome = Outcome.HELD if outcome.held else Outcome.SKIPPED
+        log.info("Ad set %s already targets the %d states this run asks for; no write", outcome.adset_id, len(regions))
         return  # nothing written: the stale guard's record stays as it is
 
     stale_guard = StaleGuard(order.fetched_at, context["run_id"], campaign.applied_demand_variable)
@@ -379,8 +478,9 @@ def report(
         for outcome in adset_results:
             if outcome.outcome == Outcome.NOT_RUN:
                 outcome.outcome = Outcome.REJECTED
-    if not mode.dry_run and mapping:
-        recheck_uncertain(adset_results, mapping["regions"], facebook_hook(campaign_of(context)))
+    policy = policy_of(mapping) if mapping else None
+    if not mode.dry_run and policy is not None:
+        recheck_uncertain(adset_results, policy, facebook_hook(campaign_of(context)))
     result = SyncReport(
         title=f"CLOSRADS sync{campaign_of(context).title}",
         mode=mode.describe(),
@@ -392,6 +492,7 @@ def report(
         adsets=adset_results,
         steps=step_results(ti, steps, states),
         approval=approval,
+        learning_phase=policy.describe() if policy and (policy.rules.enabled or policy.forced) else None,
     )
     deliver_report(context, result, what="run report")
     if not result.succeeded:
@@ -457,7 +558,12 @@ def adset_outcomes(
             continue
         state = _state(states, f"{adset_task}_{index}")
         plan = adset.get("plan") or {}
-        planned = {"added": list(plan.get("added") or []), "removed": list(plan.get("removed") or [])}
+        planned = {
+            "added": list(plan.get("added") or []),
+            "removed": list(plan.get("removed") or []),
+            "held": list(plan.get("held") or []),
+            "held_note": plan.get("held_note"),
+        }
         if state in _NEVER_STARTED:
             outcomes.append(AdSetOutcome(adset["id"], adset["name"], Outcome.NOT_RUN, **planned))
         else:

@@ -22,7 +22,8 @@ from closrads.core.campaigns import (
     DEFAULT_APPROVAL_TIMEOUT_MINUTES,
 )
 from closrads.core.errors import ClosradsError
-from closrads.core.targeting import GeoPlan, plan_geo_update, render_change
+from closrads.core.learning_phase import StatePolicy
+from closrads.core.targeting import GeoPlan, plan_geo_update, render_change, usable_targeting
 
 # The approval body lists at most this many ad sets (the largest changes first); the rest are counted.
 MAX_PLAN_ROWS = 200
@@ -49,6 +50,9 @@ class PlannedChange:
 
     ``error`` says why no plan could be made (its targeting cannot be written on, say); its
     ``update_adset`` then meets the same problem and fails with it, unless the ad set was fixed since.
+    ``held`` is what learning-phase protection holds back from it (``+TX (demand 2, added at 3)``);
+    ``held_note`` says why and until when the whole change waits (the minimum interval between edits),
+    and then ``added`` and ``removed`` are empty: the run writes nothing to it.
     """
 
     adset_id: str
@@ -56,6 +60,8 @@ class PlannedChange:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     error: str | None = None
+    held: list[str] = field(default_factory=list)
+    held_note: str | None = None
 
     @property
     def size(self) -> int:
@@ -77,16 +83,25 @@ class PlannedChange:
             added=list(plan.get("added") or []),
             removed=list(plan.get("removed") or []),
             error=plan.get("error") if plan else "no plan was made for it",
+            held=list(plan.get("held") or []),
+            held_note=plan.get("held_note"),
         )
 
+    def hold(self, note: str) -> PlannedChange:
+        """The whole change waits (``note``: why, until when): nothing is written to the ad set."""
+        change = [f"+{code}" for code in self.added] + [f"-{code}" for code in self.removed]
+        return PlannedChange(self.adset_id, self.name, held=change + self.held, held_note=note)
 
-def plan_change(adset_id: str, name: str, targeting: object, regions: list[dict]) -> PlannedChange:
-    """Plan one ad set's change from the targeting the listing returned; never raises for a bad targeting."""
+
+def plan_change(adset_id: str, name: str, targeting: object, policy: StatePolicy) -> PlannedChange:
+    """Plan one ad set's change from the targeting the listing returned and the run's state policy
+    (learning-phase protection included); never raises for a bad targeting."""
     try:
-        plan = plan_geo_update(targeting, regions)  # type: ignore[arg-type] - checked by usable_targeting
+        current = usable_targeting(targeting)
+        plan = plan_geo_update(current, policy.regions_for(current))
     except ClosradsError as exc:
         return PlannedChange(adset_id, name, error=str(exc))
-    return PlannedChange(adset_id, name, plan.added, plan.removed)
+    return PlannedChange(adset_id, name, plan.added, plan.removed, held=policy.held_for(current))
 
 
 @dataclass(frozen=True)
@@ -232,6 +247,7 @@ def plan_markdown(plans: list[PlannedChange], guard: ChangeGuard, reasons: list[
     """The approval body: why it asks, then the plan, one row per ad set that changes (largest first)."""
     changing = sorted((plan for plan in plans if plan.size), key=lambda plan: (-plan.size, plan.adset_id))
     unplannable = [plan for plan in plans if plan.error]
+    held = [plan for plan in plans if plan.held]
     added = sum(len(plan.added) for plan in changing)
     removed = sum(len(plan.removed) for plan in changing)
     lines = [
@@ -252,6 +268,18 @@ def plan_markdown(plans: list[PlannedChange], guard: ChangeGuard, reasons: list[
         )
     if len(changing) > MAX_PLAN_ROWS:
         lines.append(f"\n... and {len(changing) - MAX_PLAN_ROWS} more ad sets; the list_adsets log lists every one.")
+    if held:
+        lines.append(
+            f"\n**Held back by learning-phase protection** (not in the plan above; not written by this run), "
+            f"{len(held)} ad set(s):"
+        )
+        lines.extend(
+            f"- {md(plan.name)} ({md(plan.adset_id)}): {md(', '.join(plan.held))}"
+            + (f"; {md(plan.held_note)}" if plan.held_note else "")
+            for plan in held[:MAX_PLAN_ROWS]
+        )
+        if len(held) > MAX_PLAN_ROWS:
+            lines.append(f"- ... and {len(held) - MAX_PLAN_ROWS} more; the list_adsets log lists every one.")
     if unplannable:
         lines.append(
             f"\n{len(unplannable)} ad set(s) could not be planned and will not be written: "

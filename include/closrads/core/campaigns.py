@@ -40,6 +40,8 @@ APPROVAL_TIMEOUT_VARIABLE = "closrads_approval_timeout_minutes"
 APPLIED_DEMAND_VARIABLE = "closrads_last_applied_demand"
 GRAPH_POOL = "closrads_graph"
 AUDIT_ALIAS = "closrads_targeting_changes"
+LEARNING_PHASE_VARIABLE = "closrads_learning_phase"
+DEMAND_RECORD = "closrads_demand"  # the asset whose events are the campaign's demand, one per run
 SLACK_CONN_ID = "closrads_slack"
 DEFAULT_SCHEDULE = "0 13 * * *"  # 13:00 UTC: morning in the US, after CLOSRTECH refreshes its demand
 DEFAULT_APPROVAL_THRESHOLD = 10
@@ -82,6 +84,9 @@ class Campaign(BaseModel):
     enabled: bool = True  # false: no scheduled runs; history, manual runs and undo stay
     approval_threshold: int = Field(default=DEFAULT_APPROVAL_THRESHOLD, ge=0)
     approval_timeout_minutes: int = Field(default=DEFAULT_APPROVAL_TIMEOUT_MINUTES, ge=1, le=24 * 60)
+    # Learning-phase protection (closrads.core.learning_phase), off unless set: the campaign's Variable
+    # overrides it. Kept as the validated mapping; parsed where a run reads it.
+    learning_phase: dict[str, int | float] | None = None
     # The names of a single-campaign deployment (closrads_sync, closrads_dry_run, closrads_adset_<id>, ...):
     # for the campaign a deployment had before it grew a registry, so it keeps its history, its Variables
     # and its undo. At most one entry; the default campaign (no registry) has them too.
@@ -94,6 +99,16 @@ class Campaign(BaseModel):
         if not match:
             raise ValueError("must be an ad account id, act_ followed by digits")
         return f"act_{match[1]}"
+
+    @field_validator("learning_phase", mode="before")
+    @classmethod
+    def _learning_phase(cls, value: Any) -> dict | None:
+        from closrads.core.learning_phase import LearningPhaseRules  # only when a registry file is read
+
+        try:
+            return None if value is None else LearningPhaseRules.parse(value, source="learning_phase").to_dict()
+        except ClosradsError as exc:
+            raise ValueError(str(exc).removeprefix("learning_phase: ")) from None
 
     @field_validator("schedule")
     @classmethod
@@ -155,6 +170,18 @@ class Campaign(BaseModel):
         return self._named(AUDIT_ALIAS)
 
     @property
+    def learning_phase_variable(self) -> str:
+        return self._named(LEARNING_PHASE_VARIABLE)
+
+    @property
+    def demand_record(self) -> tuple[str, str]:
+        """The name and URI of the asset whose events record each run's demand (learning-phase
+        protection counts the runs a state was at zero from them; they survive clears)."""
+        if self.legacy_names:
+            return DEMAND_RECORD, "closrads://demand"
+        return f"{DEMAND_RECORD}{SEPARATOR}{self.slug}", f"closrads://demand/{self.slug}"
+
+    @property
     def graph_pool(self) -> str:
         """One pool per ad account: Meta's rate limits are per ad account, so every campaign (and its
         rollback) in one account shares one bound, and campaigns in other accounts never wait for it."""
@@ -201,6 +228,7 @@ DEFAULT_CAMPAIGN = Campaign.model_construct(
     enabled=True,
     approval_threshold=DEFAULT_APPROVAL_THRESHOLD,
     approval_timeout_minutes=DEFAULT_APPROVAL_TIMEOUT_MINUTES,
+    learning_phase=None,
     legacy_names=True,
 )
 
@@ -301,7 +329,9 @@ def _campaign(entry: object, number: int, source: str) -> Campaign:
         problems = []
         for error in exc.errors()[:5]:
             field = ".".join(str(part) for part in error["loc"]) or "(entry)"
-            message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown field"
             if error["type"] == "missing":
                 message = "missing (required)"
             problems.append(f"field '{field}': {message}")

@@ -74,6 +74,8 @@ def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[d
     if report.approval:
         nothing = "*Nothing was changed on Facebook.*\n" if report.status == RunStatus.REJECTED else ""
         blocks.append(_section(f"{nothing}*Approval:* {escape(report.approval.describe())}"))
+    if report.learning_phase:
+        blocks.append(_section(f"*Learning-phase protection:* {escape(report.learning_phase)}"))
     if report.shows_demand:
         blocks.append(
             _section(f"*Demand states ({len(report.demand_states)}):* {escape(shorten(report.demand_states))}")
@@ -91,11 +93,16 @@ def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[d
                 _mrkdwn(f"*{report.changed_label}:* {report.count(report.changed_outcome)}"),
                 _mrkdwn(f"*Skipped:* {report.count(Outcome.SKIPPED)}"),
                 _mrkdwn(f"*Failed:* {report.failed_count}"),
-            ],
+            ]
+            + (
+                [_mrkdwn(f"*Held back:* {report.count(Outcome.HELD)} ad sets, {report.held_state_count} state changes")]
+                if report.held_state_count
+                else []
+            ),
         }
     )
-    shown = {Outcome.UPDATED, Outcome.WOULD_UPDATE, Outcome.REJECTED, *PROBLEM_OUTCOMES}
-    lines = [_adset_line(adset) for adset in report.adsets if adset.outcome in shown]
+    shown = {Outcome.UPDATED, Outcome.WOULD_UPDATE, Outcome.REJECTED, Outcome.HELD, *PROBLEM_OUTCOMES}
+    lines = [_adset_line(adset) for adset in report.adsets if adset.outcome in shown or adset.held]
     if len(lines) > MAX_ADSET_LINES:
         lines = lines[:MAX_ADSET_LINES] + [f"... and {len(lines) - MAX_ADSET_LINES} more ad sets (see the task log)"]
     blocks.extend(_section(chunk) for chunk in _chunks(lines))
@@ -186,7 +193,8 @@ def run_failure_message(dag_id: str, run_id: str, reason: str, run_url: str | No
 
 def _adset_line(adset: AdSetOutcome) -> str:
     problem = adset.outcome in PROBLEM_OUTCOMES
-    parts = [f"{':x:' if problem else ':pencil2:'} *{escape(adset.name)}* ({escape(adset.adset_id)})"]
+    icon = ":x:" if problem else ":hourglass:" if adset.outcome in (Outcome.HELD, Outcome.SKIPPED) else ":pencil2:"
+    parts = [f"{icon} *{escape(adset.name)}* ({escape(adset.adset_id)})"]
     if adset.outcome == Outcome.FAILED and adset.has_change:
         parts.append(f"FAILED, not applied: {adset.change}")
     elif adset.outcome == Outcome.UNKNOWN:
@@ -197,8 +205,12 @@ def _adset_line(adset: AdSetOutcome) -> str:
         parts.append(f"would update (accepted by Meta): {adset.change}")
     elif adset.outcome == Outcome.REJECTED:
         parts.append(f"not written (rejected): {adset.change}")
-    else:
+    elif adset.outcome == Outcome.HELD:
+        parts.append(escape(adset.held_note or "held back, otherwise matches demand"))
+    elif adset.outcome != Outcome.SKIPPED:
         parts.append(adset.change)
+    if adset.held:
+        parts.append(f"held back: {escape(', '.join(adset.held))}")
     if adset.error:
         parts.append(f"error: {escape(adset.error)}")
     if adset.recheck:

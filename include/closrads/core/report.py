@@ -27,6 +27,8 @@ class Outcome(StrEnum):
     NOT_RUN = "not_run"
     # Not written because a person rejected the run's plan at approve_changes.
     REJECTED = "rejected"
+    # Its whole change is held back by learning-phase protection (closrads.core.learning_phase).
+    HELD = "held"
 
 
 # What an unknown outcome means for the operator.
@@ -63,6 +65,8 @@ class AdSetOutcome:
     error: str | None = None
     tries: int = 1  # the Airflow try that recorded this outcome; more than 1: an earlier try may have written
     recheck: str | None = None  # what the report found when it re-read the ad set after the run
+    held: list[str] = field(default_factory=list)  # what learning-phase protection held back, per state
+    held_note: str | None = None  # why and until when its whole change waits (the minimum edit interval)
 
     def __post_init__(self) -> None:
         self.outcome = Outcome(self.outcome)
@@ -132,6 +136,10 @@ class AdSetOutcome:
                     parts.append(f"intended {self.change}, not applied")
             case Outcome.REJECTED:
                 parts = [head + "not written (the plan was rejected)", f"planned {self.change}"]
+            case Outcome.HELD:
+                parts = [head + (self.held_note or "held back, otherwise matches demand")]
+        if self.held:
+            parts.append(f"held back: {', '.join(self.held)}")
         if self.error:
             parts.append(("note: " if self.outcome == Outcome.SKIPPED else "error: ") + self.error)
         if self.recheck:
@@ -169,6 +177,7 @@ class SyncReport:
     title: str = "CLOSRADS sync"  # "CLOSRADS rollback of <run id>" for an undo
     shows_demand: bool = True  # a rollback applies no demand: its report has no demand line
     approval: ApprovalResult | None = None  # what the change guard decided (None: it did not decide)
+    learning_phase: str | None = None  # learning-phase protection, when it is on (or ignored for the run)
 
     @classmethod
     def from_dict(cls, data: dict) -> SyncReport:
@@ -204,6 +213,11 @@ class SyncReport:
         return sum(1 for adset in self.adsets if adset.outcome in PROBLEM_OUTCOMES)
 
     @property
+    def held_state_count(self) -> int:
+        """State changes that learning-phase protection held back, over every ad set."""
+        return sum(len(adset.held) for adset in self.adsets)
+
+    @property
     def unfinished_steps(self) -> list[StepResult]:
         return [step for step in self.steps if step.status != StepStatus.SUCCEEDED]
 
@@ -234,6 +248,8 @@ class SyncReport:
             Outcome.WOULD_UPDATE.value: self.count(Outcome.WOULD_UPDATE),
             Outcome.SKIPPED.value: self.count(Outcome.SKIPPED),
             Outcome.FAILED.value: self.failed_count,
+            Outcome.HELD.value: self.count(Outcome.HELD),
+            "held_back_states": self.held_state_count,
         }
         return data
 
@@ -245,6 +261,7 @@ class SyncReport:
             return f"{self.label}: plan rejected by {self.approval.by or 'an unknown user'}, nothing written"
         parts = [f"{self.count(self.changed_outcome)} {self.changed_outcome.replace('_', ' ')}"]
         parts += [f"{self.count(Outcome.SKIPPED)} skipped"] if self.count(Outcome.SKIPPED) else []
+        parts += [f"{self.count(Outcome.HELD)} held back"] if self.count(Outcome.HELD) else []
         parts += [f"{self.failed_count} failed"] if self.failed_count else []
         return f"{self.label}: {', '.join(parts)}"
 
@@ -263,9 +280,16 @@ class SyncReport:
             lines.append(f"Demand states ({len(self.demand_states)}): {', '.join(self.demand_states) or 'none'}")
         if self.unmapped_states:
             lines.append(f"Dropped, no Facebook region: {', '.join(self.unmapped_states)}")
+        if self.learning_phase:
+            lines.append(f"Learning-phase protection: {self.learning_phase}")
         lines.append(
             f"Ad sets processed: {len(self.adsets)} | {self.changed_label}: {self.count(self.changed_outcome)} | "
             f"Skipped: {self.count(Outcome.SKIPPED)} | Failed: {self.failed_count}"
+            + (
+                f" | Held back: {self.count(Outcome.HELD)} ad sets, {self.held_state_count} state changes"
+                if self.held_state_count
+                else ""
+            )
         )
         lines.extend(f"  - {adset.describe()}" for adset in self.adsets)
         lines.extend(step.describe() for step in self.unfinished_steps)

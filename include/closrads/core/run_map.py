@@ -47,6 +47,7 @@ CHANGE_SYMBOL = {
     Outcome.UNKNOWN: "unknown",
     Outcome.NOT_RUN: "not run",
     Outcome.REJECTED: "rejected",
+    Outcome.HELD: "held back",
 }
 
 

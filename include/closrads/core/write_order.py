@@ -1,6 +1,7 @@
 """What every ``update_adset`` of one run needs, decided once per run and handed over as one value.
 
-The run's mode, the regions its demand maps to, when that demand was fetched (for the stale re-run
+The run's mode, the states its demand asks for (a :class:`~closrads.core.learning_phase.StatePolicy`:
+the regions, after learning-phase protection), when that demand was fetched (for the stale re-run
 guard) and what the change guard decided are the same for all of a run's ad sets. ``approve_changes``,
 the last step before the writes, puts them together, so each ad set's task reads one value instead
 of one per step (at 300 ad sets that is 900 fewer requests to Airflow's API per run).
@@ -11,20 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from closrads.core.approval import ApprovalResult
+from closrads.core.learning_phase import StatePolicy
 from closrads.core.run_mode import RunMode
 
 
 @dataclass(frozen=True)
 class WriteOrder:
     mode: RunMode
-    regions: list[dict]
+    policy: StatePolicy
     fetched_at: str  # UTC ISO time the run's demand was fetched
     approval: ApprovalResult
 
     def to_dict(self) -> dict:
         return {
             "mode": self.mode.to_dict(),
-            "regions": self.regions,
+            "policy": self.policy.to_dict(),
             "fetched_at": self.fetched_at,
             "approval": self.approval.to_dict(),
         }
@@ -33,7 +35,7 @@ class WriteOrder:
     def from_dict(cls, data: dict) -> WriteOrder:
         return cls(
             mode=RunMode.from_dict(data["mode"]),
-            regions=list(data["regions"]),
+            policy=StatePolicy.from_dict(data["policy"]),
             fetched_at=str(data["fetched_at"]),
             approval=ApprovalResult.from_dict(data["approval"]),
         )
