@@ -94,11 +94,7 @@ def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[d
                 _mrkdwn(f"*Skipped:* {report.count(Outcome.SKIPPED)}"),
                 _mrkdwn(f"*Failed:* {report.failed_count}"),
             ]
-            + (
-                [_mrkdwn(f"*Held back:* {report.count(Outcome.HELD)} ad sets, {report.held_state_count} state changes")]
-                if report.held_state_count
-                else []
-            ),
+            + ([_mrkdwn(f"*Held back:* {report.describe_held()}")] if report.held_state_count else []),
         }
     )
     shown = {Outcome.UPDATED, Outcome.WOULD_UPDATE, Outcome.REJECTED, Outcome.HELD, *PROBLEM_OUTCOMES}

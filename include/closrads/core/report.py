@@ -217,6 +217,14 @@ class SyncReport:
         """State changes that learning-phase protection held back, over every ad set."""
         return sum(len(adset.held) for adset in self.adsets)
 
+    def describe_held(self) -> str:
+        """``12 state changes in 3 ad sets (2 wait entirely)``."""
+        adsets = sum(1 for adset in self.adsets if adset.held)
+        waiting = self.count(Outcome.HELD)
+        return f"{self.held_state_count} state changes in {adsets} ad sets" + (
+            f" ({waiting} wait entirely)" if waiting else ""
+        )
+
     @property
     def unfinished_steps(self) -> list[StepResult]:
         return [step for step in self.steps if step.status != StepStatus.SUCCEEDED]
@@ -285,11 +293,7 @@ class SyncReport:
         lines.append(
             f"Ad sets processed: {len(self.adsets)} | {self.changed_label}: {self.count(self.changed_outcome)} | "
             f"Skipped: {self.count(Outcome.SKIPPED)} | Failed: {self.failed_count}"
-            + (
-                f" | Held back: {self.count(Outcome.HELD)} ad sets, {self.held_state_count} state changes"
-                if self.held_state_count
-                else ""
-            )
+            + (f" | Held back: {self.describe_held()}" if self.held_state_count else "")
         )
         lines.extend(f"  - {adset.describe()}" for adset in self.adsets)
         lines.extend(step.describe() for step in self.unfinished_steps)

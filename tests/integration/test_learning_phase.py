@@ -1,0 +1,169 @@
+"""Learning-phase protection, run for real: flickering demand over several live runs edits each ad set at
+most once; off by default every run applies the demand exactly; what is held back is named in the
+report, Slack and the approval plan; an ad set edited recently waits, and a person can force a run.
+
+Each test has a campaign of its own (a registry entry with a fresh slug on the sandbox's default
+Connections), so its demand record and audit trail hold only its own runs, whatever other tests of
+this worker wrote to the shared metadata DB.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+
+import pytest
+
+from closrads.core.campaigns import Campaign, load_registry
+from sandbox.scenario import AD_ACCOUNT_ID, DEFAULT_DEMAND, generated_scenario
+from tests.helpers import block_texts
+
+pytestmark = pytest.mark.integration
+
+# The sandbox's ad sets target yesterday's states; today's demand differs from them by TX, WV, NE
+# (added) and AK, MA, VT (removed). NV and WV are the states that flicker in these tests.
+FLICKER = [{"NV": 1, "WV": 3}, {"NV": 0, "WV": 0}, {"NV": 1, "WV": 3}, {"NV": 0, "WV": 0}, {"NV": 1, "WV": 3}]
+
+
+@pytest.fixture
+def campaign(sandbox, campaign_registry) -> Campaign:
+    """A campaign of 3 ACTIVE ad sets, of its own (fresh slug), change guard open (51 states)."""
+    sandbox.reset(generated_scenario(3))
+    campaign_registry(
+        [
+            {
+                "slug": f"lp_{uuid.uuid4().hex[:10]}",
+                "closrtech_conn_id": "closrtech_default",
+                "facebook_conn_id": "facebook_ads_default",
+                "ad_account_id": AD_ACCOUNT_ID,
+                "schedule": None,
+                "approval_threshold": 51,
+            }
+        ]
+    )
+    (entry,) = load_registry().campaigns
+    return entry
+
+
+def set_variable(key: str, value: object) -> None:
+    from airflow.models.variable import Variable
+
+    Variable.set(key, json.dumps(value))
+
+
+def demand_with(flicker: dict[str, int]) -> dict[str, int]:
+    return DEFAULT_DEMAND | flicker
+
+
+def writes_per_adset(sandbox) -> Counter:
+    return Counter(write["object_id"] for write in sandbox.graph_writes())
+
+
+def test_flickering_demand_over_five_runs_edits_each_adset_at_most_once(sandbox, run_dag, campaign):
+    set_variable(campaign.learning_phase_variable, {"add_at_demand": 2, "remove_after_zero_runs": 3})
+    adset_ids = sandbox.active_ids()
+    # Before the flicker: the ad sets target the steady states (a forced run applies them at once).
+    sandbox.set_demand(demand_with({"NV": 0, "WV": 0}))
+    assert run_dag({"dry_run": False, "ignore_learning_phase": True}, dag_id=campaign.sync_dag_id).state == "success"
+    writes_before = writes_per_adset(sandbox)
+    targeted = []
+
+    for day, flicker in enumerate(FLICKER):
+        sandbox.set_demand(demand_with(flicker))
+        run = run_dag({"dry_run": False}, dag_id=campaign.sync_dag_id)
+        assert run.state == "success", run.log[-3000:]
+        targeted.append(sandbox.targeted_states())
+        if day == 0:  # WV (3 leads) is added; NV's single lead is not enough
+            assert all("WV" in targeted[0][a] and "NV" not in targeted[0][a] for a in adset_ids)
+            assert all(o["held"] == ["+NV (demand 1, added at 2)"] for o in run.outcomes().values())
+            assert (
+                "Held back: 3 state changes in 3 ad sets\n" in run.log
+                or "Held back: 3 state changes in 3 ad sets" in run.log
+            )
+        if day == 1:  # WV at zero for one run of three: kept, and the report says so
+            assert {o["outcome"] for o in run.outcomes().values()} == {"held"}
+            assert all(o["held"] == ["-WV (1 of 3 runs at zero)"] for o in run.outcomes().values())
+            assert "held back: -WV (1 of 3 runs at zero)" in run.log
+            assert run.report["counts"]["held"] == 3
+
+    assert writes_per_adset(sandbox) - writes_before == Counter(adset_ids)  # one edit each in 5 runs
+    assert all(day == targeted[0] for day in targeted)
+
+
+def test_off_by_default_every_run_applies_the_demand_exactly(sandbox, run_dag, campaign):
+    from airflow.models.variable import Variable
+
+    assert Variable.get(campaign.learning_phase_variable, default_var=None) is None
+    adset_ids = sandbox.active_ids()
+
+    for flicker in FLICKER[:2]:
+        sandbox.set_demand(demand_with(flicker))
+        run = run_dag({"dry_run": False}, dag_id=campaign.sync_dag_id)
+        assert run.state == "success", run.log[-3000:]
+        wanted = sorted(code for code, n in demand_with(flicker).items() if n > 0)
+        assert all(sandbox.targeted_states()[a] == wanted for a in adset_ids)
+        assert all(o["held"] == [] and o["outcome"] == "updated" for o in run.outcomes().values())
+        assert run.report["learning_phase"] is None and "Learning-phase" not in json.dumps(run.report)
+
+    assert writes_per_adset(sandbox) == {adset_id: 2 for adset_id in adset_ids}  # the flicker edits every run
+
+
+def test_the_approval_plan_report_and_slack_show_the_change_after_hysteresis(sandbox, run_dag, campaign):
+    set_variable(campaign.learning_phase_variable, {"add_at_demand": 2})
+    sandbox.set_demand(demand_with({"WV": 3}))  # NE wants 1 lead: not enough to be added
+
+    run = run_dag({"dry_run": False, "require_approval": True}, dag_id=campaign.sync_dag_id, answer="Approve")
+
+    assert run.state == "success", run.log[-3000:]
+    (request,) = run.approvals
+    plan, held = request["body"].split("**Held back by learning-phase protection**")
+    assert "WV" in plan and "NE" not in plan  # the table: what will be written
+    assert held.count("+NE (demand 1, added at 2)") == 3
+    assert all("NE" not in states and "WV" in states for states in sandbox.targeted_states().values())
+    report_text = block_texts(sandbox.slack_messages()[-1])
+    assert "Learning-phase protection:* a state is added at a demand of 2 or more" in report_text
+    assert "Held back:* 3 state changes in 3 ad sets" in report_text
+    assert report_text.count("held back: +NE (demand 1, added at 2)") == 3
+
+
+def test_an_adset_edited_recently_waits_dry_runs_show_it_and_forcing_applies_at_once(sandbox, run_dag, campaign):
+    set_variable(campaign.learning_phase_variable, {"min_edit_interval_hours": 24})
+    adset_ids = sandbox.active_ids()
+    first = run_dag({"dry_run": False}, dag_id=campaign.sync_dag_id)
+    assert first.state == "success" and writes_per_adset(sandbox) == {a: 1 for a in adset_ids}
+    sandbox.set_demand(demand_with({"AK": 4}))  # Alaska wants leads now
+    reads_before = len(sandbox.requests("graph", method="GET"))
+
+    for dry_run in (False, True):
+        held = run_dag({"dry_run": dry_run}, dag_id=campaign.sync_dag_id)
+        assert held.state == "success", held.log[-3000:]
+        outcomes = held.outcomes().values()
+        assert {o["outcome"] for o in outcomes} == {"held"}
+        assert all(o["held"] == ["+AK"] and o["held_note"].startswith("held back until 20") for o in outcomes)
+        assert "at least 24 h between two edits" in held.log
+        assert held.report["counts"]["held"] == 3
+
+    assert writes_per_adset(sandbox) == {a: 1 for a in adset_ids} and sandbox.graph_validations() == []
+    listings = 2  # one listing per run; no held ad set is read or validated on its own
+    assert len(sandbox.requests("graph", method="GET")) - reads_before == listings
+
+    forced = run_dag({"dry_run": False, "ignore_learning_phase": True}, dag_id=campaign.sync_dag_id)
+
+    assert forced.state == "success", forced.log[-3000:]
+    assert writes_per_adset(sandbox) == {a: 2 for a in adset_ids}
+    assert all("AK" in states for states in sandbox.targeted_states().values())
+    assert "ignored for this run (ignore_learning_phase=true)" in forced.report["learning_phase"]
+
+
+def test_a_wrong_setting_fails_the_run_by_name_and_writes_nothing(sandbox, run_dag, campaign):
+    set_variable(campaign.learning_phase_variable, {"add_at_demand": "three"})
+
+    run = run_dag({"dry_run": False}, dag_id=campaign.sync_dag_id)
+
+    assert run.state == "failed"
+    assert sandbox.graph_writes() == [] and sandbox.requests("graph") == []
+    assert run.step_error("map_regions") == (
+        f"Variable {campaign.learning_phase_variable}: field 'add_at_demand' must be a whole number from 1 (off) "
+        "to 1000000"
+    )
