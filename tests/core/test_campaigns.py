@@ -191,3 +191,23 @@ def test_the_shipped_example_registry_is_valid():
     legacy, roofing = example.campaigns
     assert (legacy.sync_dag_id, roofing.sync_dag_id) == ("closrads_sync", "closrads_sync__acme_roofing")
     assert roofing.slack_conn_id == "slack_acme" and roofing.approval_threshold == 5
+    assert roofing.learning_phase == {"min_edit_interval_hours": 72, "add_at_demand": 3, "remove_after_zero_runs": 3}
+    assert legacy.learning_phase is None  # off unless a campaign sets it
+    assert (legacy.learning_phase_variable, roofing.learning_phase_variable) == (
+        "closrads_learning_phase",
+        "closrads_learning_phase__acme_roofing",
+    )
+    assert (legacy.demand_history_variable, roofing.demand_history_variable) == (
+        "closrads_demand_history",
+        "closrads_demand_history__acme_roofing",
+    )
+
+
+def test_a_wrong_learning_phase_setting_names_its_entry_and_field(campaign_registry):
+    campaign_registry([{"slug": "alpha", "closrtech_conn_id": "a", "facebook_conn_id": "f", "ad_account_id": "act_1",
+                        "learning_phase": {"remove_after_zero_runs": 0}}])  # fmt: skip
+    with pytest.raises(RegistryError) as error:
+        load_registry()
+    assert "entry 1 ('alpha'): field 'learning_phase': field 'remove_after_zero_runs' must be a whole number" in str(
+        error.value
+    )

@@ -12,6 +12,7 @@ from closrads.core.learning_phase import (
     describe_hold,
     earlier_runs,
     edit_hold,
+    recorded_history,
     state_policy,
 )
 from closrads.core.regions import map_states
@@ -129,3 +130,11 @@ def test_a_setting_reads_from_json_or_a_mapping_and_unset_is_off():
     rules = LearningPhaseRules.parse('{"min_edit_interval_hours": 72, "add_at_demand": 3}', source="x")
     assert rules == LearningPhaseRules.parse({"min_edit_interval_hours": 72, "add_at_demand": 3}, source="x")
     assert rules.describe() == "a state is added at a demand of 3 or more; at least 72 h between two edits of an ad set"
+
+
+def test_the_history_keeps_this_run_and_the_latest_others_once_each_and_is_bounded():
+    older = [seen(day, {"OH": day}).to_extra() for day in range(40)]
+    current = seen(50, {"OH": 1}, run="run_39")  # the same run again (a clear): replaces its entry
+    kept = recorded_history(current, [*older, "junk"])
+    assert len(kept) == 30 and kept[0] == current.to_extra()
+    assert [entry["run_id"] for entry in kept[1:3]] == ["run_38", "run_37"]

@@ -3,7 +3,7 @@ most once; off by default every run applies the demand exactly; what is held bac
 report, Slack and the approval plan; an ad set edited recently waits, and a person can force a run.
 
 Each test has a campaign of its own (a registry entry with a fresh slug on the sandbox's default
-Connections), so its demand record and audit trail hold only its own runs, whatever other tests of
+Connections), so its demand history and audit trail hold only its own runs, whatever other tests of
 this worker wrote to the shared metadata DB.
 """
 
@@ -44,6 +44,12 @@ def campaign(sandbox, campaign_registry) -> Campaign:
     )
     (entry,) = load_registry().campaigns
     return entry
+
+
+def variable(key: str) -> str | None:
+    from airflow.models.variable import Variable
+
+    return Variable.get(key, default_var=None)
 
 
 def set_variable(key: str, value: object) -> None:
@@ -89,6 +95,8 @@ def test_flickering_demand_over_five_runs_edits_each_adset_at_most_once(sandbox,
 
     assert writes_per_adset(sandbox) - writes_before == Counter(adset_ids)  # one edit each in 5 runs
     assert all(day == targeted[0] for day in targeted)
+    history = json.loads(variable(campaign.demand_history_variable))  # survives clears: a Variable
+    assert [run["states"].get("WV", 0) for run in history] == [3, 0, 3, 0, 3, 0]  # newest first, and the setup
 
 
 def test_off_by_default_every_run_applies_the_demand_exactly(sandbox, run_dag, campaign):
@@ -103,10 +111,12 @@ def test_off_by_default_every_run_applies_the_demand_exactly(sandbox, run_dag, c
         assert run.state == "success", run.log[-3000:]
         wanted = sorted(code for code, n in demand_with(flicker).items() if n > 0)
         assert all(sandbox.targeted_states()[a] == wanted for a in adset_ids)
-        assert all(o["held"] == [] and o["outcome"] == "updated" for o in run.outcomes().values())
-        assert run.report["learning_phase"] is None and "Learning-phase" not in json.dumps(run.report)
+        assert all("held" not in o and o["outcome"] == "updated" for o in run.outcomes().values())
+        assert "learning_phase" not in run.report and "held" not in run.report["counts"]
+        assert "Learning-phase" not in run.log
 
     assert writes_per_adset(sandbox) == {adset_id: 2 for adset_id in adset_ids}  # the flicker edits every run
+    assert Variable.get(campaign.demand_history_variable, default_var=None) is None  # off: nothing recorded
 
 
 def test_the_approval_plan_report_and_slack_show_the_change_after_hysteresis(sandbox, run_dag, campaign):

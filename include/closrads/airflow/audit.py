@@ -37,14 +37,6 @@ def adset_asset(campaign: Campaign, adset_id: str) -> Asset:
     return Asset(name=name, uri=uri, group=ASSET_GROUP)
 
 
-def demand_record(campaign: Campaign) -> Asset:
-    """The campaign's demand record: ``fetch_demand`` adds one event per run (the states that wanted
-    leads), ``map_regions`` reads the latest back to count the runs a state was at zero. Asset events
-    outlive a cleared task's XCom, so clearing a run does not erase what the runs before it saw."""
-    name, uri = campaign.demand_record
-    return Asset(name=name, uri=uri, group=ASSET_GROUP)
-
-
 def record_write(
     context,
     *,

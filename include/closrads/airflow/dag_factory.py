@@ -17,7 +17,7 @@ from __future__ import annotations
 from airflow.sdk import DAG, Param, dag, get_parsing_context
 
 from closrads.airflow.approval import APPROVE_TASK_ID, REQUIRE_APPROVAL_PARAM, ChangeApprovalOperator
-from closrads.airflow.audit import demand_record, targeting_changes
+from closrads.airflow.audit import targeting_changes
 from closrads.airflow.defaults import DAG_DEFAULTS, dry_run_param
 from closrads.airflow.rollback import plan_rollback, report_rollback, rollback_adset
 from closrads.airflow.tasks import fetch_demand, list_adsets, map_regions, report, update_adset
@@ -156,9 +156,9 @@ def sync_dag(campaign: Campaign) -> DAG:
     )
     def closrads_sync():
         pool = campaign.graph_pool  # every task that calls Graph: one bound per ad account
-        record, audit = demand_record(campaign), targeting_changes(campaign)  # the learning phase reads both
-        demand = fetch_demand.override(outlets=[record])()
-        mapping = map_regions.override(inlets=[record])(demand)
+        audit = targeting_changes(campaign)  # the audit trail: update_adset writes it, list_adsets reads it
+        demand = fetch_demand()
+        mapping = map_regions(demand)
         adsets = list_adsets.override(pool=pool, inlets=[audit])(mapping)  # bad demand never reaches Facebook
         mode = demand[XComKey.RUN_MODE]  # resolved once by fetch_demand; every later task uses that mode
         approval = ChangeApprovalOperator(

@@ -18,7 +18,7 @@ from typing import Any
 from airflow.sdk import TaskInstanceState, Variable, conf, get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
-from closrads.airflow.audit import demand_record, record_write, targeting_changes
+from closrads.airflow.audit import record_write, targeting_changes
 from closrads.airflow.campaign import campaign_of, closrtech_hook, facebook_hook
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.hooks.airflow_api import AirflowApiHook
@@ -47,6 +47,7 @@ from closrads.core.learning_phase import (
     earlier_runs,
     edit_hold,
     policy_of,
+    recorded_history,
     state_policy,
 )
 from closrads.core.messages import report_message
@@ -120,12 +121,8 @@ def fetch_demand() -> dict[str, Any]:
     announce_mode(mode)
     with recording_step_errors(ti):
         fetched_at = datetime.now(UTC).isoformat()
-        campaign = campaign_of(context)
-        demand = closrtech_hook(campaign).get_demand()
+        demand = closrtech_hook(campaign_of(context)).get_demand()
         wanted = states_with_demand(demand)
-        # The campaign's demand record (an asset event, stored when this task succeeds): one per run.
-        observed = DemandObservation(context["run_id"], fetched_at, wanted)
-        context["outlet_events"][demand_record(campaign)].extra = observed.to_extra()
         log.info(
             "CLOSRTECH demand: %d of %d states want leads (%s); %d at zero",
             len(wanted),
@@ -163,11 +160,11 @@ def _state_policy(context, demand: dict[str, Any], regions: list[dict]) -> State
     forced = _forced(context)
     current = DemandObservation(context["run_id"], demand["fetched_at"], dict(demand["states"]))
     earlier: list[DemandObservation] = []
-    needed = rules.remove_after_zero_runs - 1
-    if needed and not forced:
-        # Newest first, bounded: a few more than needed, as a cleared fetch_demand records its run twice.
-        events = context["inlet_events"][demand_record(campaign)].ascending(False).limit(3 * needed + 5)
-        earlier = earlier_runs(current, (getattr(event, "extra", None) for event in events), needed)
+    if rules.remove_after_zero_runs > 1:  # counting runs at zero: read the recent runs, add this one
+        history = _variable_json(campaign.demand_history_variable)
+        if not forced:
+            earlier = earlier_runs(current, history, rules.remove_after_zero_runs - 1)
+        _set_variable_json(campaign.demand_history_variable, recorded_history(current, history))
     policy = state_policy(regions, current, earlier, rules, forced=forced)
     if forced and rules.enabled:
         log.warning("Learning-phase protection (%s) is ignored for this run: %s=true", rules.describe(), FORCE_PARAM)
@@ -180,6 +177,23 @@ def _state_policy(context, demand: dict[str, Any], regions: list[dict]) -> State
             len(earlier),
         )
     return policy
+
+
+def _variable_json(name: str) -> list:
+    """A learning-phase record (a JSON list). Fails closed: unreadable is a transient error."""
+    try:
+        value = Variable.get(name, default=None, deserialize_json=True)
+    except Exception as exc:  # noqa: BLE001 - unreadable for any reason: do not decide without it
+        raise GuardStateUnavailable(f"could not read Variable {name} ({type(exc).__name__})") from None
+    return value if isinstance(value, list) else []
+
+
+def _set_variable_json(name: str, value: list) -> None:
+    try:
+        Variable.set(name, value, serialize_json=True)
+    except Exception as exc:  # noqa: BLE001 - a run not recorded would be missed when counting
+        message = f"could not record this run's demand in Variable {name} ({type(exc).__name__})"
+        raise GuardStateUnavailable(message) from None
 
 
 def learning_phase_rules(campaign) -> LearningPhaseRules:

@@ -41,7 +41,7 @@ APPLIED_DEMAND_VARIABLE = "closrads_last_applied_demand"
 GRAPH_POOL = "closrads_graph"
 AUDIT_ALIAS = "closrads_targeting_changes"
 LEARNING_PHASE_VARIABLE = "closrads_learning_phase"
-DEMAND_RECORD = "closrads_demand"  # the asset whose events are the campaign's demand, one per run
+DEMAND_HISTORY_VARIABLE = "closrads_demand_history"
 SLACK_CONN_ID = "closrads_slack"
 DEFAULT_SCHEDULE = "0 13 * * *"  # 13:00 UTC: morning in the US, after CLOSRTECH refreshes its demand
 DEFAULT_APPROVAL_THRESHOLD = 10
@@ -174,12 +174,9 @@ class Campaign(BaseModel):
         return self._named(LEARNING_PHASE_VARIABLE)
 
     @property
-    def demand_record(self) -> tuple[str, str]:
-        """The name and URI of the asset whose events record each run's demand (learning-phase
-        protection counts the runs a state was at zero from them; they survive clears)."""
-        if self.legacy_names:
-            return DEMAND_RECORD, "closrads://demand"
-        return f"{DEMAND_RECORD}{SEPARATOR}{self.slug}", f"closrads://demand/{self.slug}"
+    def demand_history_variable(self) -> str:
+        """The recent runs' demand, kept while learning-phase protection counts runs at zero."""
+        return self._named(DEMAND_HISTORY_VARIABLE)
 
     @property
     def graph_pool(self) -> str:

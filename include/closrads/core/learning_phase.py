@@ -8,7 +8,7 @@ by default, hold such edits back (docs/design.md, "Learning phase"):
 - ``add_at_demand`` N: a state is added only when its demand is at least N (a targeted state with less
   demand than N, but some, stays: only zero demand removes it);
 - ``remove_after_zero_runs`` M: a targeted state is removed only after M consecutive runs at zero
-  (the runs' demand is the campaign's demand record, which survives clears);
+  (the runs' demand is the campaign's demand history, a Variable, which survives clears);
 - ``min_edit_interval_hours`` H: an ad set that CLOSRADS wrote less than H hours ago (its audit
   trail) is not written again until then; its whole change waits.
 
@@ -150,8 +150,20 @@ class DemandObservation:
             return None
 
 
+def recorded_history(current: DemandObservation, recorded: Iterable[object]) -> list[dict]:
+    """The demand history to keep after this run: its own demand and the latest other runs (a run that
+    ran again replaces its entry), newest first, at most :data:`MAX_ZERO_RUNS` runs."""
+    others = {}
+    for extra in recorded:
+        seen = DemandObservation.from_extra(extra)
+        if seen is not None and seen.run_id != current.run_id:
+            others[seen.run_id] = seen
+    runs = sorted([current, *others.values()], key=lambda seen: seen.fetched_at, reverse=True)
+    return [seen.to_extra() for seen in runs[:MAX_ZERO_RUNS]]
+
+
 def earlier_runs(current: DemandObservation, recorded: Iterable[object], count: int) -> list[DemandObservation]:
-    """The ``count`` runs before ``current`` (newest first) from the demand record's events' extras:
+    """The ``count`` runs before ``current`` (newest first) from the recorded demand history:
     one per run (a run whose fetch_demand was cleared and ran again counts once, with its last demand),
     only runs that fetched before this one, never this run itself."""
     before = datetime.fromisoformat(current.fetched_at)

@@ -100,7 +100,10 @@ class AdSetOutcome:
         self.recheck = f"could not re-read it after the run: {reason}"
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"outcome": str(self.outcome)}
+        data = asdict(self) | {"outcome": str(self.outcome)}
+        if not self.held and not self.held_note:  # learning-phase protection held nothing: the usual shape
+            del data["held"], data["held_note"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> AdSetOutcome:
@@ -256,9 +259,11 @@ class SyncReport:
             Outcome.WOULD_UPDATE.value: self.count(Outcome.WOULD_UPDATE),
             Outcome.SKIPPED.value: self.count(Outcome.SKIPPED),
             Outcome.FAILED.value: self.failed_count,
-            Outcome.HELD.value: self.count(Outcome.HELD),
-            "held_back_states": self.held_state_count,
         }
+        if self.learning_phase is None:  # protection off: the report has its usual shape
+            del data["learning_phase"]
+        else:
+            data["counts"] |= {Outcome.HELD.value: self.count(Outcome.HELD), "held_back_states": self.held_state_count}
         return data
 
     def summary(self) -> str:

@@ -78,6 +78,7 @@ class AdSetOnMap:
     added: list[str]
     removed: list[str]
     error: str | None = None
+    held: str = ""  # what learning-phase protection held back, and until when
 
     @property
     def status(self) -> str:
@@ -112,7 +113,15 @@ def run_map(report: dict, demand: dict[str, int] | None) -> RunMap:
     result = SyncReport.from_dict(report)
     wanted = {str(code): int(value) for code, value in (demand or {}).items()}
     adsets = [
-        AdSetOnMap(a.adset_id, a.name, Outcome(a.outcome), list(a.added), list(a.removed), a.error)
+        AdSetOnMap(
+            a.adset_id,
+            a.name,
+            Outcome(a.outcome),
+            list(a.added),
+            list(a.removed),
+            a.error,
+            "; ".join(filter(None, [", ".join(a.held), a.held_note])),
+        )
         for a in result.adsets
     ]
     applied = [adset for adset in adsets if adset.applied]
