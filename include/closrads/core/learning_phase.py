@@ -16,7 +16,7 @@ What these rules hold back is never silent: every ad set says which states were 
 They never hold back a fail-safe (bad or all-zero demand is refused as before) or the change guard
 (which judges the change that will be written), and a person can switch them off for one run.
 
-Pure logic: :mod:`closrads.airflow.sync` reads the settings, the demand record and the audit trail.
+Pure logic: :mod:`closrads.airflow.sync` reads the settings, the demand history and the audit trail.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def _hours(hours: float) -> str:
 
 @dataclass(frozen=True)
 class DemandObservation:
-    """One run's demand as the campaign's demand record keeps it: the states that wanted leads."""
+    """One run's demand as the campaign's demand history keeps it: the states that wanted leads."""
 
     run_id: str
     fetched_at: str  # UTC ISO
