@@ -49,7 +49,8 @@ TRIVIAL_DAG = textwrap.dedent(
         return None
 
     @dag(schedule="0 13 * * *", start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False,
-         params={"dry_run": Param(True, type="boolean"), "require_approval": Param(False, type="boolean")})
+         params={"dry_run": Param(True, type="boolean"), "require_approval": Param(False, type="boolean"),
+                 "ignore_learning_phase": Param(False, type="boolean")})
     def trivial():
         value = first()
         items = listing(value)

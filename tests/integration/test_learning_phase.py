@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from urllib.parse import quote
 
 import pytest
 
@@ -137,7 +138,9 @@ def test_the_approval_plan_report_and_slack_show_the_change_after_hysteresis(san
     assert report_text.count("held back: +NE (demand 1, added at 2)") == 3
 
 
-def test_an_adset_edited_recently_waits_dry_runs_show_it_and_forcing_applies_at_once(sandbox, run_dag, campaign):
+def test_an_adset_edited_recently_waits_dry_runs_show_it_and_forcing_applies_at_once(
+    sandbox, run_dag, campaign, airflow_api
+):
     set_variable(campaign.learning_phase_variable, {"min_edit_interval_hours": 24})
     adset_ids = sandbox.active_ids()
     first = run_dag({"dry_run": False}, dag_id=campaign.sync_dag_id)
@@ -153,6 +156,8 @@ def test_an_adset_edited_recently_waits_dry_runs_show_it_and_forcing_applies_at_
         assert all(o["held"] == ["+AK"] and o["held_note"].startswith("held back until 20") for o in outcomes)
         assert "at least 24 h between two edits" in held.log
         assert held.report["counts"]["held"] == 3
+        page = airflow_api.get(f"/closrads/runs/{campaign.sync_dag_id}/{quote(held.run_id)}").text  # the run's tab
+        assert page.count('data-status="held back"') == 3 and page.count("+AK; held back until 20") == 3
 
     assert writes_per_adset(sandbox) == {a: 1 for a in adset_ids} and sandbox.graph_validations() == []
     listings = 2  # one listing per run; no held ad set is read or validated on its own
