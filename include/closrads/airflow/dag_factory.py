@@ -59,6 +59,12 @@ fail at once and are never retried automatically.
 or the REST API), at most `{c.approval_timeout_variable}` (default {c.approval_timeout_minutes}). Approve writes exactly
 the plan it showed; Reject or no answer writes nothing. Slack says when a run waits.
 
+**Learning phase.** Off unless set (the registry entry's `learning_phase`, overridden by the
+Variable `{c.learning_phase_variable}`, e.g.
+`{{"min_edit_interval_hours": 72, "add_at_demand": 3, "remove_after_zero_runs": 3}}`): fewer edits of
+each ad set, so flickering demand does not keep restarting Meta's learning phase. Every change it holds
+back is named in the report, with until when; tick `ignore_learning_phase` to apply everything now.
+
 **Alerts.** With the `{slack}` Connection, each failed try posts one alert (saying whether
 Airflow retries it), `report` posts
 the run's summary, and a run that fails without a task failure (it exceeded its 2 h
