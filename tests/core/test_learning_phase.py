@@ -109,6 +109,8 @@ def test_an_ad_set_edited_recently_waits_until_the_interval_has_passed():
     [
         ("{", "is not JSON"),
         ("[1]", "must be an object"),
+        ("true", "must be an object"),
+        ("on", "is not JSON"),
         ('{"add_at": 3}', "unknown field(s) add_at"),
         ('{"add_at_demand": 0}', "'add_at_demand' must be a whole number from 1 (off)"),
         ('{"add_at_demand": 2.5}', "'add_at_demand' must be a whole number"),
@@ -126,7 +128,8 @@ def test_an_unusable_setting_is_refused_naming_where_and_what(raw, problem):
 
 def test_a_setting_reads_from_json_or_a_mapping_and_unset_is_off():
     assert LearningPhaseRules.parse(None, source="x") == LearningPhaseRules.parse("  ", source="x")
-    assert not LearningPhaseRules.parse("{}", source="x").enabled
+    for off in ("{}", "off", " OFF ", "false", "null", "none"):
+        assert not LearningPhaseRules.parse(off, source="x").enabled, off
     rules = LearningPhaseRules.parse('{"min_edit_interval_hours": 72, "add_at_demand": 3}', source="x")
     assert rules == LearningPhaseRules.parse({"min_edit_interval_hours": 72, "add_at_demand": 3}, source="x")
     assert rules.describe() == "a state is added at a demand of 3 or more; at least 72 h between two edits of an ad set"

@@ -80,9 +80,10 @@ class LearningPhaseRules:
 
     @classmethod
     def parse(cls, raw: object, *, source: str) -> LearningPhaseRules:
-        """Rules from a setting as written (a Variable's JSON text, or a registry mapping). ``None`` or
-        empty: off. Anything unusable raises :class:`LearningPhaseSettingError` naming ``source``."""
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
+        """Rules from a setting as written (a Variable's JSON text, or a registry mapping). ``None``, empty,
+        ``{}``, ``off``, ``false``, ``null``: off. Anything unusable raises :class:`LearningPhaseSettingError`
+        naming ``source``."""
+        if raw is None or (isinstance(raw, str) and raw.strip().lower() in _OFF):
             return cls()
         if isinstance(raw, LearningPhaseRules):
             return raw
@@ -92,6 +93,8 @@ class LearningPhaseRules:
             except ValueError:
                 message = f"{source} is not JSON; expected an object such as {_EXAMPLE}"
                 raise LearningPhaseSettingError(message) from None
+        if raw is None:
+            return cls()
         if not isinstance(raw, dict):
             raise LearningPhaseSettingError(f"{source} must be an object such as {_EXAMPLE}")
         unknown = sorted(str(key)[:40] for key in raw if key not in cls.__dataclass_fields__)
@@ -113,6 +116,7 @@ class LearningPhaseRules:
         )
 
 
+_OFF = {"", "off", "false", "none", "null"}  # what a person may write to switch it off (so may {})
 _EXAMPLE = '{"min_edit_interval_hours": 72, "add_at_demand": 3, "remove_after_zero_runs": 3}'
 
 
