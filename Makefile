@@ -40,7 +40,7 @@ export PATH := $(BIN):$(PATH)
 SANDBOX_PORT ?= 8765
 export SANDBOX_PORT
 
-.PHONY: help install airflow-home demo overview bench bench-campaigns bench-map airflow airflow-stop check-local-airflow sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
+.PHONY: help install airflow-home demo overview bench bench-campaigns bench-parse bench-map airflow airflow-stop check-local-airflow sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -86,6 +86,9 @@ bench-campaigns: install  ## many campaigns: 30 x 10 ad sets triggered together,
 	$(BIN)/python -m scripts.bench --sizes $(BENCH_CAMPAIGN_SIZE),$$(( $(BENCH_CAMPAIGNS) * $(BENCH_CAMPAIGN_SIZE) )) \
 	  --modes plain,scheduler,campaigns --campaigns $(BENCH_CAMPAIGNS) --campaign-size $(BENCH_CAMPAIGN_SIZE)
 	$(BIN)/python -m scripts.bench_dag_parse --campaigns $(BENCH_CAMPAIGNS)
+
+bench-parse: install  ## what parsing each DAG file costs beyond Airflow (a trivial DAG of the same shape), byte-compiled and from source
+	CLOSRADS_CAMPAIGNS_FILE=none $(BIN)/python -m scripts.bench_dag_parse
 
 bench-map: install  ## how long the operator's map of a real 300-ad-set run takes to serve (BENCH_MAP_SIZE=)
 	$(BIN)/python -m scripts.bench_map $(or $(BENCH_MAP_SIZE),300)
