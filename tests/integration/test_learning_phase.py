@@ -182,3 +182,29 @@ def test_a_wrong_setting_fails_the_run_by_name_and_writes_nothing(sandbox, run_d
         f"Variable {campaign.learning_phase_variable}: field 'add_at_demand' must be a whole number from 1 (off) "
         "to 1000000"
     )
+
+
+def test_the_default_campaigns_variable_holds_back_under_airflow_dags_test(sandbox, airflow_db):
+    """The single-campaign deployment's names, through the path the scheduler's runs take: a real
+    ``airflow dags test`` process; the Variable is removed afterwards (the metadata DB is shared)."""
+    import os
+    import subprocess
+    import sys
+
+    from airflow.models.variable import Variable
+
+    set_variable("closrads_learning_phase", {"add_at_demand": 2})
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow", "dags", "test", "closrads_sync", "-c", '{"dry_run": true}'],
+            env=os.environ.copy(), capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    finally:
+        Variable.delete("closrads_learning_phase")
+    output = result.stdout + result.stderr
+    assert "Learning-phase protection: a state is added at a demand of 2 or more" in output, output[-3000:]
+    assert "held back: +NE (demand 1, added at 2), +WV (demand 1, added at 2)" in output
+    assert sandbox.graph_writes() == []  # a dry run: Meta validates, nothing is written
+    validated = [json.loads(v["targeting"])["geo_locations"]["regions"] for v in sandbox.graph_validations()]
+    assert len(validated) == 5  # the five ad sets whose change is not held back entirely
+    assert all("Nebraska" not in json.dumps(r) and "Texas" in json.dumps(r) for r in validated)
