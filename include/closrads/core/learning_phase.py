@@ -7,8 +7,9 @@ by default, hold such edits back (docs/design.md, "Learning phase"):
 
 - ``add_at_demand`` N: a state is added only when its demand is at least N (a targeted state with less
   demand than N, but some, stays: only zero demand removes it);
-- ``remove_after_zero_runs`` M: a targeted state is removed only after M consecutive runs at zero
-  (the runs' demand is the campaign's demand history, a Variable, which survives clears);
+- ``remove_after_zero_runs`` M: a targeted state that one of the last M - 1 runs wanted is removed only
+  after M consecutive runs at zero (the runs' demand is the campaign's demand history, a Variable,
+  which survives clears); a state no recorded run wanted goes at once, as without the rule;
 - ``min_edit_interval_hours`` H: an ad set that CLOSRADS wrote less than H hours ago (its audit
   trail) is not written again until then; its whole change waits.
 
@@ -272,9 +273,11 @@ def state_policy(
     low = {code: current.states.get(code, 0) for code in mapped if code not in add}
     zero_runs = {}
     for code in sorted(_every_state() - set(mapped)):
-        runs = 1 + next((i for i, seen in enumerate(earlier) if seen.states.get(code, 0) > 0), len(earlier))
-        if runs < rules.remove_after_zero_runs:
-            zero_runs[code] = runs
+        # Kept while one of the last M - 1 recorded runs wanted it: the silence may not last. A state no
+        # recorded run wanted (or none is recorded yet) is not flickering: it goes, as without the rule.
+        last_wanted = next((i for i, seen in enumerate(earlier) if seen.states.get(code, 0) > 0), None)
+        if last_wanted is not None and 1 + last_wanted < rules.remove_after_zero_runs:
+            zero_runs[code] = 1 + last_wanted
     zero_regions = map_states(sorted(zero_runs)).regions
     return StatePolicy(
         add=add,
