@@ -69,7 +69,8 @@ ConnId = Annotated[str, Field(pattern=_CONN_ID)]
 class Campaign(BaseModel):
     """One campaign: where its demand comes from, which Facebook campaign it writes, how it runs."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # defer_build: the validator is built when a registry file is first read (see _DEFAULT_REGISTRY)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     slug: str = Field(pattern=_SLUG, max_length=MAX_SLUG_LENGTH)
     closrtech_conn_id: ConnId
@@ -233,7 +234,7 @@ DEFAULT_CAMPAIGN = Campaign.model_construct(
 class Registry(BaseModel):
     """Every campaign of the deployment, in file order."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     campaigns: list[Campaign] = Field(min_length=1)
     source: str = Field(default="", exclude=True)  # where it was read from, for messages
@@ -288,7 +289,11 @@ def load_registry(path: Path | None = None) -> Registry:
     return cached
 
 
-_DEFAULT_REGISTRY = Registry(campaigns=[DEFAULT_CAMPAIGN], source="the default campaign (no registry file)")
+# Constructed, not validated (it is known good): with defer_build, a deployment without a registry file
+# never builds the models' validators, which DAG files would otherwise pay for at every parse.
+_DEFAULT_REGISTRY = Registry.model_construct(
+    campaigns=[DEFAULT_CAMPAIGN], source="the default campaign (no registry file)"
+)
 _CACHE: dict[tuple, Registry] = {}
 
 
