@@ -134,8 +134,10 @@ def fetch_demand() -> dict[str, Any]:
 
 
 def map_regions(demand: dict[str, Any]) -> dict[str, Any]:
-    """USPS codes -> Facebook regions; aborts the run when nothing maps (Facebook is never called)."""
-    with recording_step_errors(get_current_context()["ti"]):
+    """USPS codes -> Facebook regions, and the states the run asks of its ad sets after learning-phase
+    protection (its state policy); aborts the run when nothing maps (Facebook is never called)."""
+    context = get_current_context()
+    with recording_step_errors(context["ti"]):
         mapping = map_states(demand["states"])
         if mapping.unmapped:
             log.warning(
@@ -149,7 +151,7 @@ def map_regions(demand: dict[str, Any]) -> dict[str, Any]:
                 "refusing to clear the targeting of every ad set"
             )
         log.info("Mapped %d states to Facebook regions: %s", len(mapping.states), ", ".join(mapping.states))
-        policy = _state_policy(get_current_context(), demand, mapping.regions)
+        policy = _state_policy(context, demand, mapping.regions)
         return {"regions": mapping.regions, "unmapped": mapping.unmapped, "policy": policy.to_dict()}
 
 

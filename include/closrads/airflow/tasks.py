@@ -29,7 +29,8 @@ def fetch_demand() -> dict[str, Any]:
 
 @task(multiple_outputs=False)
 def map_regions(demand: dict[str, Any]) -> dict[str, Any]:
-    """USPS codes -> Facebook regions; aborts the run when nothing maps (Facebook is never called)."""
+    """USPS codes -> Facebook regions, and the states the run asks of its ad sets after learning-phase
+    protection (off unless set); aborts the run when nothing maps (Facebook is never called)."""
     from closrads.airflow import sync
 
     return sync.map_regions(demand)

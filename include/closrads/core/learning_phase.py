@@ -221,7 +221,7 @@ class StatePolicy:
         return [region for region in self.regions if state_for_key(str(region["key"])) in wanted]
 
     def held_for(self, targeting: dict) -> list[str]:
-        """What this rule holds back from this ad set, one entry per state: ``+TX (demand 2 of 3)``,
+        """What this rule holds back from this ad set, one entry per state: ``+TX (demand 2, added at 3)``,
         ``-FL (1 of 3 runs at zero)``."""
         current = _current_codes(targeting)
         held = []
