@@ -89,7 +89,7 @@ class PlannedChange:
 
     def hold(self, note: str) -> PlannedChange:
         """The whole change waits (``note``: why, until when): nothing is written to the ad set."""
-        change = [f"+{code}" for code in self.added] + [f"-{code}" for code in self.removed]
+        change = render_change(self.added, self.removed).split()
         return PlannedChange(self.adset_id, self.name, held=change + self.held, held_note=note)
 
 

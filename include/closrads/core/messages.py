@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from closrads.core.report import PROBLEM_OUTCOMES, UNKNOWN_MEANS, AdSetOutcome, Outcome, RunStatus, SyncReport
+from closrads.core.report import (
+    HELD_MEANS,
+    PROBLEM_OUTCOMES,
+    UNKNOWN_MEANS,
+    AdSetOutcome,
+    Outcome,
+    RunStatus,
+    SyncReport,
+)
 
 MAX_STATES_SHOWN = 25
 MAX_ADSET_LINES = 30
@@ -189,7 +197,7 @@ def run_failure_message(dag_id: str, run_id: str, reason: str, run_url: str | No
 
 def _adset_line(adset: AdSetOutcome) -> str:
     problem = adset.outcome in PROBLEM_OUTCOMES
-    icon = ":x:" if problem else ":hourglass:" if adset.outcome in (Outcome.HELD, Outcome.SKIPPED) else ":pencil2:"
+    icon = ":x:" if problem else ":hourglass:" if adset.outcome == Outcome.HELD else ":pencil2:"
     parts = [f"{icon} *{escape(adset.name)}* ({escape(adset.adset_id)})"]
     if adset.outcome == Outcome.FAILED and adset.has_change:
         parts.append(f"FAILED, not applied: {adset.change}")
@@ -202,7 +210,7 @@ def _adset_line(adset: AdSetOutcome) -> str:
     elif adset.outcome == Outcome.REJECTED:
         parts.append(f"not written (rejected): {adset.change}")
     elif adset.outcome == Outcome.HELD:
-        parts.append(escape(adset.held_note or "held back, otherwise matches demand"))
+        parts.append(escape(adset.held_note or HELD_MEANS))
     elif adset.outcome != Outcome.SKIPPED:
         parts.append(adset.change)
     if adset.held:

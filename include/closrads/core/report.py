@@ -31,6 +31,8 @@ class Outcome(StrEnum):
     HELD = "held"
 
 
+# What a held-back ad set says when no minimum interval holds it: only some states wait (listed beside).
+HELD_MEANS = "held back, otherwise matches demand"
 # What an unknown outcome means for the operator.
 UNKNOWN_MEANS = "its task died; a retry or a clear will re-check it; it may have been written"
 
@@ -140,7 +142,7 @@ class AdSetOutcome:
             case Outcome.REJECTED:
                 parts = [head + "not written (the plan was rejected)", f"planned {self.change}"]
             case Outcome.HELD:
-                parts = [head + (self.held_note or "held back, otherwise matches demand")]
+                parts = [head + (self.held_note or HELD_MEANS)]
         if self.held:
             parts.append(f"held back: {', '.join(self.held)}")
         if self.error:
