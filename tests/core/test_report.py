@@ -105,3 +105,30 @@ def test_a_recheck_confirms_or_flags_what_the_outcome_alone_cannot_say():
     assert "differ from the demand (+TX -AK still to do)" in overwritten.describe()
     report = _report(adsets=[retried, died, overwritten])
     assert report.status == "failed" and report.failed_count == 2
+
+
+def test_a_cleared_adset_that_found_nothing_left_to_do_still_says_the_run_updated_it():
+    rerun = AdSetOutcome("1", "Core", Outcome.SKIPPED, tries=2)
+    rerun.include_earlier_writes([(1, ["NE", "TX"], ["AK"])])
+    assert rerun.outcome == Outcome.UPDATED
+    assert (rerun.added, rerun.removed) == (["NE", "TX"], ["AK"])
+    assert rerun.describe() == (
+        "Core (1): updated | +NE +TX -AK | updated on try 1 (+NE +TX -AK); nothing left to do on try 2"
+    )
+    report = _report(adsets=[rerun])
+    assert report.count(Outcome.UPDATED) == 1 and report.summary() == "LIVE: 1 updated"
+    assert report.to_dict()["adsets"][0]["history"].endswith("nothing left to do on try 2")
+
+
+def test_a_later_try_that_failed_keeps_its_failure_and_names_the_earlier_write():
+    failed = AdSetOutcome("3", "Mobile", Outcome.FAILED, error="Graph error 100", tries=2)
+    failed.include_earlier_writes([(1, ["TX"], [])])
+    assert failed.outcome == Outcome.FAILED
+    assert failed.history == "updated on try 1 (+TX); try 2 failed"
+
+
+def test_the_last_tries_own_write_is_no_earlier_write():
+    updated = AdSetOutcome("1", "Core", Outcome.UPDATED, added=["TX"], tries=1)
+    updated.include_earlier_writes([(1, ["TX"], [])])
+    assert updated.history is None
+    assert "history" not in updated.to_dict()  # one try: the usual shape

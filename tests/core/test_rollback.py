@@ -5,7 +5,7 @@ import pytest
 from closrads.core.audit import AuditRecord, ChangeKind
 from closrads.core.errors import TargetingConflict
 from closrads.core.regions import map_states
-from closrads.core.rollback import plan_undo, states_before
+from closrads.core.rollback import already_undone, plan_undo, states_before
 
 ONTARIO = {"key": "533", "name": "Ontario", "country": "CA"}
 
@@ -36,3 +36,12 @@ def test_undo_puts_back_the_states_before_when_nothing_changed_since():
 def test_undo_is_refused_and_names_what_changed_since():
     with pytest.raises(TargetingConflict, match=r"changed after run scheduled__1 wrote it \(\+FL -TX since then\)"):
         plan_undo(targeting(["FL", "OH"]), record(["AK", "OH"], ["OH", "TX"]))
+
+
+def test_an_adset_already_back_to_its_states_before_needs_nothing():
+    plan = plan_undo(targeting(["AK", "OH"]), record(["AK", "OH"], ["OH", "TX"]))
+    assert not plan.needs_write
+    assert already_undone(record([], []), "rollback run manual__2 at 2026-12-02 10:00 UTC") == (
+        "already undone by rollback run manual__2 at 2026-12-02 10:00 UTC"
+    )
+    assert already_undone(record([], []), None) == "it already has the US states it had before run scheduled__1"

@@ -216,6 +216,15 @@ def test_scheduler_ui_trigger_and_clearing_on_celery(stack):
     audited = {event["extra"]["adset_id"]: event for event in events["asset_events"]}
     assert len(audited) == 5 and audited[CORE]["extra"]["added"] and audited[CORE]["extra"]["regions_before"]
 
+    # 2b. Clearing a written ad set (and report) re-runs it: the new try finds nothing left to do, and
+    #     the run still says what it did to that ad set, across its tries.
+    clear(airflow, live, "update_adset", 0)
+    assert wait_finished(airflow, live)["note"] == "LIVE: 5 updated, 1 skipped"
+    core = {a["adset_id"]: a for a in run_report(airflow, live)["adsets"]}[CORE]
+    assert core["outcome"] == "updated" and core["added"] == audited[CORE]["extra"]["added"]
+    assert core["history"].startswith("updated on try 1 (+") and core["history"].endswith("nothing left to do on try 2")
+    assert len(sandbox.graph_writes()) == 5
+
     # 3. One ad set fails permanently: only its mapped instance fails, the run fails. After the
     #    cause is fixed, clearing exactly that instance (and downstream) re-runs and writes it.
     sandbox.set_demand({"OH": 5, "TX": 3, "FL": 2, "CA": 0})
@@ -287,15 +296,19 @@ def running_updates(airflow, run_id: str) -> list[str]:
     return [t for t, s in task_states(airflow, run_id).items() if t.startswith("update_adset") and s == "running"]
 
 
-def assert_report_matches_sandbox(airflow, sandbox, run_id: str, wanted: list[str]) -> None:
-    """Every ad set holds the demand, and the report says so without a failure."""
+def run_report(airflow, run_id: str) -> dict:
+    """The run's report (XCom ``closrads_report`` of its ``report`` task), through the REST API."""
     report = airflow.request(
         "GET",
         f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}/taskInstances/report/xcomEntries/closrads_report"
         "?deserialize=true",
     )["value"]
-    if isinstance(report, str):
-        report = json.loads(report)
+    return json.loads(report) if isinstance(report, str) else report
+
+
+def assert_report_matches_sandbox(airflow, sandbox, run_id: str, wanted: list[str]) -> None:
+    """Every ad set holds the demand, and the report says so without a failure."""
+    report = run_report(airflow, run_id)
     targeted = sandbox.targeted_states()
     for adset in report["adsets"]:
         assert targeted[adset["adset_id"]] == wanted, adset

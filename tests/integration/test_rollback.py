@@ -44,6 +44,23 @@ def test_rollback_restores_the_states_before_and_keeps_every_other_field(sandbox
     assert all(r.undoes_run_id == sync.run_id and r.run_id == result.run_id for r in undos)
 
 
+def test_undoing_a_run_twice_says_already_undone_and_succeeds(sandbox, run_dag, live_run):
+    sync, before = live_run
+    first = rollback(run_dag, sync.run_id, dry_run=False, stop_live_schedule=False)
+    assert first.state == "success"
+    writes = len(sandbox.graph_writes())
+
+    again = rollback(run_dag, sync.run_id, dry_run=False, stop_live_schedule=False)
+
+    assert again.state == "success", again.log[-3000:]
+    assert len(sandbox.graph_writes()) == writes  # nothing written the second time
+    assert sandbox.adset(CORE)["targeting"] == before[CORE]
+    outcomes = again.outcomes()
+    assert {o["outcome"] for o in outcomes.values()} == {"skipped"}
+    assert outcomes[CORE]["error"].startswith(f"already undone by rollback run {first.run_id} at ")
+    assert "refusing" not in again.log and "clear the task" not in again.log.lower()
+
+
 def test_an_adset_edited_since_is_refused_and_named(sandbox, run_dag, live_run):
     sync, before = live_run
     targeting = sandbox.adset(CORE)["targeting"]

@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from closrads.core.audit import ChangeKind
     from closrads.core.targeting import GeoPlan
 
-ASSET_GROUP = "closrads"
-
 
 def targeting_changes(campaign: Campaign) -> AssetAlias:
     """The campaign's audit alias: every task of it that writes targeting declares it as an outlet (the
@@ -32,9 +30,10 @@ def targeting_changes(campaign: Campaign) -> AssetAlias:
 
 
 def adset_asset(campaign: Campaign, adset_id: str) -> Asset:
-    """The asset that stands for one ad set's targeting in Airflow."""
+    """The asset that stands for one ad set's targeting in Airflow. No group: Airflow creates an asset first
+    seen through an alias in its own group ``asset``, whatever the event names."""
     name, uri = campaign.adset_asset(adset_id)
-    return Asset(name=name, uri=uri, group=ASSET_GROUP)
+    return Asset(name=name, uri=uri)
 
 
 def record_write(
@@ -65,6 +64,7 @@ def record_write(
         added=plan.added,
         removed=plan.removed,
         undoes_run_id=undoes_run_id,
+        try_number=int(getattr(context["ti"], "try_number", 0) or 0) or None,
     )
     context["outlet_events"][targeting_changes(campaign)].add(adset_asset(campaign, adset_id), extra=record.to_extra())
     return record.written_at

@@ -162,7 +162,7 @@ def sync_dag(campaign: Campaign) -> DAG:
     )
     def closrads_sync():
         pool = campaign.graph_pool  # every task that calls Graph: one bound per ad account
-        audit = targeting_changes(campaign)  # the audit trail: update_adset writes it, list_adsets reads it
+        audit = targeting_changes(campaign)  # the audit trail: update_adset writes it, list_adsets and report read it
         demand = fetch_demand()
         mapping = map_regions(demand)
         adsets = list_adsets.override(pool=pool, inlets=[audit])(mapping)  # bad demand never reaches Facebook
@@ -176,7 +176,7 @@ def sync_dag(campaign: Campaign) -> DAG:
             .partial(order=approval.output[XComKey.WRITE_ORDER])
             .expand(adset=adsets)
         )
-        report.override(pool=pool)(
+        report.override(pool=pool, inlets=[audit])(  # reads what the run wrote, across its tries
             demand=demand, mapping=mapping, adsets=adsets, outcomes=updates[XComKey.ADSET_OUTCOME]
         )
 

@@ -29,7 +29,7 @@ from closrads.airflow.recheck import recheck_uncertain
 from closrads.airflow.slack import post_to_slack, run_url
 from closrads.airflow.xcom import XComKey
 from closrads.core.approval import ApprovalResult, Decision, PlannedChange, check_write_allowed, plan_change
-from closrads.core.audit import ChangeKind
+from closrads.core.audit import AuditRecord, ChangeKind
 from closrads.core.demand import states_with_demand
 from closrads.core.errors import (
     CampaignTooLarge,
@@ -494,6 +494,8 @@ def report(
         for outcome in adset_results:
             if outcome.outcome == Outcome.NOT_RUN:
                 outcome.outcome = Outcome.REJECTED
+    if not mode.dry_run:
+        include_earlier_writes(adset_results, run_writes(context))
     policy = policy_of(mapping) if mapping else None
     if not mode.dry_run and policy is not None:
         recheck_uncertain(adset_results, policy, facebook_hook(campaign_of(context)))
@@ -516,6 +518,32 @@ def report(
             f"{result.failed_count} of {len(result.adsets)} ad set(s) failed"
         ]
         raise RunFailedAfterReport(f"CLOSRADS run {result.status}: {'; '.join(problems)}")
+
+
+def run_writes(context) -> dict[str, list[tuple[int | None, list[str], list[str]]]]:
+    """What this run wrote, per ad set and oldest first (``(try, added, removed)``), from the campaign's
+    audit trail (the report's inlet): the truth about a cleared and re-run ad set, whose last try may
+    have found nothing left to do. Reads only the events since the run was queued."""
+    run_id, dag_id = context["run_id"], context["dag"].dag_id
+    since = context["dag_run"].run_after.isoformat()
+    writes: dict[str, list[tuple[int | None, list[str], list[str]]]] = {}
+    for event in context["inlet_events"][targeting_changes(campaign_of(context))].after(since):
+        extra = getattr(event, "extra", None) or {}
+        if extra.get("run_id") != run_id or extra.get("dag_id") != dag_id:
+            continue
+        try:
+            record = AuditRecord.from_extra(extra)
+        except (KeyError, TypeError, ValueError):
+            continue  # not a record CLOSRADS wrote
+        writes.setdefault(record.adset_id, []).append((record.try_number, record.added, record.removed))
+    return writes
+
+
+def include_earlier_writes(outcomes: list[AdSetOutcome], writes: dict[str, list]) -> None:
+    """Each ad set's outcome says what the run did across all its tries, not only the last one."""
+    for outcome in outcomes:
+        if outcome.adset_id in writes:
+            outcome.include_earlier_writes(writes[outcome.adset_id])
 
 
 def deliver_report(context, result: SyncReport, *, what: str) -> None:

@@ -35,7 +35,7 @@ from closrads.core.audit import AuditRecord, ChangeKind
 from closrads.core.campaigns import Campaign, load_registry
 from closrads.core.errors import ClosradsError
 from closrads.core.report import AdSetOutcome, Outcome, SyncReport
-from closrads.core.rollback import plan_undo, states_before
+from closrads.core.rollback import already_undone, plan_undo, states_before
 from closrads.core.run_mode import RunMode
 from closrads.core.targeting import targeting_with_regions, usable_targeting
 
@@ -65,8 +65,9 @@ def plan_rollback() -> list[dict[str, Any]]:
             raise RollbackRefused(f"the param run_id is required: the id of the {sync_dag_id} run to undo")
         _refuse_run_of_another_dag(ti, campaign, run_id)
         since = (datetime.now(UTC) - MAX_RUN_AGE).isoformat()
-        events = context["inlet_events"][targeting_changes(campaign)].after(since)
+        events = list(context["inlet_events"][targeting_changes(campaign)].after(since))
         records = _writes_of(run_id, sync_dag_id, events)
+        undone_by = _undone_by(run_id, campaign.rollback_dag_id, events)
         wanted = {str(adset_id).strip() for adset_id in params.get("adset_ids") or [] if str(adset_id).strip()}
         if unknown := sorted(wanted - {record.adset_id for record in records}):
             raise RollbackRefused(f"run {run_id} wrote no ad set {', '.join(unknown[:20])}; nothing to undo there")
@@ -85,7 +86,7 @@ def plan_rollback() -> list[dict[str, Any]]:
                 sync_dag_id,
             )
         log.info("Undoing run %s on %d ad set(s): %s", run_id, len(records), ", ".join(r.adset_id for r in records))
-        return [record.to_extra() for record in records]
+        return [record.to_extra() | {"undone_by": undone_by.get(record.adset_id)} for record in records]
 
 
 def _refuse_run_of_another_dag(ti, campaign: Campaign, run_id: str) -> None:
@@ -105,6 +106,21 @@ def _refuse_run_of_another_dag(ti, campaign: Campaign, run_id: str) -> None:
         + (f" ({where})" if where else "")
         + "; nothing to undo"
     )
+
+
+def _undone_by(run_id: str, rollback_dag_id: str, events) -> dict[str, str]:
+    """Per ad set, the latest rollback run that already undid ``run_id`` there ("rollback run <id> at <time>")."""
+    undone: dict[str, str] = {}
+    for event in events:
+        extra = getattr(event, "extra", None) or {}
+        if (
+            extra.get("kind") == ChangeKind.ROLLBACK
+            and extra.get("undoes_run_id") == run_id
+            and (extra.get("dag_id") == rollback_dag_id)
+        ):
+            when = str(extra.get("written_at", ""))[:16].replace("T", " ")
+            undone[str(extra.get("adset_id"))] = f"rollback run {extra.get('run_id')} at {when} UTC"
+    return undone
 
 
 def _writes_of(run_id: str, sync_dag_id: str, events) -> list[AuditRecord]:
@@ -141,8 +157,9 @@ def rollback_adset(change: dict[str, Any], mode: dict) -> None:
         targeting = usable_targeting(current.get("targeting"))
         plan = plan_undo(targeting, record)  # refuses an ad set changed since that run's write
         outcome.added, outcome.removed = plan.added, plan.removed
-        if not plan.needs_write:
-            outcome.outcome = Outcome.SKIPPED
+        if not plan.needs_write:  # undone already: nothing to do, and nothing wrong
+            outcome.outcome, outcome.error = Outcome.SKIPPED, already_undone(record, change.get("undone_by"))
+            log.info("Ad set %s: %s", record.adset_id, outcome.error)
             return
         written_at = write_targeting(
             hook,

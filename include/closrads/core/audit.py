@@ -32,6 +32,7 @@ class AuditRecord:
     added: list[str] = field(default_factory=list)  # US states, USPS codes
     removed: list[str] = field(default_factory=list)
     undoes_run_id: str | None = None  # for a rollback: the sync run it undid
+    try_number: int | None = None  # the Airflow try of the task that wrote (None: recorded before it was kept)
 
     def to_extra(self) -> dict:
         return asdict(self) | {"kind": str(self.kind)}

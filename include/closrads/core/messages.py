@@ -217,6 +217,8 @@ def _adset_line(adset: AdSetOutcome) -> str:
         parts.append(f"held back: {escape(', '.join(adset.held))}")
     if adset.error:
         parts.append(f"error: {escape(adset.error)}")
+    if adset.history:
+        parts.append(escape(adset.history))
     if adset.recheck:
         parts.append(escape(adset.recheck))
     return " | ".join(parts)

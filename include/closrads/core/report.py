@@ -69,6 +69,7 @@ class AdSetOutcome:
     recheck: str | None = None  # what the report found when it re-read the ad set after the run
     held: list[str] = field(default_factory=list)  # what learning-phase protection held back, per state
     held_note: str | None = None  # why and until when its whole change waits (the minimum edit interval)
+    history: str | None = None  # what the run did across its tries, when it ran more than once and wrote
 
     def __post_init__(self) -> None:
         self.outcome = Outcome(self.outcome)
@@ -98,6 +99,34 @@ class AdSetOutcome:
         if self.outcome not in PROBLEM_OUTCOMES:
             self.outcome = Outcome.FAILED
 
+    def include_earlier_writes(self, writes: list[tuple[int | None, list[str], list[str]]]) -> None:
+        """Account for what earlier tries of this run wrote (its audit trail: ``(try, added, removed)``
+        per write, oldest first), so a cleared and re-run ad set still says what the run did to it.
+
+        A later try that found nothing left to do does not make the run's write disappear: the outcome
+        stays "updated", with the change that try made and "updated on try 1; nothing left to do on try 2".
+        """
+        earlier = [write for write in writes if write[0] != self.tries or self.outcome != Outcome.UPDATED]
+        if not earlier:
+            return
+        done = "; ".join(
+            (f"updated on try {on_try}" if on_try else "updated on an earlier try")
+            + (f" ({render_change(added, removed)})" if added or removed else "")
+            for on_try, added, removed in earlier
+        )
+        match self.outcome:
+            case Outcome.UPDATED:
+                self.history = f"{done}; updated again on try {self.tries}"
+            case Outcome.SKIPPED | Outcome.HELD if not self.error:
+                _, added, removed = earlier[-1]
+                self.outcome, self.added, self.removed = Outcome.UPDATED, list(added), list(removed)
+                self.history = f"{done}; nothing left to do on try {self.tries}"
+            case Outcome.FAILED | Outcome.UNKNOWN:
+                ended = "failed" if self.outcome == Outcome.FAILED else "left no outcome"
+                self.history = f"{done}; try {self.tries} {ended}"
+            case _:
+                self.history = f"{done}; then {self.outcome.replace('_', ' ')} on try {self.tries}"
+
     def recheck_failed(self, reason: str) -> None:
         self.recheck = f"could not re-read it after the run: {reason}"
 
@@ -105,6 +134,8 @@ class AdSetOutcome:
         data = asdict(self) | {"outcome": str(self.outcome)}
         if not self.held and not self.held_note:  # learning-phase protection held nothing: the usual shape
             del data["held"], data["held_note"]
+        if self.history is None:  # one try, or nothing written before the last: the usual shape
+            del data["history"]
         return data
 
     @classmethod
@@ -147,6 +178,8 @@ class AdSetOutcome:
             parts.append(f"held back: {', '.join(self.held)}")
         if self.error:
             parts.append(("note: " if self.outcome == Outcome.SKIPPED else "error: ") + self.error)
+        if self.history:
+            parts.append(self.history)
         if self.recheck:
             parts.append(self.recheck)
         return " | ".join(parts)

@@ -20,7 +20,14 @@ def states_before(record: AuditRecord) -> list[dict]:
 
 
 def plan_undo(current_targeting: dict, record: AuditRecord) -> GeoPlan:
-    """What undoing ``record`` changes now; refuses when the ad set changed after that write."""
+    """What undoing ``record`` changes now; refuses when the ad set changed after that write.
+
+    An ad set that already has the US states it had before the write (an earlier rollback undid it, or
+    someone put them back) needs nothing: the plan is empty, never a refusal.
+    """
+    restore = plan_geo_update(current_targeting, states_before(record))
+    if not restore.needs_write:
+        return restore
     written = [region for region in record.regions_after if is_us_state(region)]
     back = plan_geo_update(current_targeting, written)  # from now back to what that run wrote
     if back.needs_write:
@@ -29,4 +36,11 @@ def plan_undo(current_targeting: dict, record: AuditRecord) -> GeoPlan:
             f"it changed after run {record.run_id} wrote it ({changed} since then); "
             "refusing to undo over a newer change"
         )
-    return plan_geo_update(current_targeting, states_before(record))
+    return restore
+
+
+def already_undone(record: AuditRecord, undone_by: str | None) -> str:
+    """Why an undo has nothing to do: the rollback run that undid the write, when one did."""
+    if undone_by:
+        return f"already undone by {undone_by}"
+    return f"it already has the US states it had before run {record.run_id}"

@@ -79,6 +79,7 @@ class AdSetOnMap:
     removed: list[str]
     error: str | None = None
     held: str = ""  # what learning-phase protection held back, and until when
+    history: str = ""  # what the run did across its tries ("updated on try 1; nothing left to do on try 2")
 
     @property
     def status(self) -> str:
@@ -121,6 +122,7 @@ def run_map(report: dict, demand: dict[str, int] | None) -> RunMap:
             list(a.removed),
             a.error,
             "; ".join(filter(None, [", ".join(a.held), a.held_note])),
+            a.history or "",
         )
         for a in result.adsets
     ]
