@@ -51,3 +51,27 @@ def test_every_demand_falls_in_exactly_one_band():
     for demand in (0, 1, 4, 5, 9, 10, 19, 20, 10_000):
         assert sum(b.low <= demand and (b.high is None or demand <= b.high) for b in DEMAND_BANDS) == 1
     assert band_for(20).label == "20 or more leads"
+
+
+def test_tiles_show_the_states_learning_phase_protection_held_back():
+    partly = AdSetOutcome(
+        "1", "Core", Outcome.UPDATED, added=["TX"], held=["+NE (demand 1, added at 2)", "-WV (1 of 3 runs at zero)"]
+    )
+    waiting = AdSetOutcome(
+        "2", "South", Outcome.HELD, held=["+NE", "-AK"], held_note="held back until 2026-12-05 13:00 UTC"
+    )
+
+    shown = run_map(report(partly, waiting), {"TX": 3, "NE": 1})
+
+    assert (shown.state("NE").held_in, shown.state("WV").held_in, shown.state("AK").held_in) == (2, 1, 1)
+    assert shown.state("NE").added_to == 0  # held back: not counted as a change
+    assert shown.state("NE").describe() == "NE: 1 leads wanted; its change held back in 2 ad set(s)"
+    assert shown.adsets[1].held_states == ("NE", "AK")
+
+
+def test_a_cleared_adset_shows_what_the_run_did_across_its_tries():
+    rerun = AdSetOutcome("1", "Core", Outcome.SKIPPED, tries=2)
+    rerun.include_earlier_writes([(1, ["TX"], ["AK"])])
+    shown = run_map(report(rerun), {"TX": 3})
+    assert shown.state("TX").added_to == 1 and shown.adsets[0].status == "changed"
+    assert shown.adsets[0].history == "updated on try 1 (+TX -AK); nothing left to do on try 2"

@@ -132,8 +132,13 @@ def test_the_threshold_counts_states_added_and_removed(sandbox, run_dag, monkeyp
 
 def test_require_approval_waits_for_any_change_and_dry_runs_never_wait(sandbox, run_dag):
     # the autouse threshold (51) never trips: only the param makes it ask
-    assert run_dag({"dry_run": True, "require_approval": True}).report["approval"]["decision"] == "not_asked"
+    dry = run_dag({"dry_run": True, "require_approval": True})
+    assert dry.report["approval"]["decision"] == "not_asked"
     assert sandbox.graph_writes() == []
+    # ... but it says that the same plan, live, would wait (in the report, and so on the map and in Slack)
+    assert "Approval: not asked (dry run: nothing is written); live, this run would wait for a person" in dry.log
+    assert "require\\_approval" not in dry.report["approval"]["reason"]
+    assert "require_approval=true" in dry.report["approval"]["reason"]
 
     result = run_dag({"dry_run": False, "require_approval": True}, answer="Approve")
     (request,) = result.approvals

@@ -75,8 +75,11 @@ def test_an_adsets_history_links_to_a_filled_rollback_form(live_run, airflow_api
         data={"run_id": live_run.run_id, "only_adset": CORE, "dry_run": "true", "stop_live_schedule": "true"},
         follow_redirects=False,
     )
-    assert answer.status_code == 303 and answer.headers["location"].startswith("/dags/closrads_rollback/runs/")
-    rollback = rollback_run(answer.headers["location"].rsplit("/", 1)[1])
+    # It lands, in the same (sandboxed) tab, on the new rollback run's page, which moves Airflow's UI to it.
+    landing = answer.headers["location"]
+    assert answer.status_code == 303 and landing.startswith("/closrads/runs/closrads_rollback/")
+    assert landing.endswith("?triggered=true")
+    rollback = rollback_run(new_run_id(landing))
     assert rollback.conf == {
         "run_id": live_run.run_id,
         "adset_ids": [CORE],
@@ -86,11 +89,15 @@ def test_an_adsets_history_links_to_a_filled_rollback_form(live_run, airflow_api
     assert rollback.triggered_by.value == "ui"
     # A request without the checkboxes stays dry and stops the live schedule; only an explicit untick is live.
     bare = airflow_api.post(undo.split("?")[0], data={}, follow_redirects=False)
-    assert rollback_run(bare.headers["location"].rsplit("/", 1)[1]).conf["dry_run"] is True
+    assert rollback_run(new_run_id(bare.headers["location"])).conf["dry_run"] is True
     live = airflow_api.post(undo.split("?")[0], data={"dry_run": "false"}, follow_redirects=False)
-    assert rollback_run(live.headers["location"].rsplit("/", 1)[1]).conf["dry_run"] is False
+    assert rollback_run(new_run_id(live.headers["location"])).conf["dry_run"] is False
     foreign = airflow_api.post(undo.split("?")[0], data={}, headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403
+
+
+def new_run_id(location: str) -> str:
+    return location.split("?")[0].rsplit("/", 1)[1]
 
 
 def rollback_run(run_id: str):
@@ -115,13 +122,39 @@ def test_the_overview_lists_the_campaign_with_its_last_run(live_run, airflow_api
 
 
 def test_other_dags_and_unknown_runs_have_no_page(sandbox, airflow_api):
-    assert airflow_api.get("/closrads/runs/closrads_rollback/x").status_code == 404  # not a sync
+    assert airflow_api.get("/closrads/runs/closrads_rollback/x").status_code == 404
     assert airflow_api.get("/closrads/runs/closrads_sync/no-such-run").status_code == 404
-    assert airflow_api.get("/closrads/api/runs/some_other_dag/x").status_code == 404
+    assert airflow_api.get("/closrads/api/runs/some_other_dag/x").json() == {
+        "detail": "some_other_dag is not a CLOSRADS sync or rollback DAG"
+    }
+    # The tab every DAG run has: a page that says what it shows, not raw JSON.
+    page = airflow_api.get("/closrads/runs/some_other_dag/x")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "<code>some_other_dag</code> is not a CLOSRADS sync or rollback DAG" in page.text
+    assert "text/html" in airflow_api.get("/closrads/dags/some_other_dag").headers["content-type"]
+
+
+def test_a_rollback_runs_tab_shows_what_it_restored(live_run, run_dag, airflow_api):
+    undo = run_dag(
+        {"run_id": live_run.run_id, "dry_run": False, "stop_live_schedule": False}, dag_id="closrads_rollback"
+    )
+    assert undo.state == "success"
+
+    shown = airflow_api.get(f"/closrads/api/runs/closrads_rollback/{undo.run_id}").json()["map"]
+    assert shown["summary"] == "LIVE: 5 updated" and not shown["shows_demand"]
+    states = {s["code"]: s for s in shown["states"]}
+    synced = live_run.report["adsets"]
+    for code in ("AK", "TX"):  # what the sync changed, the other way round
+        assert states[code]["added_to"] == sum(code in a["removed"] for a in synced)
+        assert states[code]["removed_from"] == sum(code in a["added"] for a in synced)
+    assert states["AK"]["added_to"] and states["TX"]["removed_from"]
+    html = airflow_api.get(f"/closrads/runs/closrads_rollback/{quote(undo.run_id, safe='')}").text
+    assert "What this rollback changed, by state" in html and "Leads wanted:" not in html
+    assert f'href="/closrads/adsets/closrads_sync/{CORE}"' in html  # the ad set's history is the campaign's
 
 
 def test_a_campaigns_page_lists_its_runs_each_to_its_map(live_run, airflow_api):
     html = airflow_api.get("/closrads/dags/closrads_sync").text
     assert f'<tr data-run="{live_run.run_id}">' in html
     assert f'href="/closrads/runs/closrads_sync/{quote(live_run.run_id, safe="")}"' in html
-    assert airflow_api.get("/closrads/dags/closrads_rollback").status_code == 404
+    assert airflow_api.get("/closrads/dags/closrads_rollback").status_code == 200  # the rollback's runs too

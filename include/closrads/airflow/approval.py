@@ -95,10 +95,9 @@ class ChangeApprovalOperator(ApprovalOperator):
 
         mode = RunMode.from_dict(self.mode)
         announce_mode(mode)
-        if mode.dry_run:
-            log.info("Dry run: nothing is written, so no approval is needed")
-            return self._decided(context, ApprovalResult(Decision.NOT_ASKED, "dry run"))
         plans = [PlannedChange.from_row(row) for row in self.planned or []]
+        if mode.dry_run:  # never waits, but says whether the same plan, live, would
+            return self._decided(context, _dry_run_result(context, plans))
         guard = _read_guard(context)
         if guard.warning:
             log.error("Change guard: %s; asking for every change", guard.warning)
@@ -189,6 +188,25 @@ class ChangeApprovalOperator(ApprovalOperator):
 
 
 _REQUEST_KEY = "approval_request"  # what execute asked, for execute_complete (a new process) to decide on
+
+
+def _dry_run_result(context, plans: list) -> ApprovalResult:
+    """A dry run is never asked, but its report says when the same plan, live, would wait for a person
+    (a guard Variable it cannot read only costs it that sentence: a dry run writes nothing)."""
+    from closrads.core.approval import DRY_RUN, ApprovalResult, Decision
+    from closrads.core.errors import GuardStateUnavailable
+
+    try:
+        guard = _read_guard(context)
+    except GuardStateUnavailable as exc:
+        log.warning("Dry run: cannot tell whether this plan would need approval live: %s", exc)
+        return ApprovalResult(Decision.NOT_ASKED, DRY_RUN)
+    reasons = guard.reasons(plans)
+    if reasons:
+        log.warning("Dry run: no approval asked; live, this plan would wait for a person (%s)", "; ".join(reasons))
+        return ApprovalResult(Decision.NOT_ASKED, "; ".join(reasons), guard.threshold, guard.require_approval)
+    log.info("Dry run: nothing is written, so no approval is needed (nor would it be live)")
+    return ApprovalResult(Decision.NOT_ASKED, DRY_RUN, guard.threshold, guard.require_approval)
 
 
 def _read_guard(context) -> ChangeGuard:

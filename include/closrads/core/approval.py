@@ -40,6 +40,10 @@ class Decision(StrEnum):
     REJECTED = "rejected"
 
 
+# Why a dry run was not asked when its plan would not wait live either.
+DRY_RUN = "dry run"
+
+
 class PlanChangedSinceApproval(ClosradsError):
     """The write an ad set needs now is not the one the run planned (and a person may have approved)."""
 
@@ -202,6 +206,11 @@ class ApprovalResult:
 
     def describe(self) -> str:
         match self.decision:
+            case Decision.NOT_ASKED if self.reason != DRY_RUN:
+                return (
+                    "not asked (dry run: nothing is written); live, this run would wait for a person to approve it "
+                    f"({self.reason})"
+                )
             case Decision.NOT_ASKED:
                 return "not asked (dry run: nothing is written)"
             case Decision.NOT_NEEDED:

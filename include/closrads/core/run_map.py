@@ -60,13 +60,16 @@ class StateOnMap:
     band: DemandBand
     added_to: int  # ad sets this run added the state to (or would, in a dry run)
     removed_from: int
+    held_in: int = 0  # ad sets in which learning-phase protection held this state's change back
 
     def describe(self) -> str:
         """The tile's text alternative: ``"OH: 15 leads wanted; added to 2 ad sets"``."""
         wanted = f"{self.demand} leads wanted" if self.demand else "no leads wanted"
-        changes = [f"added to {self.added_to} ad set(s)"] * bool(self.added_to) + [
-            f"removed from {self.removed_from} ad set(s)"
-        ] * bool(self.removed_from)
+        changes = (
+            [f"added to {self.added_to} ad set(s)"] * bool(self.added_to)
+            + [f"removed from {self.removed_from} ad set(s)"] * bool(self.removed_from)
+            + [f"its change held back in {self.held_in} ad set(s)"] * bool(self.held_in)
+        )
         return f"{self.code}: {wanted}" + (f"; {', '.join(changes)}" if changes else "")
 
 
@@ -79,6 +82,8 @@ class AdSetOnMap:
     removed: list[str]
     error: str | None = None
     held: str = ""  # what learning-phase protection held back, and until when
+    held_states: tuple[str, ...] = ()  # the state codes whose change it held back
+    held_entries: tuple[str, ...] = ()  # ``held`` one entry at a time (each state's hold, then the note)
     history: str = ""  # what the run did across its tries ("updated on try 1; nothing left to do on try 2")
 
     @property
@@ -99,9 +104,17 @@ class RunMap:
     summary: str
     states: list[StateOnMap]
     adsets: list[AdSetOnMap] = field(default_factory=list)
+    approval: str | None = None  # what the change guard decided (a dry run: whether live would wait)
+    shows_demand: bool = True  # False for a rollback: it applies no demand, its map shows what it restored
+    learning_phase: str | None = None
 
     def state(self, code: str) -> StateOnMap:
         return next(state for state in self.states if state.code == code)
+
+
+def held_states(held: list[str]) -> tuple[str, ...]:
+    """The state codes of held-back changes (``"+NE (demand 1, added at 2)"``, ``"-WV (...)"``, ``"+TX"``)."""
+    return tuple(entry[1:3] for entry in held if len(entry) >= 3 and entry[0] in "+-" and entry[1:3].isalpha())
 
 
 def run_map(report: dict, demand: dict[str, int] | None) -> RunMap:
@@ -121,8 +134,10 @@ def run_map(report: dict, demand: dict[str, int] | None) -> RunMap:
             list(a.added),
             list(a.removed),
             a.error,
-            "; ".join(filter(None, [", ".join(a.held), a.held_note])),
-            a.history or "",
+            held="; ".join(filter(None, [", ".join(a.held), a.held_note])),
+            held_states=held_states(a.held),
+            held_entries=tuple(filter(None, [*a.held, a.held_note])),
+            history=a.history or "",
         )
         for a in result.adsets
     ]
@@ -136,7 +151,19 @@ def run_map(report: dict, demand: dict[str, int] | None) -> RunMap:
             band_for(wanted.get(tile.code, 0)),
             sum(tile.code in adset.added for adset in applied),
             sum(tile.code in adset.removed for adset in applied),
+            sum(tile.code in adset.held_states for adset in adsets),
         )
         for tile in TILES
     ]
-    return RunMap(result.title, result.run_id, result.mode, str(result.status), result.summary(), states, adsets)
+    return RunMap(
+        result.title,
+        result.run_id,
+        result.mode,
+        str(result.status),
+        result.summary(),
+        states,
+        adsets,
+        approval=result.approval.describe() if result.approval else None,
+        shows_demand=result.shows_demand,
+        learning_phase=result.learning_phase,
+    )

@@ -30,7 +30,7 @@ from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
 from airflow.utils.types import DagRunTriggeredByType
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from closrads.airflow.ui.data import (
@@ -40,6 +40,7 @@ from closrads.airflow.ui.data import (
     recent_runs,
     run_view,
     run_writes,
+    unpause,
 )
 from closrads.core.audit import AuditRecord
 from closrads.core.campaigns import Campaign, RegistryError, load_registry
@@ -48,21 +49,36 @@ from closrads.core.run_map import DEMAND_BANDS
 from closrads.core.state_grid import COLUMNS
 
 URL_PREFIX = "/closrads"
+RUN_TAB_ROUTE = "closrads_map"  # the url_route of the run page's tab (plugins/closrads_ui.py)
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape(["html"])
 )
 READ_RUNS = Depends(requires_access_dag("GET", DagAccessEntity.RUN))
 
 
-def _sync_campaign(dag_id: str) -> Campaign:
-    """The campaign whose sync DAG this is; any other DAG has no map (404, not an error page)."""
+class NotClosradsDag(HTTPException):
+    """The tab of a DAG that is no CLOSRADS sync or rollback: a page that says so, not an error."""
+
+    def __init__(self, dag_id: str, *, rollback_too: bool) -> None:
+        what = "sync or rollback DAG" if rollback_too else "sync DAG"
+        super().__init__(404, f"{dag_id[:100]} is not a CLOSRADS {what}")
+        self.dag_id, self.what = dag_id[:100], what
+
+
+def _campaign(dag_id: str, *, rollback_too: bool = False) -> Campaign:
+    """The campaign this DAG belongs to: its sync, or (``rollback_too``) its rollback; any other DAG has
+    no map (a 404 page that says so, shown in the tab every DAG run has)."""
     try:
         campaign = load_registry().for_dag(dag_id)
     except RegistryError:
         campaign = None
-    if campaign is None or campaign.sync_dag_id != dag_id:
-        raise HTTPException(404, f"{dag_id[:100]} is not a CLOSRADS sync DAG")
+    if campaign is None or not (dag_id == campaign.sync_dag_id or (rollback_too and campaign.owns_dag(dag_id))):
+        raise NotClosradsDag(dag_id, rollback_too=rollback_too)
     return campaign
+
+
+def _sync_campaign(dag_id: str) -> Campaign:
+    return _campaign(dag_id)
 
 
 class Links:
@@ -85,6 +101,10 @@ class Links:
     def ui_run(self, dag_id: str, run_id: str) -> str:
         return f"{self.ui}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
 
+    def ui_run_tab(self, dag_id: str, run_id: str) -> str:
+        """The run in Airflow's UI, on its Targeting map tab (``plugins/closrads_ui.py``'s url_route)."""
+        return f"{self.ui_run(dag_id, run_id)}/plugin/{RUN_TAB_ROUTE}"
+
 
 def _page(template: str, **values) -> HTMLResponse:
     return HTMLResponse(_TEMPLATES.get_template(template).render(columns=COLUMNS, **values))
@@ -93,9 +113,20 @@ def _page(template: str, **values) -> HTMLResponse:
 def create_app() -> FastAPI:
     app = FastAPI(title="CLOSRADS", docs_url=None, redoc_url=None, openapi_url=None)
 
+    @app.exception_handler(NotClosradsDag)
+    async def not_closrads(request: Request, exc: NotClosradsDag):
+        """JSON for the JSON routes; for a page (the tab every DAG run and DAG has), a page that says
+        what the tab shows and where CLOSRADS's runs are."""
+        if request.url.path.startswith(f"{request.scope.get('root_path', '')}/api/"):
+            return JSONResponse({"detail": exc.detail}, status_code=404)
+        page = _page("not_closrads.html", page_title="not CLOSRADS", dag_id=exc.dag_id, what=exc.what,
+                     overview_url=f"{Links(request).root}/")  # fmt: skip
+        page.status_code = 404
+        return page
+
     def run_or_404(session, dag_id: str, run_id: str):
-        _sync_campaign(dag_id)
-        view = run_view(session, dag_id, run_id)
+        campaign = _campaign(dag_id, rollback_too=True)
+        view = run_view(session, dag_id, run_id, rollback=dag_id == campaign.rollback_dag_id)
         if view is None:
             raise HTTPException(404, "no such run")
         return view
@@ -105,17 +136,25 @@ def create_app() -> FastAPI:
         return json.loads(json.dumps(asdict(run_or_404(session, dag_id, run_id)), default=str))
 
     @app.get("/runs/{dag_id}/{run_id}", response_class=HTMLResponse, dependencies=[READ_RUNS])
-    def run_page(dag_id: str, run_id: str, request: Request, session: SessionDep) -> HTMLResponse:
+    def run_page(
+        dag_id: str, run_id: str, request: Request, session: SessionDep, triggered: bool = False
+    ) -> HTMLResponse:
+        """A sync run's map, or what a rollback run restored. ``triggered``: the page the undo form lands
+        on in its tab, which moves Airflow's UI (the top window) to the new run."""
         view = run_or_404(session, dag_id, run_id)
         links = Links(request)
+        sync_dag_id = _campaign(dag_id, rollback_too=True).sync_dag_id
         return _page(
             "run.html",
             page_title=f"{dag_id} {run_id}",
             view=view,
             map=view.map,
             bands=DEMAND_BANDS,
-            history_url=lambda adset_id: links.history(dag_id, adset_id),
+            history_url=lambda adset_id: links.history(sync_dag_id, adset_id),
             overview_url=f"{links.root}/",
+            ui_run_url=links.ui_run_tab(dag_id, run_id),
+            triggered=triggered,
+            refresh=view.state in ("queued", "running") and not view.waiting_for_approval,
         )
 
     @app.get("/adsets/{dag_id}/{adset_id}", response_class=HTMLResponse, dependencies=[READ_RUNS])
@@ -136,11 +175,13 @@ def create_app() -> FastAPI:
 
     @app.get("/dags/{dag_id}", response_class=HTMLResponse, dependencies=[READ_RUNS])
     def dag_page(dag_id: str, request: Request, session: SessionDep) -> HTMLResponse:
-        campaign = _sync_campaign(dag_id)
+        campaign = _campaign(dag_id, rollback_too=True)
         links = Links(request)
         return _page(
             "dag.html",
             page_title=dag_id,
+            dag_id=dag_id,
+            rollback=dag_id == campaign.rollback_dag_id,
             campaign=campaign,
             runs=recent_runs(session, dag_id),
             run_url=lambda run_id: links.run(dag_id, run_id),
@@ -167,21 +208,29 @@ def create_app() -> FastAPI:
         )
 
     @app.post("/undo/{dag_id}/{run_id}", dependencies=[READ_RUNS])
-    async def undo_trigger(dag_id: str, run_id: str, request: Request, user: GetUserDep) -> RedirectResponse:
+    async def undo_trigger(
+        dag_id: str, run_id: str, request: Request, user: GetUserDep, session: SessionDep
+    ) -> RedirectResponse:
         """Trigger the campaign's rollback as the user, who must be allowed to trigger it (Airflow's own
         rule for creating a DAG run), from this app's own form (the session cookie is SameSite=Lax, and
-        a request from another origin is refused besides)."""
+        a request from another origin is refused besides).
+
+        The form lives in Airflow's sandboxed iframe (the run's tab), which may not navigate the top
+        window: it posts to itself and lands on the new rollback run's page in the same tab, which then
+        moves Airflow's UI to that run. A paused rollback DAG (its runs would stay queued) is unpaused
+        first when the form asks for it and the user may edit the DAG: it has no schedule of its own.
+        """
         campaign = _sync_campaign(dag_id)
         _refuse_other_origins(request)
-        allowed = get_auth_manager().is_authorized_dag(
-            method="POST",
-            access_entity=DagAccessEntity.RUN,
-            details=DagDetails(id=campaign.rollback_dag_id),
-            user=user,
-        )
-        if not allowed:
+        rollback = DagDetails(id=campaign.rollback_dag_id)
+        auth = get_auth_manager()
+        if not auth.is_authorized_dag(method="POST", access_entity=DagAccessEntity.RUN, details=rollback, user=user):
             raise HTTPException(403, f"you may not trigger {campaign.rollback_dag_id}")
         form = await request.form()
+        if form.get("unpause") and dag_paused(session, campaign.rollback_dag_id):
+            if not auth.is_authorized_dag(method="PUT", details=rollback, user=user):
+                raise HTTPException(403, f"you may not unpause {campaign.rollback_dag_id}: ask someone who may")
+            unpause(session, campaign.rollback_dag_id)
         conf = {
             "run_id": run_id,
             "adset_ids": [str(form["only_adset"])] if form.get("only_adset") else [],
@@ -194,7 +243,8 @@ def create_app() -> FastAPI:
             triggering_user_name=user.get_name(),
             conf=conf,
         )
-        return RedirectResponse(Links(request).ui_run(campaign.rollback_dag_id, run.run_id), status_code=303)
+        landing = Links(request).run(campaign.rollback_dag_id, run.run_id)
+        return RedirectResponse(f"{landing}?triggered=true", status_code=303)
 
     @app.get("/", response_class=HTMLResponse)
     def overview_page(request: Request, user: GetUserDep, session: SessionDep) -> HTMLResponse:

@@ -3,14 +3,14 @@
 Only values CLOSRADS's runs recorded themselves: the run's report and demand (XCom), its state and
 note, the audit trail (asset events). Who may see them is checked before any of this is called
 (:mod:`closrads.airflow.ui.app`, with Airflow's own access rules); nothing here reads a Connection,
-a Variable or the network.
+a Variable or the network. The one write: unpausing a rollback DAG from the undo form.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from closrads.airflow.approval import APPROVE_TASK_ID
@@ -32,6 +32,8 @@ class RunView:
     note: str | None
     waiting_for_approval: bool
     map: RunMap | None  # None: the run has no report yet (it is still running, or never got there)
+    rollback: bool = False  # a rollback run: its map shows what it restored
+    paused: bool = False  # its DAG is paused: a queued run waits until someone unpauses it
 
 
 def _xcom(session: Session, dag_id: str, run_id: str, task_id: str, key: str):
@@ -61,23 +63,30 @@ def _waiting_for_approval(session: Session, dag_id: str, run_id: str) -> bool:
     return str(getattr(state, "value", state)) == AWAITING_INPUT
 
 
-def run_view(session: Session, dag_id: str, run_id: str) -> RunView | None:
-    """One sync run as its map shows it; ``None`` when the DAG has no such run."""
+# The task that pushes each DAG's report (XCom ``closrads_report``).
+REPORT_TASK = {False: "report", True: "report_rollback"}
+
+
+def run_view(session: Session, dag_id: str, run_id: str, *, rollback: bool = False) -> RunView | None:
+    """One sync run as its map shows it, or one rollback run (what it restored); ``None`` when the DAG
+    has no such run."""
     from airflow.models.dagrun import DagRun
 
     run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)).first()
     if run is None:
         return None
-    report = _xcom(session, dag_id, run_id, "report", XComKey.REPORT)
-    demand = _xcom(session, dag_id, run_id, "fetch_demand", "return_value")
+    report = _xcom(session, dag_id, run_id, REPORT_TASK[rollback], XComKey.REPORT)
+    demand = None if rollback else _xcom(session, dag_id, run_id, "fetch_demand", "return_value")
     wanted = demand.get("states") if isinstance(demand, dict) else None
     return RunView(
         dag_id,
         run_id,
         str(getattr(run.state, "value", run.state)),
         run.note,
-        _waiting_for_approval(session, dag_id, run_id),
+        not rollback and _waiting_for_approval(session, dag_id, run_id),
         run_map(report, wanted) if isinstance(report, dict) else None,
+        rollback=rollback,
+        paused=dag_paused(session, dag_id),
     )
 
 
@@ -178,6 +187,14 @@ def dag_paused(session: Session, dag_id: str) -> bool:
     from airflow.models.dag import DagModel
 
     return bool(session.scalar(select(DagModel.is_paused).where(DagModel.dag_id == dag_id)))
+
+
+def unpause(session: Session, dag_id: str) -> None:
+    """Unpause a DAG, as its toggle in the UI does (the caller checked the user may)."""
+    from airflow.models.dag import DagModel
+
+    session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=False))
+    session.commit()
 
 
 @dataclass(frozen=True)
