@@ -15,14 +15,25 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 export AIRFLOW__API__EXPOSE_CONFIG := False
 # The local UI listens on localhost only. One variable moves every port of the local Airflow:
 # `make airflow AIRFLOW_PORT=18080` serves the UI/API there, points the tasks' execution API and the
-# links in Slack messages at it, and moves the log servers with it (8793/8794 for the default 8080).
-AIRFLOW_PORT ?= 8080
+# links in Slack messages at it, and moves the log servers with it (8793/8794 for the default 8080;
+# WORKER_LOG_PORT= and TRIGGER_LOG_PORT= set them apart). `make airflow` remembers its port in
+# .airflow/port, so `make demo`, `make overview` and .airflow/env.sh keep talking to that Airflow.
+AIRFLOW_PORT ?= $(or $(shell cat $(AIRFLOW_HOME)/port 2>/dev/null),8080)
+WORKER_LOG_PORT ?= $(shell echo $$(( $(AIRFLOW_PORT) + 713 )))
+TRIGGER_LOG_PORT ?= $(shell echo $$(( $(AIRFLOW_PORT) + 714 )))
 export AIRFLOW__API__HOST := 127.0.0.1
 export AIRFLOW__API__PORT := $(AIRFLOW_PORT)
 export AIRFLOW__API__BASE_URL := http://127.0.0.1:$(AIRFLOW_PORT)
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:$(AIRFLOW_PORT)/execution/
-export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT := $(shell echo $$(( $(AIRFLOW_PORT) + 713 )))
-export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT := $(shell echo $$(( $(AIRFLOW_PORT) + 714 )))
+export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT := $(WORKER_LOG_PORT)
+export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT := $(TRIGGER_LOG_PORT)
+# The local campaign registry: include/campaigns.yaml when you have one, else the sandbox's own
+# ($(SANDBOX_DIR)/campaigns.yaml, .sandbox/ by default, git-ignored, written by `make airflow-home`; `make sandbox-campaigns` adds
+# client campaigns to it while Airflow runs). Tests set their own.
+SANDBOX_DIR ?= $(CURDIR)/.sandbox
+export CLOSRADS_SANDBOX_DIR := $(SANDBOX_DIR)
+LOCAL_REGISTRY := $(if $(wildcard $(CURDIR)/include/campaigns.yaml),$(CURDIR)/include/campaigns.yaml,$(SANDBOX_DIR)/campaigns.yaml)
+export CLOSRADS_CAMPAIGNS_FILE ?= $(LOCAL_REGISTRY)
 # Fault detection as in docker-compose.yaml (docs/design.md, "Infrastructure failures"): a task whose
 # process died is found after 2 minutes, a running task rides out an API server away for about 90 s.
 export AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT := 120
@@ -40,7 +51,7 @@ export PATH := $(BIN):$(PATH)
 SANDBOX_PORT ?= 8765
 export SANDBOX_PORT
 
-.PHONY: help install airflow-home demo overview bench bench-campaigns bench-parse bench-map airflow airflow-stop check-local-airflow sandbox sandbox-stop sandbox-reset test test-unit test-deployment lint format lock region-keys clean
+.PHONY: help install airflow-home demo overview bench bench-campaigns bench-parse bench-map airflow airflow-stop check-local-airflow sandbox sandbox-stop sandbox-reset sandbox-campaigns test test-unit test-deployment lint format lock region-keys clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,8 +78,9 @@ $(AIRFLOW_HOME)/.ready: $(VENV)/.installed
 # env.sh is rewritten every time, so it always matches this invocation's AIRFLOW_PORT; it holds every
 # AIRFLOW__ setting exported here, so an `airflow` command in your shell sees what `make airflow` runs with.
 airflow-home: $(AIRFLOW_HOME)/.ready  ## prepare .airflow/ (config via env, SQLite DB migrated, env.sh for your shell)
+	@test -f "$(CLOSRADS_CAMPAIGNS_FILE)" || $(BIN)/python -m sandbox registry "$(CLOSRADS_CAMPAIGNS_FILE)" --port $(SANDBOX_PORT) >/dev/null
 	@{ echo "# source this file to use the airflow CLI against the local Airflow home"; \
-	  for v in AIRFLOW_HOME $$(compgen -e | grep '^AIRFLOW__' | sort); do \
+	  for v in AIRFLOW_HOME CLOSRADS_CAMPAIGNS_FILE $$(compgen -e | grep '^AIRFLOW__' | sort); do \
 	    echo "export $$v='$${!v}'"; done; echo "export PATH='$(BIN):'\"\$$PATH\""; } > $(AIRFLOW_HOME)/env.sh
 
 # (Not $(or ...) for the defaults: make splits its arguments at the commas.)
@@ -98,7 +110,19 @@ demo: airflow-home  ## one live sync of closrads_sync against the sandbox, with 
 
 # One process (no shell in between), so Ctrl-C and a SIGTERM to make reach it and it stops everything.
 airflow: airflow-home  ## airflow standalone wired to the sandbox; UI on :8080 (AIRFLOW_PORT=... moves it)
+	echo $(AIRFLOW_PORT) > $(AIRFLOW_HOME)/port
 	$(BIN)/python -m scripts.local_airflow start
+
+CAMPAIGNS ?= 2
+sandbox-campaigns: airflow-home  ## add CAMPAIGNS=N client campaigns to the sandbox and to the running local Airflow (registry, Connections; no restart)
+	$(BIN)/python -m sandbox campaigns $(CAMPAIGNS) --port $(SANDBOX_PORT)
+	$(BIN)/python -m sandbox registry $(SANDBOX_DIR)/campaigns.yaml --port $(SANDBOX_PORT)
+	$(BIN)/python -m sandbox connections $(AIRFLOW_HOME)/sandbox-connections.json --port $(SANDBOX_PORT)
+	$(BIN)/airflow connections import --overwrite $(AIRFLOW_HOME)/sandbox-connections.json
+	@echo "the DAGs closrads_sync__client_01 ... appear within a minute (the DAG processor's next parse);" \
+	  "their Graph pools are created when their first run starts"
+	@test "$(CLOSRADS_CAMPAIGNS_FILE)" = "$(SANDBOX_DIR)/campaigns.yaml" || \
+	  echo "note: this Airflow reads $(CLOSRADS_CAMPAIGNS_FILE), not the sandbox's registry: add the entries there"
 
 airflow-stop:  ## stop everything `make airflow` started (also what Ctrl-C does)
 	$(BIN)/python -m scripts.local_airflow stop
@@ -147,4 +171,4 @@ region-keys: airflow-home  ## compare the shipped fb_region_keys.json with Graph
 clean:  ## remove the local Airflow home and sandbox state (keeps .venv)
 	-$(BIN)/python -m scripts.local_airflow stop
 	-$(BIN)/python -m sandbox stop
-	rm -rf $(AIRFLOW_HOME) .sandbox
+	rm -rf $(AIRFLOW_HOME) $(SANDBOX_DIR)

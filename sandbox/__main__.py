@@ -5,9 +5,10 @@ start          run in the background; waits until it answers; no-op when already
 stop           stop the background sandbox
 reset          restore the default scenario (ad set targeting, demand), clear faults and logs
 generate N     replace the campaign with N generated ACTIVE ad sets (scale tests, benchmarks)
-campaigns N    the default campaign plus N client campaigns (own CLOSRTECH campaign, Facebook campaign,
-               ad account and token; 5 ACTIVE ad sets each, --adsets M to change)
-registry F     write a campaign registry for this sandbox's client campaigns to F (include/campaigns.yaml)
+campaigns N    the default campaign (as it is now) plus N client campaigns (own CLOSRTECH campaign, Facebook
+               campaign, ad account and token; 5 ACTIVE ad sets each, --adsets M to change)
+registry F     write a campaign registry for this sandbox to F: the default campaign (legacy_names: it keeps
+               closrads_sync) and every client campaign (`make sandbox-campaigns` writes .sandbox/campaigns.yaml)
 latency MS     answer every CLOSRTECH/Graph request MS milliseconds late (0: at once)
 show           print the demand and each ad set's status and targeted states
 demand JSON|F  set CLOSRTECH's demand from JSON or a file, e.g. '{"OH": 15, "TX": 0}'
@@ -41,7 +42,13 @@ import yaml
 
 from closrads.core.targeting import render_change
 from sandbox.client import SandboxClient, airflow_connections, campaign_connections
-from sandbox.scenario import generated_scenario, multi_campaign_scenario, sandbox_campaigns
+from sandbox.scenario import (
+    default_campaign_only,
+    generated_scenario,
+    multi_campaign_scenario,
+    registry,
+    sandbox_campaigns,
+)
 
 STATE_DIR = Path(os.environ.get("CLOSRADS_SANDBOX_DIR", Path(__file__).resolve().parents[1] / ".sandbox"))
 DEFAULT_PORT = int(os.environ.get("SANDBOX_PORT") or 8765)
@@ -116,12 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             connections |= campaign_connections(base_url, campaign)
         Path(args.arg).write_text(json.dumps(connections, indent=2))
         return 0
-    if args.command == "registry":
-        if not clients:
-            print("this sandbox has no client campaigns; run `python -m sandbox campaigns N` first", file=sys.stderr)
-            return 1
-        Path(args.arg).write_text(yaml.safe_dump({"campaigns": [c.registry_entry() for c in clients]}, sort_keys=False))
-        print(f"wrote a registry of {len(clients)} campaign(s) to {args.arg}")
+    if args.command == "registry":  # without client campaigns (or a sandbox): the default campaign alone
+        Path(args.arg).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.arg).write_text(yaml.safe_dump(registry(clients), sort_keys=False))
+        print(f"wrote a registry of the default campaign and {len(clients)} client campaign(s) to {args.arg}")
         return 0
     if not running:
         print(f"no sandbox on {base_url}; run `python -m sandbox start` first", file=sys.stderr)
@@ -133,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         client.reset(generated_scenario(int(args.arg)))
         print(f"sandbox campaign: {int(args.arg)} generated ACTIVE ad sets")
     elif args.command == "campaigns":
-        client.reset(multi_campaign_scenario(int(args.arg), args.adsets))
+        # The default campaign stays as it is now (its ad sets may have been synced since the last reset).
+        current = client.state()
+        base = default_campaign_only(current)
+        client.reset(multi_campaign_scenario(int(args.arg), args.adsets, current.get("latency_ms", 0), base=base))
         print(f"sandbox: the default campaign plus {int(args.arg)} client campaigns of {args.adsets} ad sets each")
     elif args.command == "latency":
         client.set_latency(float(args.arg))

@@ -230,6 +230,27 @@ class SandboxCampaign:
         } | fields
 
 
+# The default campaign's registry entry: it keeps closrads_sync, its Connections and history (legacy_names).
+DEFAULT_REGISTRY_ENTRY = {
+    "slug": "veterans",
+    "legacy_names": True,
+    "closrtech_conn_id": "closrtech_default",
+    "facebook_conn_id": "facebook_ads_default",
+    "ad_account_id": AD_ACCOUNT_ID,
+}
+
+
+def registry(campaigns: list[SandboxCampaign]) -> dict:
+    """A campaign registry for this sandbox: the default campaign (still ``closrads_sync``) and each client."""
+    return {"campaigns": [dict(DEFAULT_REGISTRY_ENTRY), *(campaign.registry_entry() for campaign in campaigns)]}
+
+
+def default_campaign_only(scenario: dict) -> dict:
+    """A scenario with only the default campaign's ad sets, as they are now (a base for new client campaigns)."""
+    default_campaign = default_scenario()["adsets"][0]["campaign_id"]
+    return clone(scenario) | {"adsets": [a for a in scenario["adsets"] if a["campaign_id"] == default_campaign]}
+
+
 def sandbox_campaigns(count: int) -> list[SandboxCampaign]:
     return [SandboxCampaign(number) for number in range(1, count + 1)]
 

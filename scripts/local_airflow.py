@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -83,6 +84,7 @@ def start() -> int:
             print(f"Airflow did not come up; the last lines of {log_path}:", file=sys.stderr)
             print(_tail(log_path), file=sys.stderr)
             return 1
+        _connect_run_notes(url)
         print(f"Airflow is ready at {url} (log: {log_path}). Ctrl-C or `make airflow-stop` stops it.", flush=True)
         process.wait()
         print(f"airflow standalone exited with {process.returncode}; see {log_path}", file=sys.stderr)
@@ -125,6 +127,23 @@ def _start_sandbox() -> bool:
     _sandbox("connections", str(connections))
     subprocess.run(["airflow", "connections", "import", "--overwrite", str(connections)], capture_output=True)
     return started
+
+
+def _connect_run_notes(url: str) -> None:
+    """The ``closrads_airflow_api`` Connection (each run's note: its mode and result, in the run list,
+    the campaign pages and ``make overview``) as the local admin, whose password ``airflow standalone``
+    generated. Written to the metadata DB through a file in the Airflow home, which already holds it."""
+    passwords = Path(os.environ["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+    try:
+        password = json.loads(passwords.read_text())["admin"]
+    except (OSError, ValueError, KeyError):
+        print(f"no admin password in {passwords}: runs get no notes", file=sys.stderr)
+        return
+    connection = {"closrads_airflow_api": {"conn_type": "http", "host": url, "login": "admin", "password": password}}
+    path = Path(os.environ["AIRFLOW_HOME"]) / "airflow-api-connection.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(connection))
+    subprocess.run(["airflow", "connections", "import", "--overwrite", str(path)], capture_output=True)
 
 
 def _create_graph_pool() -> None:

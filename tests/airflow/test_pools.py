@@ -46,3 +46,28 @@ def test_the_pools_file_is_what_airflow_pools_import_reads(campaign_registry, ai
 
     assert Pool.get_pool("closrads_graph__act_9001").slots == GRAPH_POOL_SLOTS
     assert Pool.get_pool("closrads_graph__act_9002").slots == GRAPH_POOL_SLOTS
+
+
+def test_a_campaigns_pool_is_created_when_its_run_starts_if_nobody_created_it(campaign_registry, airflow_db):
+    from airflow.models.pool import Pool
+    from airflow.utils.session import create_session
+
+    from closrads.airflow.pools import ensure_graph_pool
+
+    campaign_registry(["added_live"])
+    with create_session() as session:
+        session.query(Pool).filter(Pool.pool == "closrads_graph__act_9001").delete()  # an earlier test's
+    with create_session() as session:
+        assert ensure_graph_pool("closrads_sync__added_live", session) == "closrads_graph__act_9001"
+        assert ensure_graph_pool("closrads_rollback__added_live", session) is None  # exists now: left alone
+        assert ensure_graph_pool("some_other_dag", session) is None  # not CLOSRADS's: none created
+    pool = Pool.get_pool("closrads_graph__act_9001")
+    assert pool.slots == GRAPH_POOL_SLOTS and pool.description.endswith("act_9001: added_live")
+
+
+def test_the_pools_plugin_registers_the_listener_that_runs_in_the_scheduler():
+    from airflow.listeners.listener import get_listener_manager
+
+    from closrads.airflow import listeners
+
+    assert listeners in get_listener_manager().pm.get_plugins()

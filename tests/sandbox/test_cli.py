@@ -109,15 +109,22 @@ def test_generate_makes_a_campaign_of_n_active_adsets_and_latency_slows_every_an
 def test_campaigns_makes_client_campaigns_with_their_registry_and_connections(capsys, sandbox_port, tmp_path):
     from closrads.core.campaigns import load_registry
 
+    sandbox = SandboxClient(f"http://127.0.0.1:{sandbox_port}")
+    synced = sandbox.adset("120215550000000001")["targeting"]
+    synced["geo_locations"]["regions"] = synced["geo_locations"]["regions"][:2]  # a sync wrote it since the reset
+    sandbox.update_adset("120215550000000001", targeting=synced)
+
     out = cli(capsys, sandbox_port, "campaigns", "3", "--adsets", "2")
     assert out.strip() == "sandbox: the default campaign plus 3 client campaigns of 2 ad sets each"
-    state = SandboxClient(f"http://127.0.0.1:{sandbox_port}").state()
+    state = sandbox.state()
     assert sorted(state["demands"]) == ["VND_CLIENT_01", "VND_CLIENT_02", "VND_CLIENT_03"]
     assert len({a["account_id"] for a in state["adsets"]}) == 4 and len(state["adsets"]) == 8 + 3 * 2
+    assert sandbox.adset("120215550000000001")["targeting"] == synced  # the default campaign is left as it was
 
     cli(capsys, sandbox_port, "registry", str(tmp_path / "campaigns.yaml"))
     registry = load_registry(tmp_path / "campaigns.yaml")
-    assert [c.slug for c in registry.campaigns] == ["client_01", "client_02", "client_03"]
+    assert [c.slug for c in registry.campaigns] == ["veterans", "client_01", "client_02", "client_03"]
+    assert registry.campaigns[0].sync_dag_id == "closrads_sync"  # the default campaign keeps its DAGs
     cli(capsys, sandbox_port, "connections", str(tmp_path / "connections.json"))
     connections = json.loads((tmp_path / "connections.json").read_text())
     for campaign in registry.campaigns:  # every Connection the registry names is there
