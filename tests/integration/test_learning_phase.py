@@ -154,7 +154,8 @@ def test_an_adset_edited_recently_waits_dry_runs_show_it_and_forcing_applies_at_
         assert "at least 24 h between two edits" in held.log
         assert held.report["counts"]["held"] == 3
         page = airflow_api.get(f"/closrads/runs/{campaign.sync_dag_id}/{quote(held.run_id)}").text  # the run's tab
-        assert page.count('data-status="held back"') == 3 and page.count('<span class="entry">+AK</span>; <span class="entry">held back until 20') == 3
+        assert page.count('data-status="held back"') == 3
+        assert page.count('<span class="entry">+AK</span>; <span class="entry">held back until 20') == 3
 
     assert writes_per_adset(sandbox) == {a: 1 for a in adset_ids} and sandbox.graph_validations() == []
     listings = 2  # one listing per run; no held ad set is read or validated on its own

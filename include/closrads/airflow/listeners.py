@@ -26,5 +26,5 @@ def on_dag_run_running(dag_run, msg: str) -> None:
         return
     try:
         ensure_graph_pool(dag_run.dag_id, session)
-    except Exception:  # noqa: BLE001 - a listener must never break the scheduler's loop
+    except Exception:  # a listener must never break the scheduler's loop
         log.exception("Could not make sure the Graph pool of %s exists", dag_run.dag_id)
