@@ -226,6 +226,9 @@ def test_an_operator_walks_readme_in_a_real_browser(local_airflow, browser):
     # 4. Undo, inside the tab: the ad set's history, its undo link, the rollback form; the form
     #    submits there and Airflow's UI moves to the new rollback run, which runs (the form unpaused it).
     tab.locator(f'tr[data-adset="{CORE}"] a').first.click()
+    tab.locator('[data-testid="history"]').wait_for(timeout=60_000)
+    assert fits_in_its_frame(page, '[data-testid="history"]')
+    page.screenshot(path=str(ARTIFACTS / "walk-history-1024.png"))
     tab.locator(f'tr[data-run="{run_id}"] [data-testid="undo"]').click()
     tab.locator('[data-testid="undo-form"]').wait_for()
     assert tab.locator('[data-testid="paused"]').count() == 1

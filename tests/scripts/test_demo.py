@@ -1,0 +1,34 @@
+"""README's first commands, as a newcomer runs them: ``make demo`` and ``make sandbox-reset``, in a
+private Airflow home and sandbox folder, on free ports."""
+
+import os
+import subprocess
+
+import pytest
+
+from tests.deployment.test_local_airflow_walk import free_port
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def test_make_demo_runs_one_live_sync_and_sandbox_reset_starts_over(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CLOSRADS"))}
+    make_vars = [f"AIRFLOW_HOME={tmp_path / 'airflow'}", f"SANDBOX_DIR={tmp_path / 'sandbox'}",
+                 f"SANDBOX_PORT={free_port()}", f"AIRFLOW_PORT={free_port()}"]  # fmt: skip
+
+    def make(*target: str) -> str:
+        done = subprocess.run(["make", *target, *make_vars], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=300)  # fmt: skip
+        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+        return done.stdout + done.stderr
+
+    make("sandbox")  # kept running between the two commands, as a person's sandbox would be
+    try:
+        out = make("demo")
+        assert "Status: SUCCESS" in out and "Ad sets processed: 6 | Updated: 5 | Skipped: 1 | Failed: 0" in out
+        assert "change: +NE +TX +WV -AK -MA -VT" in out and "DAG run state: success" in out
+        assert "sandbox reset to the default scenario" in make("sandbox-reset")
+        assert "Updated: 5" in make("demo")  # started over: the same changes again
+    finally:
+        make("sandbox-stop")
