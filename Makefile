@@ -109,7 +109,7 @@ demo: airflow-home  ## one live sync of closrads_sync against the sandbox, with 
 	$(BIN)/python -m scripts.demo --port $(SANDBOX_PORT)
 
 # One process (no shell in between), so Ctrl-C and a SIGTERM to make reach it and it stops everything.
-airflow: airflow-home  ## airflow standalone wired to the sandbox; UI on :8080 (AIRFLOW_PORT=... moves it)
+airflow: airflow-home  ## a local Airflow (what airflow standalone runs, on 127.0.0.1 only) wired to the sandbox; UI on :8080 (AIRFLOW_PORT=... moves it)
 	echo $(AIRFLOW_PORT) > $(AIRFLOW_HOME)/port
 	$(BIN)/python -m scripts.local_airflow start
 

@@ -1,17 +1,22 @@
-"""``make airflow`` / ``make airflow-stop``: a local ``airflow standalone`` that is easy to start and to stop.
+"""``make airflow`` / ``make airflow-stop``: a local Airflow that is easy to start and to stop.
 
     python -m scripts.local_airflow start   # foreground; Ctrl-C or SIGTERM stops everything it started
     python -m scripts.local_airflow stop    # stop it from another shell
 
-``start`` also starts the sandbox on ``SANDBOX_PORT`` (when it is not running yet) and loads its
-Connections into the local Airflow, so the DAG runs against the local emulators.
+``start`` runs what ``airflow standalone`` runs (scheduler, DAG processor, API server, triggerer; the
+LocalExecutor, SQLite, the simple auth manager and its generated admin password), but as its own
+processes, so that nothing listens beyond this machine: the API server on ``[api] host`` (127.0.0.1),
+and the worker and triggerer log servers, which Airflow itself binds to every interface, are Airflow's
+own log-server app started here on 127.0.0.1 instead (the scheduler and triggerer run with
+``--skip-serve-logs``). It also starts the sandbox on ``SANDBOX_PORT`` (when it is not running yet),
+loads its Connections and the run-note Connection, so the DAG runs against the local emulators.
 
 The ports come from the environment the Makefile sets from one variable (``AIRFLOW_PORT``):
 ``AIRFLOW__API__PORT`` (UI, REST API and the execution API the tasks call) and the worker and
 triggerer log-server ports. Every one of them is checked before anything starts, so a port another
-Airflow holds fails at once with a message that names it, instead of deep inside a log while
-standalone prints "ready". ``airflow standalone`` runs in its own process group; stopping it stops
-the whole group (scheduler, API server, triggerer, DAG processor and their task processes).
+Airflow holds fails at once with a message that names it. All the processes share one process group;
+stopping stops the whole group (and their task processes). One component that exits stops the rest,
+naming it, rather than leaving a half-working Airflow.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ PORT_SETTINGS = {
 }
 STOP_TIMEOUT_SECONDS = 20
 READY_TIMEOUT_SECONDS = 180
+LOG_NAME = "airflow.log"  # in AIRFLOW_HOME: every component's output
+HEALTHY = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 
 
 def pid_file() -> Path:
@@ -70,33 +77,70 @@ def start() -> int:
         return 1
     sandbox_started = _start_sandbox()
     _create_graph_pool()
-    log_path = Path(os.environ["AIRFLOW_HOME"]) / "standalone.log"
+    log_path = Path(os.environ["AIRFLOW_HOME"]) / LOG_NAME
     with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            ["airflow", "standalone"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        processes = _start_components(log)
     pid_file().write_text(str(os.getpid()))
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     url = os.environ.get("AIRFLOW__API__BASE_URL", f"http://127.0.0.1:{os.environ['AIRFLOW__API__PORT']}")
+    group = next(iter(processes.values())).pid
     try:
-        if not _wait_ready(process, url):
+        if not _wait_ready(processes, url):
             print(f"Airflow did not come up; the last lines of {log_path}:", file=sys.stderr)
             print(_tail(log_path), file=sys.stderr)
             return 1
         _connect_run_notes(url)
         print(f"Airflow is ready at {url} (log: {log_path}). Ctrl-C or `make airflow-stop` stops it.", flush=True)
-        process.wait()
-        print(f"airflow standalone exited with {process.returncode}; see {log_path}", file=sys.stderr)
-        return process.returncode or 1
+        while (exited := _exited(processes)) is None:
+            time.sleep(1)
+        name, code = exited
+        print(f"the {name} exited with {code}; stopping the rest (see {log_path})", file=sys.stderr)
+        return code or 1
     except KeyboardInterrupt:
         print("stopping the local Airflow ...", flush=True)
         return 0
     finally:
-        stop_group(process.pid)
+        stop_group(group)
         pid_file().unlink(missing_ok=True)
         if sandbox_started:
             _sandbox("stop")
+
+
+def components() -> dict[str, list[str]]:
+    """What runs, by name: ``airflow standalone``'s four components, their log servers on 127.0.0.1."""
+    log_server = [sys.executable, "-m", "uvicorn", "--factory", "airflow.utils.serve_logs.log_server:get_app",
+                  "--host", "127.0.0.1", "--no-access-log", "--log-level", "warning", "--port"]  # fmt: skip
+    return {
+        "scheduler": ["airflow", "scheduler", "--skip-serve-logs"],
+        "DAG processor": ["airflow", "dag-processor"],
+        "API server": ["airflow", "api-server"],
+        "triggerer": ["airflow", "triggerer", "--skip-serve-logs"],
+        "worker log server": [*log_server, os.environ["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"]],
+        "triggerer log server": [*log_server, os.environ["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"]],
+    }
+
+
+def _start_components(log) -> dict[str, subprocess.Popen]:
+    """Every component in one new process group (the first one's), output to ``log``. The group is not
+    the terminal's, so Ctrl-C reaches this script alone, which then stops the group in order."""
+    processes: dict[str, subprocess.Popen] = {}
+    try:
+        for name, command in components().items():
+            group = next(iter(processes.values())).pid if processes else 0  # 0: a new group, led by the first
+            processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, process_group=group)
+    except BaseException:
+        if processes:
+            stop_group(next(iter(processes.values())).pid)
+        raise
+    return processes
+
+
+def _exited(processes: dict[str, subprocess.Popen]) -> tuple[str, int] | None:
+    for name, process in processes.items():
+        if process.poll() is not None:
+            return name, process.returncode
+    return None
 
 
 def stop() -> int:
@@ -105,7 +149,7 @@ def stop() -> int:
         print("no local Airflow started by `make airflow` is running")
         pid_file().unlink(missing_ok=True)
         return 0
-    os.kill(pid, signal.SIGTERM)  # `start` stops airflow standalone's process group and its sandbox
+    os.kill(pid, signal.SIGTERM)  # `start` stops its components' process group and its sandbox
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS + 10
     while _running_pid() is not None and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -131,8 +175,9 @@ def _start_sandbox() -> bool:
 
 def _connect_run_notes(url: str) -> None:
     """The ``closrads_airflow_api`` Connection (each run's note: its mode and result, in the run list,
-    the campaign pages and ``make overview``) as the local admin, whose password ``airflow standalone``
-    generated. Written to the metadata DB through a file in the Airflow home, which already holds it."""
+    the campaign pages and ``make overview``) as the local admin, whose password the simple auth manager
+    generated when the API server started. Written to the metadata DB through a file in the Airflow home,
+    which already holds that password."""
     passwords = Path(os.environ["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
     try:
         password = json.loads(passwords.read_text())["admin"]
@@ -185,13 +230,19 @@ def _running_pid() -> int | None:
     return pid
 
 
-def _wait_ready(process: subprocess.Popen, url: str) -> bool:
+def _wait_ready(processes: dict[str, subprocess.Popen], url: str) -> bool:
+    """Ready when the API server says the scheduler, triggerer and DAG processor are healthy (what
+    ``airflow standalone`` waits for); not ready as soon as a component exits."""
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if _exited(processes) is not None:
             return False
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2) as answer:
-            if answer.status == 200:
+        with (
+            contextlib.suppress(OSError, ValueError),
+            urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2) as answer,
+        ):
+            health = json.loads(answer.read())
+            if all((health.get(part) or {}).get("status") == "healthy" for part in HEALTHY):
                 return True
         time.sleep(1)
     return False

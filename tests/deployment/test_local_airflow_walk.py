@@ -1,6 +1,7 @@
-"""README's local path, walked as a person does: ``make airflow`` (a real ``airflow standalone``), a
-real Chromium at 1024 px, the UI's own trigger form and the operator's pages inside their tab
-(Airflow's sandboxed iframe), README's REST commands where README gives them.
+"""README's local path, walked as a person does: ``make airflow`` (a real Airflow: scheduler, DAG
+processor, API server, triggerer), a real Chromium at 1024 px, the UI's own trigger form and the
+operator's pages inside their tab (Airflow's sandboxed iframe), README's REST commands where README
+gives them.
 
 - a live run triggered from the form (Dry run unticked, "Unpause on trigger" left as it is) runs,
   waits for approval, is approved and writes; its Targeting map tab fits a 1024 px screen;
@@ -144,10 +145,10 @@ def local_airflow(tmp_path_factory):
         yield airflow
     finally:
         airflow.stop()
-        log = airflow.home / "standalone.log"
+        log = airflow.home / "airflow.log"
         if log.exists():
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            shutil.copy(log, ARTIFACTS / "local-walk-standalone.log")
+            shutil.copy(log, ARTIFACTS / "local-walk-airflow.log")
 
 
 @pytest.fixture(scope="module")
@@ -227,8 +228,8 @@ def test_an_operator_walks_readme_in_a_real_browser(local_airflow, browser):
     #    submits there and Airflow's UI moves to the new rollback run, which runs (the form unpaused it).
     tab.locator(f'tr[data-adset="{CORE}"] a').first.click()
     tab.locator('[data-testid="history"]').wait_for(timeout=60_000)
-    assert fits_in_its_frame(page, '[data-testid="history"]')
     page.screenshot(path=str(ARTIFACTS / "walk-history-1024.png"))
+    assert fits_in_its_frame(page, '[data-testid="history"]')
     tab.locator(f'tr[data-run="{run_id}"] [data-testid="undo"]').click()
     tab.locator('[data-testid="undo-form"]').wait_for()
     assert tab.locator('[data-testid="paused"]').count() == 1
@@ -273,3 +274,21 @@ def test_a_campaign_added_while_airflow_runs_can_run_at_once(local_airflow):
     assert airflow.report(CLIENT_DAG, run_id)["counts"]["updated"] == 5
     pools = {pool["name"] for pool in airflow.api("GET", "/api/v2/pools")["pools"]}
     assert "closrads_graph__act_7700000001" in pools  # created when its first run started
+
+
+def test_nothing_listens_beyond_this_machine_and_later_commands_find_the_same_port(local_airflow):
+    import psutil
+
+    airflow = local_airflow
+    ports = {airflow.port: "UI / API", airflow.port + 713: "worker log server", airflow.port + 714: "trigger logs"}
+    listening = {c.laddr.port: c.laddr.ip for c in psutil.net_connections("inet")
+                 if c.status == psutil.CONN_LISTEN and c.laddr.port in ports}  # fmt: skip
+    assert set(listening) == set(ports), f"not listening: {[ports[p] for p in set(ports) - set(listening)]}"
+    assert set(listening.values()) == {"127.0.0.1"}, listening
+
+    # A later make command without AIRFLOW_PORT (make demo, make overview...) keeps this Airflow's port.
+    without_port = [var for var in airflow.make_vars if not var.startswith("AIRFLOW_PORT=")]
+    done = subprocess.run(["make", "airflow-home", *without_port], cwd=ROOT, env=airflow.env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"export AIRFLOW__API__PORT='{airflow.port}'" in (airflow.home / "env.sh").read_text()

@@ -158,3 +158,34 @@ def test_a_campaigns_page_lists_its_runs_each_to_its_map(live_run, airflow_api):
     assert f'<tr data-run="{live_run.run_id}">' in html
     assert f'href="/closrads/runs/closrads_sync/{quote(live_run.run_id, safe="")}"' in html
     assert airflow_api.get("/closrads/dags/closrads_rollback").status_code == 200  # the rollback's runs too
+
+
+def set_paused(dag_id: str, paused: bool) -> None:
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    with create_session() as session:
+        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=paused))
+
+
+def test_a_paused_rollback_says_why_its_run_waits_and_the_form_can_unpause_it(live_run, airflow_api):
+    from airflow.utils.session import create_session
+
+    from closrads.airflow.ui.data import dag_paused
+
+    undo = f"/closrads/undo/closrads_sync/{quote(live_run.run_id, safe='')}"
+    set_paused("closrads_rollback", True)
+    assert 'name="unpause" value="true" checked' in airflow_api.get(undo).text  # offered while paused
+
+    waiting = airflow_api.post(undo, data={"dry_run": "true"}, follow_redirects=False).headers["location"]
+    page = airflow_api.get(waiting).text
+    assert '<b data-testid="run-state">queued</b>' in page
+    assert "This run waits because <code>closrads_rollback</code> is paused" in page
+    rollback_run(new_run_id(waiting))
+
+    ticked = airflow_api.post(undo, data={"dry_run": "true", "unpause": "true"}, follow_redirects=False)
+    with create_session() as session:
+        assert not dag_paused(session, "closrads_rollback")
+    assert "is paused" not in airflow_api.get(ticked.headers["location"]).text
+    rollback_run(new_run_id(ticked.headers["location"]))

@@ -168,6 +168,7 @@ def create_app() -> FastAPI:
             adset_id=adset_id,
             entries=adset_history(session, campaign, adset_id),
             run_url=lambda run_id: links.run(dag_id, run_id),
+            rollback_url=lambda run_id: links.run(campaign.rollback_dag_id, run_id),
             undo_url=lambda run_id: links.undo(dag_id, run_id, adset_id),
             states_after=_states_after,
             overview_url=f"{links.root}/",
