@@ -31,6 +31,7 @@ from urllib.parse import quote, unquote
 import pytest
 
 from sandbox.client import SandboxClient
+from sandbox.scenario import DEFAULT_DEMAND
 from tests.deployment.test_celery_deployment import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.deployment.topology import wait_for
 from tests.helpers import ROOT
@@ -244,7 +245,23 @@ def test_an_operator_walks_readme_in_a_real_browser(local_airflow, browser):
     assert tab.locator('[data-testid="run-summary"]').inner_text() == "DRY RUN: 1 would update"
     page.screenshot(path=str(ARTIFACTS / "walk-rollback-tab-1024.png"))
 
-    # 5. The same tab on a wide screen, and another DAG's run tab says what the tab is for.
+    # 5. Learning-phase protection holds a new low-demand state back: the tiles and the Held back column
+    #    say so, and still fit at 1024 px.
+    airflow.sandbox.set_demand(DEFAULT_DEMAND | {"AK": 1})
+    airflow.api("POST", "/api/v2/variables", {"key": "closrads_learning_phase", "value": '{"add_at_demand": 2}'})
+    try:
+        held_run = airflow.api("POST", "/api/v2/dags/closrads_sync/dagRuns", {"logical_date": None, "conf": {}})
+        assert airflow.wait_finished("closrads_sync", held_run["dag_run_id"])["state"] == "success"
+    finally:
+        airflow.api("DELETE", "/api/v2/variables/closrads_learning_phase")
+    tab = open_tab(page, airflow, "closrads_sync", held_run["dag_run_id"])
+    tab.locator('.tile[data-state="AK"]').wait_for(timeout=60_000)
+    assert int(tab.locator('.tile[data-state="AK"]').get_attribute("data-held")) >= 4
+    assert "+AK (demand 1, added at 2)" in tab.locator(f'tr[data-adset="{CORE}"] td.held.wide').inner_text()
+    assert fits_in_its_frame(page, '[data-testid="changes"]')
+    page.screenshot(path=str(ARTIFACTS / "walk-held-back-1024.png"))
+
+    # 6. The same tab on a wide screen.
     wide = logged_in(browser, airflow, WIDE)
     tab = open_tab(wide, airflow, "closrads_sync", run_id)
     tab.locator('.tile[data-state="TX"]').wait_for(timeout=60_000)
