@@ -120,11 +120,18 @@ class LocalAirflow:
                         timeout, f"{dag_id} run {run_id} to finish", interval=2)  # fmt: skip
 
     def approve_when_asked(self, dag_id: str, run_id: str) -> None:
-        """README's approval through REST, once the run waits."""
+        """README's approval through REST, once the run waits, as a person answers: not within the same
+        second as the request. (Airflow 3.3 has a race there: an answer that arrives while the task is
+        still handing itself over to the triggerer fails that try, and the retry asks again.)"""
         path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
-        wait_for(lambda: any(d["task_instance"]["state"] == "awaiting_input"
-                             for d in self.api("GET", f"{path}/hitlDetails")["hitl_details"]),
-                 240, f"{run_id} to wait for approval", interval=2)  # fmt: skip
+        seen: list[bool] = []
+
+        def waiting_twice() -> bool:
+            details = self.api("GET", f"{path}/hitlDetails")["hitl_details"]
+            seen.append(any(d["task_instance"]["state"] == "awaiting_input" for d in details))
+            return seen[-2:] == [True, True]
+
+        wait_for(waiting_twice, 240, f"{run_id} to wait for approval", interval=2)
         self.api("PATCH", f"{path}/taskInstances/approve_changes/-1/hitlDetails",
                  {"chosen_options": ["Approve"], "params_input": {}})  # fmt: skip
 
