@@ -189,3 +189,34 @@ def test_a_paused_rollback_says_why_its_run_waits_and_the_form_can_unpause_it(li
         assert not dag_paused(session, "closrads_rollback")
     assert "is paused" not in airflow_api.get(ticked.headers["location"]).text
     rollback_run(new_run_id(ticked.headers["location"]))
+
+
+def test_asset_events_posted_through_rest_are_no_closrads_writes(live_run, airflow_api, run_dag, sandbox):
+    """Any user allowed to create asset events can post one on an ad set's asset: a forged record shows
+    nowhere as a write and cannot steer an undo, and a malformed one breaks no page."""
+    from airflow.models.asset import AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        asset_id = session.scalar(select(AssetModel.id).where(AssetModel.uri == f"closrads://adsets/{CORE}"))
+    events = airflow_api.get("/api/v2/assets/events", params={"asset_id": asset_id, "limit": 100}).json()
+    real = next(e for e in events["asset_events"] if e["source_run_id"] == live_run.run_id)["extra"]
+    forged = real | {"run_id": "manual__forged", "regions_before": [], "added": ["HI"]}
+    spoofed = real | {"regions_before": [{"key": "3855", "name": "Hawaii", "country": "US"}]}  # claims the real run
+    malformed = real | {"run_id": "manual__malformed", "regions_after": "not a list", "written_at": 7}
+    for extra in (forged, spoofed, malformed, {"adset_id": CORE}):
+        posted = airflow_api.post("/api/v2/assets/events", json={"asset_id": asset_id, "extra": extra})
+        assert posted.status_code == 200, posted.text
+
+    page = airflow_api.get(f"/closrads/adsets/closrads_sync/{CORE}")
+    assert page.status_code == 200
+    shown = re.findall(r'<tr data-run="([^"]+)" data-kind', page.text)  # earlier tests' writes too
+    assert shown.count(live_run.run_id) == 1 and "manual__malformed" not in shown  # the real write, once
+    assert "manual__forged" not in page.text and "Hawaii" not in page.text
+
+    # The undo of the real run restores what the real run replaced, not what the spoofed event claims.
+    undo = run_dag({"run_id": live_run.run_id, "dry_run": False, "adset_ids": [CORE], "stop_live_schedule": False},
+                   dag_id="closrads_rollback")  # fmt: skip
+    assert undo.state == "success"
+    assert "HI" not in sandbox.targeted_states()[CORE] and "AK" in sandbox.targeted_states()[CORE]

@@ -18,8 +18,34 @@ from closrads.airflow.campaign import campaign_of
 from closrads.core.campaigns import Campaign
 
 if TYPE_CHECKING:
-    from closrads.core.audit import ChangeKind
+    from closrads.core.audit import AuditRecord, ChangeKind
     from closrads.core.targeting import GeoPlan
+
+
+# The tasks that write targeting, and so the only ones whose asset events are audit records.
+WRITING_TASKS = {"sync": "update_adset", "rollback": "rollback_adset"}
+
+
+def trusted_record(event) -> AuditRecord | None:
+    """The audit record an asset event holds, when a CLOSRADS task emitted it; else ``None``.
+
+    Any Airflow user allowed to create asset events (FAB's *User* role, through REST) can post an event
+    on a campaign's ad set asset, with any ``extra``. Such an event has no source task, or not the one
+    its record claims, so it is never read as a write: not on the history page, not by an undo (which
+    would otherwise write the regions it names). A malformed record is skipped the same way. Works on
+    the metadata DB's events (the pages) and on a task's inlet events alike.
+    """
+    from closrads.core.audit import AuditRecord  # at run time: the DAG factory imports this module
+
+    try:
+        record = AuditRecord.from_extra(getattr(event, "extra", None) or {})
+    except ValueError:
+        return None
+    source = (getattr(event, "source_dag_id", None), getattr(event, "source_run_id", None),
+              getattr(event, "source_task_id", None))  # fmt: skip
+    if source != (record.dag_id, record.run_id, WRITING_TASKS.get(str(record.kind))):
+        return None
+    return record
 
 
 def targeting_changes(campaign: Campaign) -> AssetAlias:

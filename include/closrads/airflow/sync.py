@@ -19,7 +19,7 @@ from typing import Any
 from airflow.sdk import TaskInstanceState, Variable, conf, get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
-from closrads.airflow.audit import record_write, targeting_changes
+from closrads.airflow.audit import record_write, targeting_changes, trusted_record
 from closrads.airflow.campaign import campaign_of, closrtech_hook, facebook_hook
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.guard_state import read_variable
@@ -31,7 +31,7 @@ from closrads.airflow.recheck import recheck_uncertain
 from closrads.airflow.slack import post_to_slack, run_url
 from closrads.airflow.xcom import XComKey
 from closrads.core.approval import ApprovalResult, Decision, PlannedChange, check_write_allowed, plan_change
-from closrads.core.audit import AuditRecord, ChangeKind
+from closrads.core.audit import ChangeKind
 from closrads.core.demand import states_with_demand
 from closrads.core.errors import (
     CampaignTooLarge,
@@ -258,12 +258,14 @@ def _hold_recent_edits(context, plans: list[PlannedChange], policy: StatePolicy)
     events = context["inlet_events"][targeting_changes(campaign_of(context))].after((now - interval).isoformat())
     last_write: dict[str, datetime] = {}
     for event in events:
-        extra = getattr(event, "extra", None) or {}
+        record = trusted_record(event)  # a hand-posted event cannot hold an ad set back
         try:
-            written = datetime.fromisoformat(str(extra["written_at"]))
-        except (KeyError, ValueError):
+            written = datetime.fromisoformat(record.written_at) if record else None
+        except ValueError:
+            written = None
+        if written is None:
             continue
-        adset_id = str(extra.get("adset_id"))
+        adset_id = record.adset_id
         last_write[adset_id] = max(written, last_write.get(adset_id, written))
     held = []
     for plan in plans:
@@ -530,13 +532,9 @@ def run_writes(context) -> dict[str, list[tuple[int | None, list[str], list[str]
     since = context["dag_run"].run_after.isoformat()
     writes: dict[str, list[tuple[int | None, list[str], list[str]]]] = {}
     for event in context["inlet_events"][targeting_changes(campaign_of(context))].after(since):
-        extra = getattr(event, "extra", None) or {}
-        if extra.get("run_id") != run_id or extra.get("dag_id") != dag_id:
+        record = trusted_record(event)
+        if record is None or record.run_id != run_id or record.dag_id != dag_id:
             continue
-        try:
-            record = AuditRecord.from_extra(extra)
-        except (KeyError, TypeError, ValueError):
-            continue  # not a record CLOSRADS wrote
         writes.setdefault(record.adset_id, []).append((record.try_number, record.added, record.removed))
     return writes
 

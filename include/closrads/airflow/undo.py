@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.sdk import Variable, get_current_context
 
-from closrads.airflow.audit import targeting_changes
+from closrads.airflow.audit import targeting_changes, trusted_record
 from closrads.airflow.campaign import campaign_of, facebook_hook
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.mode import announce_mode, resolve_mode
@@ -112,24 +112,20 @@ def _undone_by(run_id: str, rollback_dag_id: str, events) -> dict[str, str]:
     """Per ad set, the latest rollback run that already undid ``run_id`` there ("rollback run <id> at <time>")."""
     undone: dict[str, str] = {}
     for event in events:
-        extra = getattr(event, "extra", None) or {}
-        if (
-            extra.get("kind") == ChangeKind.ROLLBACK
-            and extra.get("undoes_run_id") == run_id
-            and (extra.get("dag_id") == rollback_dag_id)
-        ):
-            when = str(extra.get("written_at", ""))[:16].replace("T", " ")
-            undone[str(extra.get("adset_id"))] = f"rollback run {extra.get('run_id')} at {when} UTC"
+        record = trusted_record(event)
+        if record is None or record.kind != ChangeKind.ROLLBACK or record.dag_id != rollback_dag_id:
+            continue
+        if record.undoes_run_id == run_id:
+            undone[record.adset_id] = f"rollback run {record.run_id} at {record.written_at[:16].replace('T', ' ')} UTC"
     return undone
 
 
 def _writes_of(run_id: str, sync_dag_id: str, events) -> list[AuditRecord]:
     by_adset: dict[str, AuditRecord] = {}
     for event in events:
-        extra = getattr(event, "extra", None) or {}
-        if extra.get("run_id") != run_id or extra.get("dag_id") != sync_dag_id or extra.get("kind") != ChangeKind.SYNC:
+        record = trusted_record(event)  # never an event a person posted: an undo writes what it names
+        if record is None or (record.run_id, record.dag_id, record.kind) != (run_id, sync_dag_id, ChangeKind.SYNC):
             continue
-        record = AuditRecord.from_extra(extra)
         first = by_adset.get(record.adset_id)
         if first is None:
             by_adset[record.adset_id] = record

@@ -39,9 +39,33 @@ class AuditRecord:
 
     @classmethod
     def from_extra(cls, extra: dict) -> AuditRecord:
+        """The record an event's ``extra`` holds. Raises ``ValueError`` for anything that is not exactly
+        such a record (a missing field, a wrong type), so a reader can skip what CLOSRADS did not write."""
+        if not isinstance(extra, dict):
+            raise ValueError("an audit record is a JSON object")
         fields = {name: copy.deepcopy(extra[name]) for name in cls.__dataclass_fields__ if name in extra}
-        fields["kind"] = ChangeKind(fields["kind"])
-        return cls(**fields)
+        try:
+            fields["kind"] = ChangeKind(fields["kind"])
+            record = cls(**fields)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not an audit record ({type(exc).__name__})") from None
+        record._check_types()
+        return record
+
+    def _check_types(self) -> None:
+        texts = (self.adset_id, self.adset_name, self.dag_id, self.run_id, self.written_at)
+        if not all(isinstance(text, str) for text in texts):
+            raise ValueError("an audit record's ids, name and time are text")
+        if not all(isinstance(r, dict) for r in (*self.regions_before, *self.regions_after)) or not all(
+            isinstance(x, list) for x in (self.regions_before, self.regions_after, self.added, self.removed)
+        ):
+            raise ValueError("an audit record's regions are lists of objects")
+        if not all(isinstance(code, str) for code in (*self.added, *self.removed)):
+            raise ValueError("an audit record's states are text")
+        if self.undoes_run_id is not None and not isinstance(self.undoes_run_id, str):
+            raise ValueError("an audit record's undone run id is text")
+        if self.try_number is not None and (isinstance(self.try_number, bool) or not isinstance(self.try_number, int)):
+            raise ValueError("an audit record's try is a whole number")
 
 
 def regions_of(targeting: dict) -> list[dict]:

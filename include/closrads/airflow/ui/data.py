@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from closrads.airflow.approval import APPROVE_TASK_ID
+from closrads.airflow.audit import trusted_record
 from closrads.airflow.xcom import XComKey
 from closrads.core.audit import AuditRecord
 from closrads.core.campaigns import Campaign
@@ -110,11 +111,8 @@ def adset_history(session: Session, campaign: Campaign, adset_id: str) -> list[H
     ).all()
     entries = []
     for event in events:
-        try:
-            record = AuditRecord.from_extra(event.extra or {})
-        except (KeyError, TypeError, ValueError):
-            continue  # not a CLOSRADS record (an event someone posted by hand): not part of the history
-        if campaign.owns_dag(record.dag_id):
+        record = trusted_record(event)  # an event someone posted by hand, or malformed: not history
+        if record is not None and campaign.owns_dag(record.dag_id) and record.adset_id == adset_id:
             entries.append(HistoryEntry(record, event.timestamp.isoformat()))
     return entries
 
@@ -174,9 +172,8 @@ def run_writes(session: Session, campaign: Campaign, run_id: str) -> list[Histor
     ).all()
     entries = {}
     for event in events:
-        try:
-            record = AuditRecord.from_extra(event.extra or {})
-        except (KeyError, TypeError, ValueError):
+        record = trusted_record(event)
+        if record is None or record.run_id != run_id:
             continue
         entries.setdefault(record.adset_id, HistoryEntry(record, event.timestamp.isoformat()))
     return [entries[adset_id] for adset_id in sorted(entries)]
