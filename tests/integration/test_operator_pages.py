@@ -11,6 +11,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 CORE = "120215550000000001"
+SAME_ORIGIN = {"Origin": "http://testserver"}  # what a browser sends with the form, from the in-process app
 
 
 @pytest.fixture
@@ -73,6 +74,7 @@ def test_an_adsets_history_links_to_a_filled_rollback_form(live_run, airflow_api
     answer = airflow_api.post(
         undo.split("?")[0],
         data={"run_id": live_run.run_id, "only_adset": CORE, "dry_run": "true", "stop_live_schedule": "true"},
+        headers=SAME_ORIGIN,
         follow_redirects=False,
     )
     # It lands, in the same (sandboxed) tab, on the new rollback run's page, which moves Airflow's UI to it.
@@ -88,12 +90,13 @@ def test_an_adsets_history_links_to_a_filled_rollback_form(live_run, airflow_api
     }
     assert rollback.triggered_by.value == "ui"
     # A request without the checkboxes stays dry and stops the live schedule; only an explicit untick is live.
-    bare = airflow_api.post(undo.split("?")[0], data={}, follow_redirects=False)
+    bare = airflow_api.post(undo.split("?")[0], data={}, headers=SAME_ORIGIN, follow_redirects=False)
     assert rollback_run(new_run_id(bare.headers["location"])).conf["dry_run"] is True
-    live = airflow_api.post(undo.split("?")[0], data={"dry_run": "false"}, follow_redirects=False)
+    live = airflow_api.post(undo.split("?")[0], data={"dry_run": "false"}, headers=SAME_ORIGIN, follow_redirects=False)
     assert rollback_run(new_run_id(live.headers["location"])).conf["dry_run"] is False
     foreign = airflow_api.post(undo.split("?")[0], data={}, headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403
+    assert airflow_api.post(undo.split("?")[0], data={}).status_code == 403  # no Origin: not a browser's form
 
 
 def new_run_id(location: str) -> str:
@@ -178,13 +181,16 @@ def test_a_paused_rollback_says_why_its_run_waits_and_the_form_can_unpause_it(li
     set_paused("closrads_rollback", True)
     assert 'name="unpause" value="true" checked' in airflow_api.get(undo).text  # offered while paused
 
-    waiting = airflow_api.post(undo, data={"dry_run": "true"}, follow_redirects=False).headers["location"]
+    waiting = airflow_api.post(undo, data={"dry_run": "true"}, headers=SAME_ORIGIN, follow_redirects=False)
+    waiting = waiting.headers["location"]
     page = airflow_api.get(waiting).text
     assert '<b data-testid="run-state">queued</b>' in page
     assert "This run waits because <code>closrads_rollback</code> is paused" in page
     rollback_run(new_run_id(waiting))
 
-    ticked = airflow_api.post(undo, data={"dry_run": "true", "unpause": "true"}, follow_redirects=False)
+    ticked = airflow_api.post(
+        undo, data={"dry_run": "true", "unpause": "true"}, headers=SAME_ORIGIN, follow_redirects=False
+    )
     with create_session() as session:
         assert not dag_paused(session, "closrads_rollback")
     assert "is paused" not in airflow_api.get(ticked.headers["location"]).text
@@ -220,3 +226,19 @@ def test_asset_events_posted_through_rest_are_no_closrads_writes(live_run, airfl
                    dag_id="closrads_rollback")  # fmt: skip
     assert undo.state == "success"
     assert "HI" not in sandbox.targeted_states()[CORE] and "AK" in sandbox.targeted_states()[CORE]
+
+
+def test_the_undo_form_behind_a_proxy_is_accepted_from_the_configured_address_and_cannot_be_framed(
+    live_run, airflow_api, monkeypatch
+):
+    """Behind a TLS proxy the request reaches Airflow as http://airflow:8080 while the browser's page is
+    https://airflow.example.com: Airflow's [api] base_url names the address operators use."""
+    undo = f"/closrads/undo/closrads_sync/{quote(live_run.run_id, safe='')}"
+    proxied = {"Origin": "https://airflow.example.com"}
+    assert airflow_api.post(undo, data={}, headers=proxied, follow_redirects=False).status_code == 403
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.com/")
+    answer = airflow_api.post(undo, data={}, headers=proxied, follow_redirects=False)
+    assert answer.status_code == 303
+    rollback_run(new_run_id(answer.headers["location"]))
+    form = airflow_api.get(undo)
+    assert form.headers["content-security-policy"] == "frame-ancestors 'self'"

@@ -106,8 +106,12 @@ class Links:
         return f"{self.ui_run(dag_id, run_id)}/plugin/{RUN_TAB_ROUTE}"
 
 
+# Pages may be framed by Airflow's own UI (same origin) only: another site cannot frame the undo form.
+FRAME_POLICY = {"Content-Security-Policy": "frame-ancestors 'self'", "X-Frame-Options": "SAMEORIGIN"}
+
+
 def _page(template: str, **values) -> HTMLResponse:
-    return HTMLResponse(_TEMPLATES.get_template(template).render(columns=COLUMNS, **values))
+    return HTMLResponse(_TEMPLATES.get_template(template).render(columns=COLUMNS, **values), headers=FRAME_POLICY)
 
 
 def create_app() -> FastAPI:
@@ -269,9 +273,25 @@ def _ticked(values: list) -> bool:
 
 
 def _refuse_other_origins(request: Request) -> None:
-    origin = request.headers.get("origin")
-    if origin and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}":
+    """Only CLOSRADS's own form may trigger a rollback: a browser's POST carries its page's ``Origin``,
+    which must be this server as the request reached it, or Airflow's configured ``[api] base_url``
+    (the address operators use, also when a TLS proxy in front rewrites scheme and host). A request
+    without ``Origin`` is not a browser's form post and is refused too."""
+    origin = (request.headers.get("origin") or "").rstrip("/")
+    if not origin or origin not in _allowed_origins(request):
         raise HTTPException(403, "a rollback is triggered from CLOSRADS's own undo form only")
+
+
+def _allowed_origins(request: Request) -> set[str]:
+    from urllib.parse import urlsplit
+
+    from airflow.configuration import conf
+
+    allowed = {f"{request.url.scheme}://{request.url.netloc}"}
+    base = urlsplit(conf.get("api", "base_url", fallback="") or "")
+    if base.scheme in ("http", "https") and base.netloc:
+        allowed.add(f"{base.scheme}://{base.netloc}")
+    return allowed
 
 
 def _states_after(record: AuditRecord) -> list[str]:
