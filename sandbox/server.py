@@ -205,6 +205,16 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(pause)
 
+    def _cut(self, body: str, length: int) -> None:
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[:length])
+        self.wfile.flush()
+        self.close_connection = True
+
     # -- CLOSRTECH ---------------------------------------------------------------------------
 
     def _closrtech(self) -> None:
@@ -216,6 +226,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             time.sleep(fault.get("delay", 0))
             if "drip" in fault:  # headers at once, then the body byte by byte, ``drip`` seconds apart
                 return self._drip(fault.get("body", ""), float(fault["drip"]))
+            if "cut" in fault:  # the whole body's Content-Length, then only ``cut`` bytes and a closed connection
+                return self._cut(fault.get("body", ""), int(fault["cut"]))
+            if "content_encoding" in fault:  # e.g. "gzip" over bytes that are not gzip
+                return self._send(200, fault.get("body", ""), headers={"Content-Encoding": fault["content_encoding"]})
             if _answers(fault):
                 return self._send(
                     fault.get("status", 200),

@@ -93,3 +93,25 @@ def test_an_absurdly_long_answer_is_refused():
     with pytest.raises(DemandDataError, match="a state code of 5000 characters"):
         parse_demand(json.dumps({"O" * 5000: 1}))
     assert len(parse_demand(json.dumps({f"X{i}": 1 for i in range(MAX_CODES)}))) == MAX_CODES
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"OH": 10000001}', "CLOSRTECH demand for OH is 10000001, more than any real lead count (at most 1000000)"),
+        ('{"OH": 1e300}', "CLOSRTECH demand for OH is a number of 301 digits, more than any real lead count"),
+        ('{"OH": "\\u0663"}', "CLOSRTECH demand for OH is '\\u0663', expected a whole number >= 0"),  # Arabic-Indic 3
+        ('{"OH": "' + "9" * 5000 + '"}', "CLOSRTECH demand for OH is a text of 5000 characters"),
+        ("[" * 100_000 + "]" * 100_000, "CLOSRTECH returned JSON nested too deep (200000 bytes)"),
+        ('{"OH": ' + "9" * 5000 + "}", "CLOSRTECH returned invalid JSON (5008 bytes)"),
+    ],
+)
+def test_hostile_values_fail_as_bad_data_naming_the_problem(body, message):
+    with pytest.raises(DemandDataError) as refused:
+        parse_demand(body)
+    assert str(refused.value).startswith(message)
+
+
+def test_only_ascii_letters_fold_into_state_codes():
+    demand = parse_demand('{"\\u0131l": 3, "\\u017fc": 2, " oh ": 1}')  # dotless i, long s
+    assert demand == {"\u0131l": 3, "\u017fc": 2, "OH": 1}  # not IL or SC: map_regions drops them by name

@@ -15,13 +15,15 @@ from closrads.core.errors import DemandDataError
 
 # How much of a bad *value* to quote in an error. Bodies are never quoted: a vendor error page may
 # echo the request, password included, so a bad body is described (size, "looks like HTML") instead.
-_NUMERIC_STRING = re.compile(r"^\s*\d+\s*$")
+_NUMERIC_STRING = re.compile(r"^\s*[0-9]{1,12}\s*$", re.ASCII)  # ASCII digits: "٣" is no lead count
 _BYTE_ORDER_MARK = "\ufeff"
 _PLAIN_CODE = re.compile(r"^[A-Z0-9]{1,10}$")
 # Bounds on what an answer may hold, so no list from outside grows without limit in XCom, a log line
 # or Slack: 51 states and DC plus a few territories and typos fit many times over.
 MAX_CODES = 100
 MAX_CODE_LENGTH = 16
+# No vendor wants more leads than this in one state; a larger number is a bug (or an overflow).
+MAX_DEMAND = 1_000_000
 
 
 def parse_demand(body: str) -> dict[str, int]:
@@ -35,6 +37,8 @@ def parse_demand(body: str) -> dict[str, int]:
         payload = json.loads(body.removeprefix(_BYTE_ORDER_MARK))
     except ValueError:
         raise DemandDataError(f"CLOSRTECH returned invalid JSON ({describe_body(body)})") from None
+    except RecursionError:  # JSON nested thousands deep: no demand object looks like that
+        raise DemandDataError(f"CLOSRTECH returned JSON nested too deep ({describe_body(body)})") from None
     if not isinstance(payload, dict):
         kind = "null" if payload is None else type(payload).__name__
         raise DemandDataError(f"CLOSRTECH returned JSON {kind}, expected an object of state: demand")
@@ -53,7 +57,8 @@ def parse_demand(body: str) -> dict[str, int]:
         )
     demand: dict[str, int] = {}
     for raw_code, raw_value in payload.items():
-        code = str(raw_code).strip().upper()
+        code = str(raw_code).strip()
+        code = code.upper() if code.isascii() else code  # dotless i + L must not fold into IL
         if not code:
             raise DemandDataError("CLOSRTECH returned an empty state code")
         if len(code) > MAX_CODE_LENGTH:
@@ -113,6 +118,11 @@ def _demand_value(code: str, raw: object) -> int:
         raise DemandDataError(f"CLOSRTECH demand for {shown} is {_described(raw)}, expected a whole number >= 0")
     if value < 0:
         raise DemandDataError(f"CLOSRTECH demand for {shown} is negative ({value}), expected a whole number >= 0")
+    if value > MAX_DEMAND:
+        number = str(value) if value < 10**16 else f"a number of {len(str(value))} digits"
+        raise DemandDataError(
+            f"CLOSRTECH demand for {shown} is {number}, more than any real lead count (at most {MAX_DEMAND})"
+        )
     return value
 
 

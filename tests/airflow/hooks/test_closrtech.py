@@ -101,3 +101,19 @@ def test_an_absurdly_large_body_is_refused_without_retry(sandbox, retry_waits):
     with pytest.raises(DemandDataError, match="larger than 1 MB"):
         ClosrtechHook().get_demand()
     assert retry_waits == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ({"cut": 20, "body": '{"OH": 15, "TX": 4, "FL": 0, "CA": 7}'}, "ended its answer after 20 bytes"),
+        ({"content_encoding": "gzip", "body": '{"OH": 15}'}, "sent a body that cannot be decoded"),
+        ({"status": 200, "content_type": "application/json", "body": "[" * 50_000 + "]" * 50_000}, "nested too deep"),
+    ],
+)
+def test_broken_bodies_fail_as_bad_data_once_with_a_clear_message(sandbox, retry_waits, fault, message):
+    sandbox.add_fault("closrtech", **fault)
+    with pytest.raises(DemandDataError, match=message) as refused:
+        ClosrtechHook().get_demand()
+    assert retry_waits == [] and len(sandbox.requests("closrtech")) == 1  # bad data: never retried
+    assert_no_secret(raised_text(lambda: (_ for _ in ()).throw(refused.value)), "the error")

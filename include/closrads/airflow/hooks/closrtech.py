@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
 import time
 from dataclasses import dataclass
@@ -114,16 +115,35 @@ class ClosrtechHook(BaseHook):
         a body that trickles in would hold the task for hours without this deadline. (``read1`` returns
         what has arrived; ``iter_content`` would wait for whole chunks.) An attempt ends within the
         deadline, plus at most one socket read timeout when the server goes silent mid-body."""
+        from urllib3.exceptions import DecodeError, IncompleteRead, ProtocolError, ReadTimeoutError
+
         body = bytearray()
-        while chunk := response.raw.read1(65536, decode_content=True):
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
+        try:
+            while chunk := response.raw.read1(65536, decode_content=True):
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise DemandDataError(
+                        f"{where} sent a body larger than {MAX_BODY_BYTES // 1_000_000} MB (a real answer is a few "
+                        "KB); refusing it"
+                    )
+                if time.monotonic() - started > self.timeout:
+                    raise ClosrtechUnavailable(f"{where} did not finish answering within {self.timeout:g} s")
+        except DecodeError:  # Content-Encoding says gzip (or deflate), the bytes are not
+            raise DemandDataError(
+                f"{where} sent a body that cannot be decoded (its Content-Encoding does not match its bytes); "
+                "refusing it"
+            ) from None
+        except ReadTimeoutError:
+            raise ClosrtechUnavailable(f"{where} went silent in the middle of its answer") from None
+        except ProtocolError as exc:
+            # urllib3 wraps "fewer bytes than its Content-Length" (the server closed early) in a ProtocolError
+            if isinstance(exc, IncompleteRead) or any(isinstance(arg, http.client.IncompleteRead) for arg in exc.args):
                 raise DemandDataError(
-                    f"{where} sent a body larger than {MAX_BODY_BYTES // 1_000_000} MB (a real answer is a few KB); "
-                    "refusing it"
-                )
-            if time.monotonic() - started > self.timeout:
-                raise ClosrtechUnavailable(f"{where} did not finish answering within {self.timeout:g} s")
+                    f"{where} ended its answer after {len(body)} bytes, before the length it announced; "
+                    "refusing a partial answer"
+                ) from None
+            # the connection broke mid-body (reset): the network, worth a retry
+            raise ClosrtechUnavailable(f"{where} broke the connection mid-answer ({network_reason(exc)})") from None
         return bytes(body)
 
     def _check_status(self, status: int, where: str) -> None:
