@@ -104,6 +104,24 @@ def test_one_alert_per_try_even_when_airflow_asks_twice(sandbox):
     assert len(texts) == 2 and "try 3 of 3" in texts[1] and "No retry left" in texts[1]
 
 
+def test_a_marker_folder_others_can_write_never_silences_an_alert(sandbox, alert_markers, monkeypatch):
+    """Another local user who can write the markers' folder could pre-create a try's marker."""
+    alert_markers.mkdir()
+    alert_markers.chmod(0o777)
+    dead = DeadTaskInstance()
+    alert_task_retry({"ti": dead})
+    alert_task_retry({"ti": dead})
+    assert len(slack(sandbox)) == 2  # no dedupe without a private folder: a duplicate, never a silence
+
+
+def test_markers_live_in_airflow_home_private_to_its_user(sandbox, monkeypatch, tmp_path):
+    monkeypatch.setattr("closrads.airflow.alerts.SENT_MARKERS", None)
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "home"))
+    alert_task_retry({"ti": DeadTaskInstance()})
+    markers = tmp_path / "home" / "closrads-alerts"
+    assert (markers.stat().st_mode & 0o777) == 0o700 and len(list(markers.iterdir())) == 1
+
+
 class ClientTaskInstance(FakeTaskInstance):
     dag_id = "closrads_sync__client_01"
 

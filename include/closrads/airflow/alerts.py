@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
+import stat
 import time
 from pathlib import Path
 
@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 # processor, without an exception, and can request it twice for the same try (once when the scheduler
 # finds the missing heartbeat, once when the executor reports the task finished). A marker per try in
 # this directory keeps it to one alert per try.
-SENT_MARKERS = Path(tempfile.gettempdir()) / "closrads-alerts"
+# The directory is private to the Airflow user, under its AIRFLOW_HOME: in a shared, predictable folder
+# (the system temp dir) another local user could create the markers first and silence alerts.
+SENT_MARKERS: Path | None = None  # None: AIRFLOW_HOME/closrads-alerts (tests set their own)
 _MARKER_MAX_AGE_SECONDS = 7 * 24 * 3600
 PROCESS_DIED = (
     "the task's process ended without reporting an error: the worker running it was lost, or it stopped "
@@ -118,21 +120,33 @@ def _first_alert_for(dag_id, run_id, task_id, map_index, try_number, will_retry:
     if try_number is None:
         return True
     try:
-        SENT_MARKERS.mkdir(parents=True, exist_ok=True)
-        _forget_old_markers()
+        markers = _private_markers()
+        _forget_old_markers(markers)
         key = f"{dag_id}|{run_id}|{task_id}|{map_index}|{try_number}|{'retry' if will_retry else 'fail'}"
         name = hashlib.sha256(key.encode()).hexdigest()[:32]
-        os.close(os.open(SENT_MARKERS / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.close(os.open(markers / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
     except FileExistsError:
         return False
-    except OSError:
-        log.debug("Slack: no alert marker directory; a duplicate alert is possible", exc_info=True)
+    except OSError as exc:
+        log.warning("Slack: cannot keep alert markers (%s); a duplicate alert is possible", exc)
     return True
 
 
-def _forget_old_markers() -> None:
+def _private_markers() -> Path:
+    """The markers' directory, created private; one that another user owns or may write into (or a
+    symlink) is not trusted: a duplicate alert is better than a silenced one."""
+    home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
+    markers = SENT_MARKERS or home / "closrads-alerts"
+    markers.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = markers.lstat()
+    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise PermissionError(f"{markers} is not private to this user")
+    return markers
+
+
+def _forget_old_markers(markers: Path) -> None:
     cutoff = time.time() - _MARKER_MAX_AGE_SECONDS
-    for marker in SENT_MARKERS.iterdir():
+    for marker in markers.iterdir():
         try:
             if marker.stat().st_mtime < cutoff:
                 marker.unlink()

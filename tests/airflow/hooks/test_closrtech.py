@@ -117,3 +117,25 @@ def test_broken_bodies_fail_as_bad_data_once_with_a_clear_message(sandbox, retry
         ClosrtechHook().get_demand()
     assert retry_waits == [] and len(sandbox.requests("closrtech")) == 1  # bad data: never retried
     assert_no_secret(raised_text(lambda: (_ for _ in ()).throw(refused.value)), "the error")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"host": "http://closrtech.example.com"}, ": its host is not https \\(http:// to a host\\)"),
+        ({"host": "http://10.0.0.7:8080"}, ": its host is not https"),
+        ({"host": "ftp://127.0.0.1"}, ": its host is not https \\(ftp://"),
+        ({"password": "abcd"}, " has a password of fewer than 5 characters"),
+    ],
+)
+def test_the_password_never_travels_in_clear_nor_unmaskable(sandbox, change, message):
+    sandbox.set_connection("closrtech_default", sandbox.connections["closrtech_default"] | change)
+    with pytest.raises(ConnectionConfigError, match=f"Connection 'closrtech_default'{message}"):
+        ClosrtechHook().get_demand()
+    assert sandbox.requests("closrtech") == []  # refused before any request
+
+
+def test_http_to_this_machine_is_the_sandbox_and_allowed(sandbox):
+    local = sandbox.connections["closrtech_default"]["host"].replace("127.0.0.1", "localhost")
+    sandbox.set_connection("closrtech_default", sandbox.connections["closrtech_default"] | {"host": local})
+    assert ClosrtechHook().get_demand()["OH"] == 15

@@ -257,3 +257,18 @@ def test_a_connection_for_another_ad_account_than_the_registrys_is_refused_befor
         "registry says act_555; fix whichever is wrong"
     )
     assert sandbox.requests("graph") == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"extra": {"graph_url": "http://graph.example.com"}}, ': its extra "graph_url" is not https'),
+        ({"password": "tok"}, " has a password of fewer than 5 characters"),
+    ],
+)
+def test_the_token_never_travels_in_clear_nor_unmaskable(sandbox, change, message):
+    conn = sandbox.connections["facebook_ads_default"]
+    sandbox.set_connection("facebook_ads_default", conn | change | {"extra": conn["extra"] | change.get("extra", {})})
+    with pytest.raises(ConnectionConfigError, match=f"Connection 'facebook_ads_default'{message}"):
+        FacebookAdsHook().list_campaign_adsets()
+    assert sandbox.requests("graph") == []

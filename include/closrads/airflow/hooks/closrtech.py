@@ -10,7 +10,7 @@ from functools import cached_property
 
 from airflow.sdk import BaseHook
 
-from closrads.airflow.hooks.connections import extras, load_connection, require
+from closrads.airflow.hooks.connections import extras, load_connection, require, require_https, require_secret
 from closrads.airflow.masking import mask_secret_forms
 from closrads.airflow.retrying import CLOSRTECH_BACKOFF, call_with_backoff
 from closrads.core.demand import parse_demand
@@ -68,9 +68,9 @@ class ClosrtechHook(BaseHook):
         if conn.port:
             host = f"{host}:{conn.port}"
         return ClosrtechSettings(
-            base_url=host.rstrip("/"),
+            base_url=require_https(conn, host.rstrip("/"), "host"),
             email=require(conn, conn.login, "login", "the CLOSRTECH account email"),
-            password=require(conn, conn.password, "password", "the CLOSRTECH account password"),
+            password=require_secret(conn, conn.password, "password", "the CLOSRTECH account password"),
             campaign=require(conn, extras(conn).get("campaign"), 'extra "campaign"', "the CLOSRTECH campaign code"),
         )
 

@@ -6,7 +6,9 @@ on, not surface later as a confusing 401 or ``NoneType`` error deep inside a cli
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook, Connection
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -39,3 +41,46 @@ def extras(conn: Connection) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConnectionConfigError(f"Airflow Connection '{conn.conn_id}' has an extra that is not a JSON object")
     return data
+
+
+# Airflow's secrets masker leaves values shorter than this alone (it would hide every "a" and "is").
+MIN_SECRET_LENGTH = 5
+
+
+def require_secret(conn: Connection, value: Any, field: str, meaning: str) -> str:
+    """A secret that Airflow can hide in logs: present, and not shorter than the masker's minimum."""
+    text = require(conn, value, field, meaning)
+    if len(text) < MIN_SECRET_LENGTH:
+        raise ConnectionConfigError(
+            f"Airflow Connection '{conn.conn_id}' has a {field} of fewer than {MIN_SECRET_LENGTH} characters "
+            f"({meaning}): Airflow cannot hide so short a secret in its logs; set the real one"
+        )
+    return text
+
+
+def require_https(conn: Connection, url: str, field: str) -> str:
+    """A URL that credentials may be sent to: https, or http to this machine's loopback (the sandbox).
+
+    The CLOSRTECH password and the Graph token travel in the request; over plain http to another host
+    anyone on the path reads them. Refused before any request, naming the Connection and field (never
+    the URL itself, which may carry user info)."""
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    if scheme == "https" and host:
+        return url
+    if scheme == "http" and _loopback(host):
+        return url
+    raise ConnectionConfigError(
+        f"Airflow Connection '{conn.conn_id}': its {field} is not https ({scheme or 'no scheme'}:// to "
+        f"{'a host' if host else 'no host'}): its credentials would travel unencrypted; use https "
+        "(plain http only to this machine, 127.0.0.1 or localhost)"
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

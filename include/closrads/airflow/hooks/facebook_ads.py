@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 
 from closrads.airflow import retrying
-from closrads.airflow.hooks.connections import extras, load_connection, require
+from closrads.airflow.hooks.connections import extras, load_connection, require, require_https, require_secret
 from closrads.airflow.masking import mask_secret_forms, redacted
 from closrads.airflow.retrying import GRAPH_BACKOFF, call_with_backoff
 from closrads.core.errors import ConnectionConfigError, GraphError, InvalidAccessToken, network_reason
@@ -105,11 +105,13 @@ class FacebookAdsHook(BaseHook):
                 f"registry says {self.ad_account_id}; fix whichever is wrong"
             )
         return FacebookSettings(
-            access_token=require(conn, conn.password, "password", "the System User access token"),
+            access_token=require_secret(conn, conn.password, "password", "the System User access token"),
             ad_account_id=account,
             campaign_id=require(conn, extra.get("campaign_id"), 'extra "campaign_id"', "the Facebook campaign id"),
             api_version=self._api_version(extra.get("api_version")),
-            graph_url=str(extra.get("graph_url") or DEFAULT_GRAPH_URL).strip().rstrip("/"),
+            graph_url=require_https(
+                conn, str(extra.get("graph_url") or DEFAULT_GRAPH_URL).strip().rstrip("/"), 'extra "graph_url"'
+            ),
         )
 
     def _api_version(self, configured: object) -> str:
