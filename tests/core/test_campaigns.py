@@ -211,3 +211,48 @@ def test_a_wrong_learning_phase_setting_names_its_entry_and_field(campaign_regis
     assert "entry 1 ('alpha'): field 'learning_phase': field 'remove_after_zero_runs' must be a whole number" in str(
         error.value
     )
+
+
+def _chained_merge_keys(levels: int) -> str:
+    text = "a0: &a0 {x: 1}\n"
+    for n in range(1, levels):
+        text += f"a{n}: &a{n}\n  <<: [*a{n - 1}, *a{n - 1}]\n"
+    return text + "campaigns: []\n"
+
+
+DUPLICATE_KEY = registry(entry("one"), entry("two")) + "    facebook_conn_id: facebook_one\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (DUPLICATE_KEY, r"is not valid YAML at line 12: a key appears twice \('facebook_conn_id'\)"),
+        (_chained_merge_keys(30), "is not valid YAML at line 1: anchors, aliases and merge keys are not used"),
+        ("campaigns:\n" + "- " * 20_000 + "x\n", "nested too deep|not valid YAML"),
+        ("campaigns: [" + "[" * 20_000 + "]" * 20_000 + "]\n", "nested too deep|not valid YAML"),
+    ],
+    ids=["duplicate-key", "merge-keys", "nested-block", "nested-flow"],
+)
+def test_a_hostile_registry_fails_fast_naming_the_file_and_problem(text, message):
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(RegistryError, match=message) as refused:
+        parse_registry(text, source="campaigns.yaml")
+    assert str(refused.value).startswith("campaigns.yaml ")
+    assert time.monotonic() - started < 2
+
+
+def test_a_bad_registry_file_is_read_once_not_at_every_page_or_parse(tmp_path, monkeypatch):
+    from closrads.core import campaigns
+
+    bad = tmp_path / "campaigns.yaml"
+    bad.write_text("campaigns: [}\n")
+    monkeypatch.setenv(REGISTRY_FILE_ENV, str(bad))
+    calls = []
+    real_parse = campaigns.parse_registry
+    monkeypatch.setattr(campaigns, "parse_registry", lambda *a, **k: calls.append(1) or real_parse(*a, **k))
+    for _ in range(3):
+        with pytest.raises(RegistryError, match="is not valid YAML at line 1"):
+            load_registry()
+    assert len(calls) == 1

@@ -283,10 +283,25 @@ def load_registry(path: Path | None = None) -> Registry:
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     cached = _CACHE.get(key)
     if cached is None:
-        cached = parse_registry(path.read_text(encoding="utf-8"), source=str(path))
+        try:
+            cached = _read_registry(path, stat.st_size)
+        except RegistryError as exc:
+            cached = exc  # a bad file is read once, not again on every page request and parse
         _CACHE.clear()
         _CACHE[key] = cached
+    if isinstance(cached, RegistryError):
+        raise cached
     return cached
+
+
+def _read_registry(path: Path, size: int) -> Registry:
+    if size > MAX_REGISTRY_BYTES:
+        raise RegistryError(f"{path} is larger than {MAX_REGISTRY_BYTES // 1_000_000} MB; a registry is a few KB")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise RegistryError(f"{path} is not UTF-8 text") from None
+    return parse_registry(text, source=str(path))
 
 
 # Constructed, not validated (it is known good): with defer_build, a deployment without a registry file
@@ -294,19 +309,34 @@ def load_registry(path: Path | None = None) -> Registry:
 _DEFAULT_REGISTRY = Registry.model_construct(
     campaigns=[DEFAULT_CAMPAIGN], source="the default campaign (no registry file)"
 )
-_CACHE: dict[tuple, Registry] = {}
+_CACHE: dict[tuple, Registry | RegistryError] = {}
+
+
+# A registry lists a few hundred campaigns at most; a file far larger is a mistake (or an attack).
+MAX_REGISTRY_BYTES = 1_000_000
 
 
 def parse_registry(text: str, source: str = "the campaign registry") -> Registry:
-    """Validate a registry's YAML text: ``campaigns:``, a list of entries (see :class:`Campaign`)."""
+    """Validate a registry's YAML text: ``campaigns:``, a list of entries (see :class:`Campaign`).
+
+    Read strictly: plain YAML only (no anchors, aliases or merge keys, which a registry never needs and
+    which can make a small file cost seconds or gigabytes to load), no key twice in one mapping (the last
+    would win silently, another client's Connection, say), bounded size and nesting.
+    """
     import yaml
 
+    if len(text) > MAX_REGISTRY_BYTES:
+        raise RegistryError(f"{source} is larger than {MAX_REGISTRY_BYTES // 1_000_000} MB; a registry is a few KB")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_strict_loader())  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
-        raise RegistryError(f"{source} is not valid YAML{line}") from None
+        problem = getattr(exc, "problem", None)
+        detail = f": {problem}" if isinstance(problem, str) and problem.startswith(_OWN_PROBLEMS) else ""
+        raise RegistryError(f"{source} is not valid YAML{line}{detail}") from None
+    except RecursionError:
+        raise RegistryError(f"{source} is nested too deep to be a campaign registry") from None
     if not isinstance(data, dict) or not isinstance(data.get("campaigns"), list):
         raise RegistryError(f"{source} must be a mapping with a list under 'campaigns:'")
     if unknown := sorted(str(key) for key in data if key != "campaigns"):
@@ -317,6 +347,37 @@ def parse_registry(text: str, source: str = "the campaign registry") -> Registry
     campaigns = [_campaign(entry, number, source) for number, entry in enumerate(entries, start=1)]
     _refuse_shared(campaigns, source)
     return Registry(campaigns=campaigns, source=source)
+
+
+_OWN_PROBLEMS = ("a key appears twice", "anchors, aliases and merge keys")
+
+
+def _strict_loader():
+    """PyYAML's safe loader, refusing aliases (and so merge keys) and a key that appears twice."""
+    import yaml
+    from yaml.constructor import ConstructorError
+
+    class StrictLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent) or (
+                self.check_event(yaml.NodeEvent) and getattr(self.peek_event(), "anchor", None)
+            ):
+                event = self.peek_event()
+                raise ConstructorError(
+                    None, None, "anchors, aliases and merge keys are not used in a registry", event.start_mark
+                )
+            return super().compose_node(parent, index)
+
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise ConstructorError(None, None, f"a key appears twice ({str(key)[:40]!r})", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
 
 
 def _campaign(entry: object, number: int, source: str) -> Campaign:
