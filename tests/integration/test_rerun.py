@@ -61,3 +61,26 @@ def test_rerun_of_an_older_run_is_refused_after_a_newer_run_applied_demand(sandb
     assert f"run {newer.run_id} already applied newer demand" in output
     assert len(sandbox.graph_writes()) == writes_before
     assert sandbox.targeted_states()[CORE] == ["OH", "TX"]
+
+
+def test_the_stale_guard_fails_closed_when_its_record_cannot_be_read(sandbox, run_dag, monkeypatch):
+    from airflow.sdk import Variable
+
+    real_get = Variable.get
+
+    def api_server_away(key, default=None, **kwargs):
+        if key == "closrads_last_applied_demand":
+            raise ConnectionError("the API server is away")
+        return real_get(key, default=default, **kwargs)
+
+    monkeypatch.setattr(Variable, "get", api_server_away)  # dag.test runs the tasks in this process
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "failed"
+    assert sandbox.graph_writes() == []
+    failed = [o for o in result.outcomes().values() if o["outcome"] == "failed"]
+    assert len(failed) == 5  # every would-be write; the ad set that already matches is skipped
+    assert {o["error"] for o in failed} == {
+        "could not read the stale re-run guard's record, Variable closrads_last_applied_demand "
+        "(ConnectionError); not writing without it"
+    }

@@ -228,9 +228,16 @@ def _read_guard(context) -> ChangeGuard:
 
 def _variable(name: str) -> str | None:
     """A guard Variable's raw value. Fails closed: unreadable is a transient error, never "no guard"."""
-    from closrads.airflow.guard_state import read_variable
+    from airflow.sdk import Variable
 
-    return read_variable(name, "the change guard's setting")
+    from closrads.core.errors import GuardStateUnavailable
+
+    try:
+        return Variable.get(name, default=None)
+    except Exception as exc:  # noqa: BLE001 - any reason: do not decide without it
+        raise GuardStateUnavailable(
+            f"could not read the change guard's Variable {name} ({type(exc).__name__})"
+        ) from None
 
 
 def _minutes_left(context) -> int:

@@ -9,7 +9,6 @@ retries bad data, a rejected token or a permanent Graph error. The rules themsel
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +21,6 @@ from airflow.sdk.exceptions import AirflowFailException
 from closrads.airflow.audit import record_write, targeting_changes, trusted_record
 from closrads.airflow.campaign import campaign_of, closrtech_hook, facebook_hook
 from closrads.airflow.exceptions import RunFailedAfterReport
-from closrads.airflow.guard_state import read_variable
 from closrads.airflow.hooks.airflow_api import AirflowApiHook
 from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 from closrads.airflow.masking import redacted
@@ -185,11 +183,10 @@ def _state_policy(context, demand: dict[str, Any], regions: list[dict]) -> State
 
 def _variable_json(name: str) -> list:
     """A learning-phase record (a JSON list). Fails closed: unreadable is a transient error."""
-    raw = read_variable(name, "the learning-phase demand history")
     try:
-        value = json.loads(raw) if raw is not None else []
-    except ValueError:
-        raise GuardStateUnavailable(f"could not read Variable {name} (not JSON)") from None
+        value = Variable.get(name, default=None, deserialize_json=True)
+    except Exception as exc:  # noqa: BLE001 - unreadable for any reason: do not decide without it
+        raise GuardStateUnavailable(f"could not read Variable {name} ({type(exc).__name__})") from None
     return value if isinstance(value, list) else []
 
 
@@ -205,7 +202,10 @@ def learning_phase_rules(campaign) -> LearningPhaseRules:
     """The campaign's learning-phase protection: its Variable when set, else its registry entry (off).
     Fails closed: an unreadable Variable is a transient error; a wrong one fails the run, naming it."""
     variable = campaign.learning_phase_variable
-    raw = read_variable(variable, "the learning-phase setting")
+    try:
+        raw = Variable.get(variable, default=None)
+    except Exception as exc:  # noqa: BLE001 - unreadable for any reason: do not decide without it
+        raise GuardStateUnavailable(f"could not read Variable {variable} ({type(exc).__name__})") from None
     if raw is not None and str(raw).strip():
         return LearningPhaseRules.parse(raw, source=f"Variable {variable}")
     return LearningPhaseRules.from_dict(campaign.learning_phase)
@@ -455,16 +455,14 @@ class StaleGuard:
 def _applied_demand(variable: str) -> tuple[datetime, str] | None:
     """The stale re-run guard's record (when the newest applied demand was fetched, and by which run).
 
-    Fails closed: a record that cannot be read (the API server away, whatever the Task SDK makes of
-    it) or cannot be understood is a transient error, never permission to write.
+    Fails closed: a record that cannot be read is a transient error, never permission to write.
     """
-    raw = read_variable(variable, "the stale re-run guard's record")
-    if raw is None:
-        return None
     try:
-        applied = json.loads(raw)
+        applied = Variable.get(variable, default=None, deserialize_json=True)
+        if applied is None:
+            return None
         return datetime.fromisoformat(applied["fetched_at"]), str(applied.get("run_id"))
-    except (ValueError, TypeError, KeyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - unreadable for any reason: do not write
         raise GuardStateUnavailable(
             f"could not read the stale re-run guard's record, Variable {variable} "
             f"({type(exc).__name__}); not writing without it"
