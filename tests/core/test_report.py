@@ -103,8 +103,19 @@ def test_a_recheck_confirms_or_flags_what_the_outcome_alone_cannot_say():
     assert died.outcome == Outcome.UNKNOWN and "match the demand" in died.describe()  # still a dead task
     assert overwritten.outcome == Outcome.FAILED  # the run did not leave what it wanted
     assert "differ from the demand (+TX -AK still to do)" in overwritten.describe()
+    assert "something wrote after this run's last read" in overwritten.describe()
     report = _report(adsets=[retried, died, overwritten])
     assert report.status == "failed" and report.failed_count == 2
+
+
+def test_a_failed_adset_whose_change_is_still_to_do_is_not_blamed_on_someone_else():
+    failed = AdSetOutcome("1", "Core", Outcome.FAILED, error="could not read the guard", tries=3)
+    failed.contradict("+TX -AK")
+    assert failed.outcome == Outcome.FAILED
+    assert failed.recheck == (
+        "re-read after the run: its US states differ from the demand (+TX -AK still to do). "
+        "Clear its update_adset to re-apply the demand"
+    )
 
 
 def test_a_cleared_adset_that_found_nothing_left_to_do_still_says_the_run_updated_it():

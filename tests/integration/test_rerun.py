@@ -4,6 +4,7 @@
 existing run (its upstream XComs, its params) in a separate Airflow process.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -63,24 +64,44 @@ def test_rerun_of_an_older_run_is_refused_after_a_newer_run_applied_demand(sandb
     assert sandbox.targeted_states()[CORE] == ["OH", "TX"]
 
 
-def test_the_stale_guard_fails_closed_when_its_record_cannot_be_read(sandbox, run_dag, monkeypatch):
-    from airflow.sdk import Variable
+@pytest.mark.parametrize(
+    ("failing", "why"),
+    [
+        ({"get"}, "it exists, but could not be read"),  # the SDK answers the failed read with the default
+        ({"get", "keys"}, "ConnectError"),  # the listing too (under a real supervisor: AirflowRuntimeError)
+    ],
+)
+def test_the_stale_guard_fails_closed_when_the_api_server_is_away(sandbox, run_dag, monkeypatch, failing, why):
+    """The Task SDK answers an unreachable API server with ``Variable.get``'s default, as if nothing
+    were recorded. With a newer run's record in place and the transport under the SDK failing, no ad
+    set is written and Airflow retries each would-be write."""
+    import httpx
+    from airflow.models.variable import Variable
+    from airflow.sdk.api.client import VariableOperations
 
-    real_get = Variable.get
+    record = "closrads_last_applied_demand"
+    newer = {"fetched_at": "2099-01-01T00:00:00+00:00", "run_id": "scheduled__2099-01-01T13:00:00+00:00"}
+    Variable.set(record, json.dumps(newer))
+    for operation in failing:
+        real = getattr(VariableOperations, operation)
 
-    def api_server_away(key, default=None, **kwargs):
-        if key == "closrads_last_applied_demand":
-            raise ConnectionError("the API server is away")
-        return real_get(key, default=default, **kwargs)
+        def api_server_away(self, *args, _real=real, **kwargs):
+            key = args[0] if args else kwargs.get("key", kwargs.get("prefix"))
+            if key == record:
+                raise httpx.ConnectError("the API server is away")
+            return _real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Variable, "get", api_server_away)  # dag.test runs the tasks in this process
-    result = run_dag({"dry_run": False})
+        monkeypatch.setattr(VariableOperations, operation, api_server_away)
+    try:
+        result = run_dag({"dry_run": False})
+    finally:
+        Variable.delete(record)
 
     assert result.state == "failed"
-    assert sandbox.graph_writes() == []
+    assert sandbox.graph_writes() == []  # nothing written while the record could not be read
     failed = [o for o in result.outcomes().values() if o["outcome"] == "failed"]
     assert len(failed) == 5  # every would-be write; the ad set that already matches is skipped
     assert {o["error"] for o in failed} == {
-        "could not read the stale re-run guard's record, Variable closrads_last_applied_demand "
-        "(ConnectionError); not writing without it"
+        f"could not read the stale re-run guard's record, Variable {record} ({why}); not writing without it"
     }
+    assert all(o["tries"] == 3 for o in failed)  # transient: Airflow retried each, and none ever wrote

@@ -228,16 +228,9 @@ def _read_guard(context) -> ChangeGuard:
 
 def _variable(name: str) -> str | None:
     """A guard Variable's raw value. Fails closed: unreadable is a transient error, never "no guard"."""
-    from airflow.sdk import Variable
+    from closrads.airflow.guard_state import read_variable
 
-    from closrads.core.errors import GuardStateUnavailable
-
-    try:
-        return Variable.get(name, default=None)
-    except Exception as exc:  # noqa: BLE001 - any reason: do not decide without it
-        raise GuardStateUnavailable(
-            f"could not read the change guard's Variable {name} ({type(exc).__name__})"
-        ) from None
+    return read_variable(name, "the change guard's setting")
 
 
 def _minutes_left(context) -> int:

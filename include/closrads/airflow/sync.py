@@ -21,6 +21,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from closrads.airflow.audit import record_write, targeting_changes, trusted_record
 from closrads.airflow.campaign import campaign_of, closrtech_hook, facebook_hook
 from closrads.airflow.exceptions import RunFailedAfterReport
+from closrads.airflow.guard_state import read_variable
 from closrads.airflow.hooks.airflow_api import AirflowApiHook
 from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 from closrads.airflow.masking import redacted
@@ -183,10 +184,7 @@ def _state_policy(context, demand: dict[str, Any], regions: list[dict]) -> State
 
 def _variable_json(name: str) -> list:
     """A learning-phase record (a JSON list). Fails closed: unreadable is a transient error."""
-    try:
-        value = Variable.get(name, default=None, deserialize_json=True)
-    except Exception as exc:  # noqa: BLE001 - unreadable for any reason: do not decide without it
-        raise GuardStateUnavailable(f"could not read Variable {name} ({type(exc).__name__})") from None
+    value = read_variable(name, "the learning-phase demand history", deserialize_json=True)
     return value if isinstance(value, list) else []
 
 
@@ -202,10 +200,7 @@ def learning_phase_rules(campaign) -> LearningPhaseRules:
     """The campaign's learning-phase protection: its Variable when set, else its registry entry (off).
     Fails closed: an unreadable Variable is a transient error; a wrong one fails the run, naming it."""
     variable = campaign.learning_phase_variable
-    try:
-        raw = Variable.get(variable, default=None)
-    except Exception as exc:  # noqa: BLE001 - unreadable for any reason: do not decide without it
-        raise GuardStateUnavailable(f"could not read Variable {variable} ({type(exc).__name__})") from None
+    raw = read_variable(variable, "the learning-phase setting")
     if raw is not None and str(raw).strip():
         return LearningPhaseRules.parse(raw, source=f"Variable {variable}")
     return LearningPhaseRules.from_dict(campaign.learning_phase)
@@ -455,14 +450,15 @@ class StaleGuard:
 def _applied_demand(variable: str) -> tuple[datetime, str] | None:
     """The stale re-run guard's record (when the newest applied demand was fetched, and by which run).
 
-    Fails closed: a record that cannot be read is a transient error, never permission to write.
+    Fails closed: a record that cannot be read (the API server away, whatever the Task SDK makes of
+    it) or cannot be understood is a transient error, never permission to write.
     """
+    applied = read_variable(variable, "the stale re-run guard's record", deserialize_json=True)
+    if applied is None:
+        return None
     try:
-        applied = Variable.get(variable, default=None, deserialize_json=True)
-        if applied is None:
-            return None
         return datetime.fromisoformat(applied["fetched_at"]), str(applied.get("run_id"))
-    except Exception as exc:  # noqa: BLE001 - unreadable for any reason: do not write
+    except (ValueError, TypeError, KeyError) as exc:
         raise GuardStateUnavailable(
             f"could not read the stale re-run guard's record, Variable {variable} "
             f"({type(exc).__name__}); not writing without it"

@@ -90,14 +90,19 @@ class AdSetOutcome:
             self.recheck += " (an earlier try of this run may have written them)"
 
     def contradict(self, still_to_do: str) -> None:
-        """The re-read found other regions than this run wanted: the ad set needs a person or a clear."""
+        """The re-read found other regions than this run wanted: the ad set needs a person or a clear.
+
+        For an ad set the run reported as done, that means something wrote after the run's last read;
+        for one that failed or left no outcome, only that the change is still to do.
+        """
+        cause = ""
+        if self.outcome not in PROBLEM_OUTCOMES:
+            cause = "; something wrote after this run's last read, such as a late write of an earlier try or a person"
+            self.outcome = Outcome.FAILED
         self.recheck = (
-            f"re-read after the run: its US states differ from the demand ({still_to_do} still to do); "
-            "something wrote after this run's last read, such as a late write of an earlier try or a person. "
+            f"re-read after the run: its US states differ from the demand ({still_to_do} still to do){cause}. "
             "Clear its update_adset to re-apply the demand"
         )
-        if self.outcome not in PROBLEM_OUTCOMES:
-            self.outcome = Outcome.FAILED
 
     def include_earlier_writes(self, writes: list[tuple[int | None, list[str], list[str]]]) -> None:
         """Account for what earlier tries of this run wrote (its audit trail: ``(try, added, removed)``

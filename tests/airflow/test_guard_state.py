@@ -1,0 +1,67 @@
+"""The guards' Variable reader takes a value, and takes "missing" only once Airflow confirms it.
+
+The transport itself is exercised by tests/integration/test_rerun.py (the Task SDK's client failing
+under a real ``dag.test`` run); here ``Variable`` answers what the Task SDK would."""
+
+import pytest
+
+from closrads.airflow import guard_state
+from closrads.airflow.guard_state import read_variable
+from closrads.core.errors import GuardStateUnavailable
+
+
+class FakeVariable:
+    """``Variable.get`` with the SDK's habit (any failure reads as the default), ``Variable.keys``."""
+
+    def __init__(self, value=None, keys=(), keys_error: Exception | None = None, get_error: Exception | None = None):
+        self.value, self.stored_keys, self.keys_error, self.get_error = value, list(keys), keys_error, get_error
+        self.listed = 0
+
+    def get(self, key, default=None, deserialize_json=False):
+        if self.get_error:
+            raise self.get_error
+        return default if self.value is None else self.value
+
+    def keys(self, prefix=None):
+        self.listed += 1
+        if self.keys_error:
+            raise self.keys_error
+        return [key for key in self.stored_keys if key.startswith(prefix or "")]
+
+
+@pytest.fixture
+def variable(monkeypatch):
+    def answering(**kwargs) -> FakeVariable:
+        fake = FakeVariable(**kwargs)
+        monkeypatch.setattr(guard_state, "Variable", fake)
+        return fake
+
+    return answering
+
+
+def test_a_value_is_taken_without_asking_more(variable):
+    fake = variable(value={"fetched_at": "2026-12-01"}, keys_error=ConnectionError("never asked"))
+    assert read_variable("closrads_guard", "the guard", deserialize_json=True) == {"fetched_at": "2026-12-01"}
+    assert fake.listed == 0
+
+
+def test_missing_is_believed_only_when_the_listing_confirms_it(variable):
+    fake = variable(keys=["closrads_guard_other", "closrads_guardian"])  # same prefix, other Variables
+    assert read_variable("closrads_guard", "the guard") is None
+    assert fake.listed == 1
+
+
+@pytest.mark.parametrize(
+    ("fake", "why"),
+    [
+        ({"keys": ["closrads_guard"]}, "it exists, but could not be read"),  # the read failed, silently
+        ({"keys_error": ConnectionError("refused")}, "ConnectionError"),  # the listing failed, loudly
+        ({"get_error": TimeoutError("slow")}, "TimeoutError"),
+    ],
+)
+def test_anything_else_means_cannot_verify(variable, fake, why):
+    variable(**fake)
+    with pytest.raises(GuardStateUnavailable) as refused:
+        read_variable("closrads_guard", "the guard")
+    assert str(refused.value) == f"could not read the guard, Variable closrads_guard ({why}); not writing without it"
+    assert refused.value.transient  # Airflow retries the task
