@@ -15,6 +15,7 @@ demand JSON|F  set CLOSRTECH's demand from JSON or a file, e.g. '{"OH": 15, "TX"
 fault JSON     queue a fault, e.g. '{"target": "closrtech", "status": 503, "times": 2}'
 faults         list the queued faults
 clear-faults   drop every queued fault (the scenario stays)
+release        let every Graph request a "hold" fault holds go on (a write held at Graph lands now)
 score JSON     emulate the ad account's rate-limit score, e.g. '{"budget": 30, "window": 60, "block": 60}'
                (reads cost 1, writes 3; past the budget Graph answers error 80004 for ``block`` s); '{}' = off
 slack          print the Slack messages the sandbox received
@@ -53,7 +54,7 @@ from sandbox.scenario import (
 STATE_DIR = Path(os.environ.get("CLOSRADS_SANDBOX_DIR", Path(__file__).resolve().parents[1] / ".sandbox"))
 DEFAULT_PORT = int(os.environ.get("SANDBOX_PORT") or 8765)
 COMMANDS = ["serve", "start", "stop", "reset", "generate", "latency", "show", "demand", "fault", "faults",
-            "clear-faults", "score", "slack", "snapshot", "compare", "connections", "campaigns",
+            "clear-faults", "release", "score", "slack", "snapshot", "compare", "connections", "campaigns",
             "registry"]  # fmt: skip
 NEEDS_ARGUMENT = {"generate", "latency", "demand", "fault", "score", "snapshot", "compare", "connections",
                   "campaigns", "registry"}  # fmt: skip
@@ -159,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "clear-faults":
         client.clear_faults()
         print("no faults queued")
+    elif args.command == "release":
+        client.release_held()
+        print("held Graph requests released")
     elif args.command == "score":
         settings = json_argument(args.arg)
         score = client.set_score(settings.get("budget"), settings.get("window", 60.0), settings.get("block", 60.0))

@@ -72,6 +72,10 @@ class SandboxClient:
         """``target``: closrtech | listing | graph | slack. See SandboxState.take_fault. Returns the queue."""
         return self._call("POST", "faults", {"target": target, "times": times, **details})["pending"]
 
+    def release_held(self) -> None:
+        """Let the Graph requests held by a ``hold`` fault go on (a write held at Graph lands now)."""
+        self._call("POST", "release", {})
+
     def faults(self) -> list[dict]:
         return self._call("GET", "faults")
 

@@ -64,6 +64,12 @@ class SandboxState:
         self.requests: list[dict] = []
         self.slack: list[dict] = []
         self.score = AccountScore()
+        self.held = threading.Event()  # what a ``hold`` fault waits for: ``POST /_sandbox/release``
+
+    def release_held(self) -> None:
+        """Let every request a ``hold`` fault is holding go on (a new event holds the next ones)."""
+        held, self.held = self.held, threading.Event()
+        held.set()
 
     def reset(self, scenario: dict | None = None) -> None:
         with self.lock:
@@ -289,7 +295,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
         )
         fault = self.state.take_fault("listing" if kind == "listing" else "graph", adset_id, method)
         if fault:
-            time.sleep(fault.get("delay", 0))
+            if fault.get("hold"):  # held "at Graph" until released (at most ``delay`` s), then answered as usual
+                self.state.held.wait(fault.get("delay", 60))
+            else:
+                time.sleep(fault.get("delay", 0))
             if (
                 fault.get("lands")
                 and kind == "adset"
@@ -433,6 +442,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         POST reset [scenario]  | faults {target, times, ...} | demand {...} | adsets/<id> {fields to set}
         POST credentials {...} | scenario {partial scenario fields}
         POST score {budget, window, block} (the ad account's rate-limit score; {} turns it off)
+        POST release (every Graph request a ``hold`` fault holds goes on)
         """
         state = self.state
         body = json.loads(self.raw_body or b"null") if method == "POST" else None
@@ -468,6 +478,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 return self._send(200, {"ok": True})
             if method == "POST" and route == "score":
                 return self._send(200, state.score.configure(body))
+            if method == "POST" and route == "release":
+                state.release_held()
+                return self._send(200, {"ok": True})
             if method == "POST" and route == "credentials":
                 state.credentials.update(body)
                 return self._send(200, {"ok": True})

@@ -167,7 +167,19 @@ NOT_EXPECTED = "not expected"
 
 
 @pytest.fixture
-def run_dag(airflow_db, airflow_api, capfd, caplog):
+def fresh_audit_trail(airflow_db) -> None:
+    """No audit events from earlier tests: each test's sandbox starts from its scenario, and a write an
+    earlier test recorded for the same ad set id would read as a change made outside CLOSRADS."""
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        for event in session.query(AssetEvent).all():
+            session.delete(event)
+
+
+@pytest.fixture
+def run_dag(airflow_db, airflow_api, fresh_audit_trail, capfd, caplog):
     """Run closrads_sync once, like ``airflow dags test closrads_sync -c CONF``, with DEBUG logging.
 
     Every Python logger (CLOSRADS's, urllib3's request lines, slack_sdk's) logs at DEBUG. Returns

@@ -5,6 +5,7 @@ writes one (its outcome); the stale re-run guard's record is read once per write
 by a run's first write. The rest is Airflow's own per-task traffic.
 """
 
+import json
 import re
 from collections import Counter
 
@@ -61,7 +62,12 @@ def _generic(path: str) -> str:
 
 
 def test_each_ad_set_reads_two_values_and_writes_one(sandbox, run_dag, execution_api_requests):
+    from airflow.models.variable import Variable
+
     sandbox.reset(generated_scenario(8))
+    # An older run's record, as on any day but the first (a missing record costs one listing to confirm).
+    older = {"fetched_at": "2000-01-01T00:00:00+00:00", "run_id": "scheduled__2000-01-01T13:00:00+00:00"}
+    Variable.set("closrads_last_applied_demand", json.dumps(older))
 
     result = run_dag({"dry_run": False})
 

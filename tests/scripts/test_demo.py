@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from tests.deployment.test_local_airflow_walk import free_port
-from tests.helpers import ROOT
+from tests.helpers import ROOT, assert_no_secret
 
 pytestmark = pytest.mark.integration
 
@@ -17,9 +17,9 @@ def test_make_demo_runs_one_live_sync_and_sandbox_reset_starts_over(tmp_path):
     make_vars = [f"AIRFLOW_HOME={tmp_path / 'airflow'}", f"SANDBOX_DIR={tmp_path / 'sandbox'}",
                  f"SANDBOX_PORT={free_port()}", f"AIRFLOW_PORT={free_port()}"]  # fmt: skip
 
-    def make(*target: str) -> str:
-        done = subprocess.run(["make", *target, *make_vars], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=300)  # fmt: skip
+    def make(*target: str, extra_env: dict | None = None) -> str:
+        done = subprocess.run(["make", *target, *make_vars], cwd=ROOT, env=env | (extra_env or {}),
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
         assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
         return done.stdout + done.stderr
 
@@ -29,6 +29,12 @@ def test_make_demo_runs_one_live_sync_and_sandbox_reset_starts_over(tmp_path):
         assert "Status: SUCCESS" in out and "Ad sets processed: 6 | Updated: 5 | Skipped: 1 | Failed: 0" in out
         assert "change: +NE +TX +WV -AK -MA -VT" in out and "DAG run state: success" in out
         assert "sandbox reset to the default scenario" in make("sandbox-reset")
-        assert "Updated: 5" in make("demo")  # started over: the same changes again
+        # Started over: the same changes again, this time with Airflow logging at DEBUG. No secret in any
+        # form, on the console or in the run's log (Airflow's in-process supervisor quotes MaskSecret bodies).
+        out = make("demo", extra_env={"AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG"})
+        assert "Updated: 5" in out
+        run_log = (tmp_path / "airflow" / "demo-last-run.log").read_text()
+        assert "[debug" in run_log  # it really logged at DEBUG
+        assert_no_secret(out + run_log, "make demo at DEBUG")
     finally:
         make("sandbox-stop")

@@ -62,6 +62,20 @@ def adset_asset(campaign: Campaign, adset_id: str) -> Asset:
     return Asset(name=name, uri=uri)
 
 
+def latest_records(campaign: Campaign, adset_id: str, limit: int) -> list[AuditRecord]:
+    """The ad set's newest CLOSRADS writes (by a sync or a rollback), newest first: one bounded request for
+    its asset's newest ``limit`` events, of which only those CLOSRADS's own tasks emitted count.
+
+    Any task may ask the execution API for an asset's events; Airflow's ``inlet_events`` only maps the
+    assets a task declared, and the per-ad-set assets cannot be declared at parse time (no I/O there).
+    """
+    from airflow.sdk.execution_time.context import InletEventsAccessor  # at run time, as inlet_events does
+
+    asset = adset_asset(campaign, adset_id)
+    events = InletEventsAccessor(asset_name=asset.name, asset_uri=asset.uri).ascending(False).limit(limit)
+    return [record for record in map(trusted_record, events) if record is not None]
+
+
 def record_write(
     context,
     *,

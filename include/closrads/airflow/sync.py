@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import TaskInstanceState, Variable, conf, get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
-from closrads.airflow.audit import record_write, targeting_changes, trusted_record
+from closrads.airflow.audit import latest_records, record_write, targeting_changes, trusted_record
 from closrads.airflow.campaign import campaign_of, closrtech_hook, facebook_hook
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.guard_state import read_variable
@@ -32,6 +33,7 @@ from closrads.airflow.xcom import XComKey
 from closrads.core.approval import ApprovalResult, Decision, PlannedChange, check_write_allowed, plan_change
 from closrads.core.audit import ChangeKind
 from closrads.core.demand import states_with_demand
+from closrads.core.drift import RECORDS_PER_ADSET, outside_change
 from closrads.core.errors import (
     CampaignTooLarge,
     ClosradsError,
@@ -236,6 +238,7 @@ def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
         policy = policy_of(mapping)
         plans = [plan_change(row["id"], row["name"], row["targeting"], policy) for row in active]
         plans = _hold_recent_edits(context, plans, policy)
+        plans = _note_outside_changes(context, active, plans)
         for plan in plans:
             change = plan.error or plan.held_note or render_change(plan.added, plan.removed)
             held = f"; held back: {', '.join(plan.held)}" if plan.held else ""
@@ -267,6 +270,30 @@ def _hold_recent_edits(context, plans: list[PlannedChange], policy: StatePolicy)
         until = edit_hold(last_write.get(plan.adset_id), interval, now) if plan.size else None
         held.append(plan.hold(describe_hold(last_write[plan.adset_id], until, interval)) if until else plan)
     return held
+
+
+def _note_outside_changes(context, rows: list[dict], plans: list[PlannedChange]) -> list[PlannedChange]:
+    """Note on each plan what changed its ad set since CLOSRADS last wrote it (a person, another tool,
+    or a write of an earlier try that landed late): the sync still applies the demand, and says so.
+    One bounded request per ad set to Airflow (its asset's newest events), none to Graph."""
+    campaign = campaign_of(context)
+    noted = []
+    for row, plan in zip(rows, plans, strict=True):
+        try:
+            records = latest_records(campaign, plan.adset_id, RECORDS_PER_ADSET)
+        except Exception as exc:  # noqa: BLE001 - any failure to read the trail: retry, never guess
+            raise GuardStateUnavailable(
+                f"could not read the audit trail of ad set {plan.adset_id} ({type(exc).__name__})"
+            ) from None
+        try:
+            change = outside_change(usable_targeting(row["targeting"]), records)
+        except ClosradsError:
+            change = None  # a targeting that cannot be read: its plan already says why
+        if change is not None:
+            log.warning("Ad set %s (%s): %s", plan.name, plan.adset_id, change.describe())
+            plan = replace(plan, outside_change=change.to_dict())
+        noted.append(plan)
+    return noted
 
 
 def _refuse_more_than_airflow_maps(count: int, campaign_id: str) -> None:
@@ -315,6 +342,7 @@ def recording_adset_outcome(ti, outcome: AdSetOutcome, label: str) -> Iterator[N
 
 
 def _apply_demand(outcome: AdSetOutcome, planned: PlannedChange, order: WriteOrder, context) -> None:
+    outcome.outside_change = planned.outside_change  # reported whatever this ad set's task does now
     if planned.held_note:  # its whole change waits (edited recently): nothing to read or write now
         outcome.outcome, outcome.held, outcome.held_note = Outcome.HELD, planned.held, planned.held_note
         log.warning("Ad set %s: %s (%s)", outcome.adset_id, planned.held_note, ", ".join(planned.held))
@@ -601,6 +629,7 @@ def adset_outcomes(
             "removed": list(plan.get("removed") or []),
             "held": list(plan.get("held") or []),
             "held_note": plan.get("held_note"),
+            "outside_change": plan.get("outside_change") if isinstance(plan.get("outside_change"), dict) else None,
         }
         if state in _NEVER_STARTED:
             outcomes.append(AdSetOutcome(adset["id"], adset["name"], Outcome.NOT_RUN, **planned))

@@ -66,6 +66,7 @@ class PlannedChange:
     error: str | None = None
     held: list[str] = field(default_factory=list)
     held_note: str | None = None
+    outside_change: dict | None = None  # what changed it since CLOSRADS last wrote it (OutsideChange.to_dict)
 
     @property
     def size(self) -> int:
@@ -89,12 +90,15 @@ class PlannedChange:
             error=plan.get("error") if plan else "no plan was made for it",
             held=list(plan.get("held") or []),
             held_note=plan.get("held_note"),
+            outside_change=plan.get("outside_change") if isinstance(plan.get("outside_change"), dict) else None,
         )
 
     def hold(self, note: str) -> PlannedChange:
         """The whole change waits (``note``: why, until when): nothing is written to the ad set."""
         change = render_change(self.added, self.removed).split()
-        return PlannedChange(self.adset_id, self.name, held=change + self.held, held_note=note)
+        return PlannedChange(
+            self.adset_id, self.name, held=change + self.held, held_note=note, outside_change=self.outside_change
+        )
 
 
 def plan_change(adset_id: str, name: str, targeting: object, policy: StatePolicy) -> PlannedChange:

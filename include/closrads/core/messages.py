@@ -215,6 +215,8 @@ def _adset_line(adset: AdSetOutcome) -> str:
         parts.append(adset.change)
     if adset.held:
         parts.append(f"held back: {escape(', '.join(adset.held))}")
+    if adset.outside_change_note:
+        parts.append(f":warning: {escape(adset.outside_change_note)}")
     if adset.error:
         parts.append(f"error: {escape(adset.error)}")
     if adset.history:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 from closrads.core.approval import ApprovalResult, Decision
+from closrads.core.drift import OutsideChange
 from closrads.core.targeting import render_change
 
 
@@ -70,6 +71,7 @@ class AdSetOutcome:
     held: list[str] = field(default_factory=list)  # what learning-phase protection held back, per state
     held_note: str | None = None  # why and until when its whole change waits (the minimum edit interval)
     history: str | None = None  # what the run did across its tries, when it ran more than once and wrote
+    outside_change: dict | None = None  # what changed it since CLOSRADS last wrote it (OutsideChange.to_dict)
 
     def __post_init__(self) -> None:
         self.outcome = Outcome(self.outcome)
@@ -141,6 +143,8 @@ class AdSetOutcome:
             del data["held"], data["held_note"]
         if self.history is None:  # one try, or nothing written before the last: the usual shape
             del data["history"]
+        if self.outside_change is None:  # it held what CLOSRADS last wrote (or CLOSRADS never wrote it)
+            del data["outside_change"]
         return data
 
     @classmethod
@@ -150,6 +154,12 @@ class AdSetOutcome:
     @property
     def change(self) -> str:
         return render_change(self.added, self.removed)
+
+    @property
+    def outside_change_note(self) -> str | None:
+        """What changed the ad set since CLOSRADS last wrote it, in words (``None``: nothing did)."""
+        change = OutsideChange.from_dict(self.outside_change)
+        return change.describe() if change else None
 
     @property
     def has_change(self) -> bool:
@@ -181,6 +191,8 @@ class AdSetOutcome:
                 parts = [head + (self.held_note or HELD_MEANS)]
         if self.held:
             parts.append(f"held back: {', '.join(self.held)}")
+        if self.outside_change_note:
+            parts.append(self.outside_change_note)
         if self.error:
             parts.append(("note: " if self.outcome == Outcome.SKIPPED else "error: ") + self.error)
         if self.history:
