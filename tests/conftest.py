@@ -167,19 +167,25 @@ NOT_EXPECTED = "not expected"
 
 
 @pytest.fixture
-def fresh_audit_trail(airflow_db) -> None:
-    """No audit events from earlier tests: each test's sandbox starts from its scenario, and a write an
-    earlier test recorded for the same ad set id would read as a change made outside CLOSRADS."""
+def fresh_closrads_state(airflow_db) -> None:
+    """What CLOSRADS keeps in Airflow starts empty for each test, as its sandbox starts from its scenario:
+    no audit events (a write an earlier test recorded for the same ad set id would read as a change
+    made outside CLOSRADS) and no stale re-run guard record (one written by another process of an
+    earlier test, ``airflow dags test`` say, is not this test's business)."""
     from airflow.models.asset import AssetEvent
+    from airflow.models.variable import Variable as VariableModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
         for event in session.query(AssetEvent).all():
             session.delete(event)
+        session.query(VariableModel).filter(VariableModel.key.like("closrads_last_applied_demand%")).delete(
+            synchronize_session=False
+        )
 
 
 @pytest.fixture
-def run_dag(airflow_db, airflow_api, fresh_audit_trail, capfd, caplog):
+def run_dag(airflow_db, airflow_api, fresh_closrads_state, capfd, caplog):
     """Run closrads_sync once, like ``airflow dags test closrads_sync -c CONF``, with DEBUG logging.
 
     Every Python logger (CLOSRADS's, urllib3's request lines, slack_sdk's) logs at DEBUG. Returns

@@ -55,8 +55,9 @@ def test_a_late_write_that_undid_a_newer_run_is_reported_by_the_next_run(sandbox
     outcome = following.outcomes()[CORE]
     change = outcome["outside_change"]
     assert change["run_id"] == newer.run_id and change["late_write_of"] == older.run_id
-    assert change["removed"] == ["TX"]  # what the newer run wrote and the late write took away
-    note = next(a for a in following.report()["adsets"] if a["adset_id"] == CORE)
+    # what the late write put back on top of the newer run's two states
+    assert (change["added"], change["removed"]) == (sorted(set(older_states) - {"OH", "TX"}), [])
+    note = next(a for a in following.report["adsets"] if a["adset_id"] == CORE)
     assert note["outside_change"] == change
     text = block_texts(sandbox.slack_messages()[-1])
     assert f"changed since CLOSRADS last wrote it ({change['since']}, run {newer.run_id})" in text
