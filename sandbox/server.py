@@ -230,12 +230,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         fault = self.state.take_fault("closrtech")
         if fault:
             time.sleep(fault.get("delay", 0))
-            if "drip" in fault:  # headers at once, then the body byte by byte, ``drip`` seconds apart
-                return self._drip(fault.get("body", ""), float(fault["drip"]))
-            if "cut" in fault:  # the whole body's Content-Length, then only ``cut`` bytes and a closed connection
-                return self._cut(fault.get("body", ""), int(fault["cut"]))
-            if "content_encoding" in fault:  # e.g. "gzip" over bytes that are not gzip
-                return self._send(200, fault.get("body", ""), headers={"Content-Encoding": fault["content_encoding"]})
+            if self._broken_body(fault):
+                return None
             if _answers(fault):
                 return self._send(
                     fault.get("status", 200),
@@ -255,6 +251,18 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if isinstance(demand, str):  # a scenario may hold a raw body, e.g. "[]" or "null"
             return self._send(200, demand)
         self._send(200, demand)
+
+    def _broken_body(self, fault: dict) -> bool:
+        """Answer with a body that is broken on the wire, when the fault asks for one (any service)."""
+        if "drip" in fault:  # headers at once, then the body byte by byte, ``drip`` seconds apart
+            self._drip(fault.get("body", ""), float(fault["drip"]))
+        elif "cut" in fault:  # the whole body's Content-Length, then only ``cut`` bytes and a closed connection
+            self._cut(fault.get("body", ""), int(fault["cut"]))
+        elif "content_encoding" in fault:  # e.g. "gzip" over bytes that are not gzip
+            self._send(200, fault.get("body", ""), headers={"Content-Encoding": fault["content_encoding"]})
+        else:
+            return False
+        return True
 
     # -- Slack -------------------------------------------------------------------------------
 
@@ -308,6 +316,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 and not (self._validate_only())
             ):
                 self._land_write(adset_id)  # the change is made, but the answer that follows is the fault
+            if self._broken_body(fault):
+                return None
             if "code" in fault:
                 return self._graph_error(fault["code"], fault.get("message"))
             if _answers(fault):

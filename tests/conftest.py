@@ -8,6 +8,7 @@ importable because pytest puts the repository root on ``sys.path`` for the ``tes
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -39,6 +40,9 @@ os.environ.update(
         # The in-process REST API (approvals) answers as an admin without a login.
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__API_AUTH__JWT_SECRET": "closrads-tests-only-" + "0" * 60,
+        # One Fernet key for this process and the Airflow processes tests start (`airflow dags test`,
+        # `airflow tasks test`): a Variable one of them encrypts, the others can read.
+        "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(b"closrads-tests-only-fernet-key!!").decode(),
         # The default campaign, whatever a developer's include/campaigns.yaml says; tests that are about
         # a registry write their own (the campaign_registry fixture).
         "CLOSRADS_CAMPAIGNS_FILE": "none",
@@ -161,6 +165,19 @@ def airflow_api_server(airflow_db):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def api_connection(monkeypatch, airflow_api_server):
+    """The ``closrads_airflow_api`` Connection, pointing at the real-HTTP API server (or at ``host``)."""
+    from tests.helpers import AIRFLOW_API_PASSWORD
+
+    def point_at(host: str) -> None:
+        conn = {"conn_type": "http", "host": host, "login": "closrads", "password": AIRFLOW_API_PASSWORD}
+        monkeypatch.setenv("AIRFLOW_CONN_CLOSRADS_AIRFLOW_API", json.dumps(conn))
+
+    point_at(airflow_api_server)
+    return point_at
 
 
 NOT_EXPECTED = "not expected"

@@ -196,3 +196,22 @@ class Approver:
         if request["task_instance"]["id"] in still_open:
             self.gave_up = True
             self.respond(request, approvals.REJECT)
+
+
+AIRFLOW_API_PASSWORD = "airflow-api-p4ss-Qw71"  # the closrads_airflow_api Connection's (the api_connection fixture)
+
+
+def clear_as_a_user(base_url: str, run_id: str, **body) -> None:
+    """A clear as the UI makes it: ``POST .../clearTaskInstances`` as a signed-in user (Airflow logs it)."""
+    import requests
+
+    token = requests.post(
+        f"{base_url}/auth/token", json={"username": "closrads", "password": AIRFLOW_API_PASSWORD}, timeout=10
+    )
+    answer = requests.post(
+        f"{base_url}/api/v2/dags/closrads_sync/clearTaskInstances",
+        json={"dry_run": False, "dag_run_id": run_id} | body,
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text

@@ -11,7 +11,7 @@ from closrads.airflow.alerts import (
     alert_task_retry,
 )
 from closrads.airflow.exceptions import RunFailedAfterReport
-from tests.helpers import assert_no_secret
+from tests.helpers import assert_no_secret, clear_as_a_user
 
 
 def slack(sandbox) -> list[dict]:
@@ -82,6 +82,26 @@ def test_a_dead_task_process_is_named_as_such_with_its_adset(sandbox):
     assert PROCESS_DIED in message["text"]
     assert "the worker running it was lost" in message["text"]
     assert "no exception was passed" not in message["text"]
+
+
+def test_a_task_a_person_cleared_while_it_ran_says_so_not_that_a_worker_was_lost(
+    sandbox, run_dag, api_connection, airflow_api_server
+):
+    run = run_dag()
+    sandbox.reset()  # only the alert's Slack message from here on
+    clear_as_a_user(airflow_api_server, run.run_id, only_failed=False, task_ids=[["update_adset", 3]])
+    dead = DeadTaskInstance()
+    dead.run_id = run.run_id
+
+    alert_task_retry({"ti": dead})  # the DAG processor's callback for the stopped try: no exception
+
+    (message,) = slack(sandbox)
+    assert message["blocks"][0]["text"]["text"] == (
+        "CLOSRADS task stopped: Anonymous cleared it while it ran"  # the test API: everyone is an admin
+    )
+    assert "cleared it while it ran (at 20" in message["text"] and "runs the task again" in message["text"]
+    assert "Airflow runs it again by itself; nothing to do." in message["text"]
+    assert PROCESS_DIED not in message["text"]
 
 
 def test_a_retried_try_says_airflow_retries_it(sandbox):

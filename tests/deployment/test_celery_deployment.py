@@ -62,6 +62,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 # campaign, ad account and token. The first keeps the single-campaign names (closrads_sync ...).
 CLIENT = sandbox_campaigns(1)[0]
 CLIENT_DAG = f"closrads_sync__{CLIENT.slug}"
+CLIENT_ROLLBACK_DAG = f"closrads_rollback__{CLIENT.slug}"
 CORE, MOBILE = "120215550000000001", "120215550000000005"  # map indexes 0 and 3
 SECRETS = (sandbox_scenario.ACCESS_TOKEN, sandbox_scenario.CLOSRTECH_PASSWORD, "sandbox-webhook-secret-Kd7")
 
@@ -97,9 +98,11 @@ def stack(tmp_path_factory):
     home.mkdir()
     env = airflow_environment(home, postgres, database, redis, connections)  # compose's fault detection
     airflow = AirflowDeployment(home, env, int(env["AIRFLOW__API__PORT"]))
-    # The run notes ("LIVE: 5 updated") are written through the REST API as this user (README).
+    # The run notes ("LIVE: 5 updated") are written, and the audit log read, through the REST API as this
+    # least-privileged user (docs/production.md: the closrads-notes role).
+    notes_password = secrets.token_urlsafe(12)
     env["AIRFLOW_CONN_CLOSRADS_AIRFLOW_API"] = json.dumps(
-        {"conn_type": "http", "host": airflow.api_url, "login": airflow.username, "password": airflow.password}
+        {"conn_type": "http", "host": airflow.api_url, "login": NOTES_USER, "password": notes_password}
     )
     try:
         airflow.airflow("db", "migrate")
@@ -118,6 +121,7 @@ def stack(tmp_path_factory):
         airflow.start("worker", "celery", "worker", "--queues", env["CLOSRADS_E2E_QUEUE"], "--concurrency", "4")
         wait_for(lambda: port_open(airflow.api_port), 120, "the API server")
         wait_for(lambda: _dags_visible(airflow), 180, "the DAG processor to register both campaigns' DAGs")
+        create_notes_user(airflow, notes_password, [DAG, CLIENT_DAG, "closrads_rollback", CLIENT_ROLLBACK_DAG])
         yield airflow, sandbox
     finally:
         airflow.stop()
@@ -127,6 +131,24 @@ def stack(tmp_path_factory):
         finally:
             postgres.stop()
             redis.stop()
+
+
+NOTES_USER = "closrads-notes"
+
+
+def create_notes_user(airflow: AirflowDeployment, password: str, dag_ids: list[str]) -> None:
+    """The run-note user with the least it needs, as docs/production.md creates it: edit the CLOSRADS DAGs'
+    runs (the note), read the audit log (who cleared a task)."""
+    airflow.airflow("sync-perm", "--include-dags")  # the DAG:<id> permissions of the DAGs just registered
+    airflow.airflow("roles", "create", "closrads-notes")
+    airflow.airflow("roles", "add-perms", "closrads-notes", "-r", "DAG Runs", "-a", "can_read", "can_edit")
+    airflow.airflow("roles", "add-perms", "closrads-notes", "-r", "Audit Logs", "-a", "can_read")
+    airflow.airflow("roles", "add-perms", "closrads-notes", "-r", *[f"DAG:{d}" for d in dag_ids],
+                    "-a", "can_read", "can_edit")  # fmt: skip
+    airflow.airflow(
+        "users", "create", "--role", "closrads-notes", "--username", NOTES_USER, f"--password={password}",
+        "--email", "notes@closrads.example", "--firstname", "Run", "--lastname", "Notes",
+    )  # fmt: skip
 
 
 def _dags_visible(airflow: AirflowDeployment) -> bool:

@@ -13,7 +13,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW_SERVICES = {
-    "airflow-apiserver": "api-server",
+    "airflow-apiserver": "api-server --proxy-headers",
     "airflow-scheduler": "scheduler",
     "airflow-dag-processor": "dag-processor",
     "airflow-worker": "celery worker",
@@ -106,6 +106,7 @@ def test_every_interpolated_variable_is_documented_and_env_is_ignored():
     used = set(re.findall(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)", text))  # $${X} is a literal, not a variable
     documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
     optional_with_default = {"AIRFLOW_PROJ_DIR", "CLOSRADS_IMAGE"}
+    assert {"AIRFLOW_API_BIND", "FORWARDED_ALLOW_IPS", "AIRFLOW__FAB__COOKIE_SECURE"} <= documented
     assert used - documented - optional_with_default == set()
     assert ".env" in (ROOT / ".gitignore").read_text().split()
     assert "env_file" in yaml.safe_load(text)["x-airflow-common"]
@@ -137,3 +138,17 @@ def test_resilience_settings(compose):
     # tasks in a missing pool never run: one Graph pool per ad account of the registry, made at every start
     assert "python -m closrads.airflow.pools /tmp/closrads-pools.json" in init
     assert "airflow pools import /tmp/closrads-pools.json" in init
+
+
+def test_the_api_server_serves_this_host_only_and_trusts_its_tls_proxy(compose):
+    """Plain HTTP on the network by default was a finding: the UI and REST API listen on 127.0.0.1 unless
+    the operator says otherwise, take the scheme from the TLS proxy in front, and the session cookie is Secure."""
+    api = compose["services"]["airflow-apiserver"]
+    assert api["ports"] == ["${AIRFLOW_API_BIND:-127.0.0.1}:8080:8080"]
+    assert "--proxy-headers" in api["command"].split()
+    assert api["environment"]["FORWARDED_ALLOW_IPS"] == "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+    assert api["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"  # the common settings, merged
+    assert (
+        compose["x-airflow-common"]["environment"]["AIRFLOW__FAB__COOKIE_SECURE"]
+        == "${AIRFLOW__FAB__COOKIE_SECURE:-true}"
+    )

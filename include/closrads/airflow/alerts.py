@@ -13,6 +13,7 @@ import logging
 import os
 import stat
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from closrads.airflow.campaign import campaign_for_dag
@@ -35,6 +36,9 @@ PROCESS_DIED = (
     "the task's process ended without reporting an error: the worker running it was lost, or it stopped "
     "heartbeating (killed, out of memory, or the Airflow API server was unreachable)"
 )
+# How far back Airflow's audit log is searched for a person's clear of the task (detecting that the
+# process is gone takes up to the heartbeat timeout, 2 minutes in the shipped compose file, plus a callback).
+CLEAR_LOOKBACK = timedelta(minutes=30)
 
 
 def alert_task_failure(context) -> None:
@@ -71,7 +75,11 @@ def _alert(context, *, will_retry: bool) -> None:
         return
     mapped = isinstance(map_index, int) and map_index >= 0
     label = context.get("adset_label") or getattr(ti, "rendered_map_index", None) or _listed_label(ti, map_index)
-    error = f"{type(exception).__name__}: {exception}" if exception is not None else PROCESS_DIED
+    cleared_by = None
+    if exception is not None:
+        error = f"{type(exception).__name__}: {exception}"
+    else:
+        error, cleared_by = _why_it_stopped(dag_id, run_id, task_id)
     failure = TaskFailure(
         dag_id=dag_id,
         task_label=f"{task_id} [{label or map_index}]" if mapped else task_id,
@@ -81,8 +89,30 @@ def _alert(context, *, will_retry: bool) -> None:
         error=redacted(error),
         log_url=getattr(ti, "log_url", None) or task_log_url(dag_id, run_id, task_id, map_index),
         will_retry=will_retry,
+        cleared_by=cleared_by,
     )
     post_to_slack(*failure_message(failure), what=f"failure alert for {failure.task_label}", conn_id=_slack_of(dag_id))
+
+
+def _why_it_stopped(dag_id: str, run_id: str, task_id: str) -> tuple[str, str | None]:
+    """Why a task's process ended without an error, and who cleared it when a person did: Airflow's audit
+    log says (when the ``closrads_airflow_api`` Connection lets CLOSRADS read it); else a lost worker."""
+    from closrads.airflow.hooks.airflow_api import AirflowApiHook
+
+    try:
+        cleared = AirflowApiHook().who_cleared(dag_id, run_id, task_id, since=datetime.now(UTC) - CLEAR_LOOKBACK)
+    except Exception:
+        log.warning("Could not ask Airflow's audit log who stopped %s", task_id, exc_info=True)
+        cleared = None
+    if cleared is None:
+        return PROCESS_DIED, None
+    user, when = cleared
+    why = (
+        f"{user} cleared it while it ran (at {when}), so Airflow stopped that try and runs the task again. A write "
+        "that try had already sent may still land; the next run reports an ad set that changed since CLOSRADS "
+        "last wrote it"
+    )
+    return why, user
 
 
 def _slack_of(dag_id: str) -> str | None:

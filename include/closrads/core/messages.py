@@ -43,6 +43,7 @@ class TaskFailure:
     log_url: str | None
     max_tries: int | None = None  # retries + 1; None when unknown
     will_retry: bool = False  # Airflow retries it by itself: the operator need not act yet
+    cleared_by: str | None = None  # the user who cleared it while it ran (Airflow's audit log): not a failure
 
     @property
     def tries(self) -> str:
@@ -50,6 +51,8 @@ class TaskFailure:
 
     @property
     def headline(self) -> str:
+        if self.cleared_by:
+            return f"CLOSRADS task stopped: {self.cleared_by} cleared it while it ran"
         if self.will_retry:
             return "CLOSRADS task failed, Airflow will retry it"
         return "CLOSRADS task failed"
@@ -118,11 +121,12 @@ def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[d
 
 def failure_message(failure: TaskFailure) -> tuple[str, list[dict]]:
     """``(fallback text, blocks)`` for one failed try of a task (retried by Airflow, or final)."""
-    next_step = (
-        "Airflow retries it by itself; nothing to do unless the last try fails too."
-        if failure.will_retry
-        else "No retry left: clear the task in Airflow once the cause is fixed."
-    )
+    if failure.cleared_by:
+        next_step = "Airflow runs it again by itself; nothing to do."
+    elif failure.will_retry:
+        next_step = "Airflow retries it by itself; nothing to do unless the last try fails too."
+    else:
+        next_step = "No retry left: clear the task in Airflow once the cause is fixed."
     text = escape(
         f"{failure.headline}: {failure.dag_id}.{failure.task_label} | run {failure.run_id} | "
         f"try {failure.tries}\nError: {failure.error}\n{next_step}"

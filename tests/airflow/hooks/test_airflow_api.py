@@ -1,24 +1,12 @@
 """AirflowApiHook against Airflow's own REST API over HTTP: the run's note, and failures that stay quiet."""
 
-import json
 import logging
 
 import pytest
 
 from closrads.airflow.hooks.airflow_api import AirflowApiHook
-from tests.helpers import assert_no_secret
-
-PASSWORD = "airflow-api-p4ss-Qw71"
-
-
-@pytest.fixture
-def api_connection(monkeypatch, airflow_api_server):
-    def point_at(host: str) -> None:
-        conn = {"conn_type": "http", "host": host, "login": "closrads", "password": PASSWORD}
-        monkeypatch.setenv("AIRFLOW_CONN_CLOSRADS_AIRFLOW_API", json.dumps(conn))
-
-    point_at(airflow_api_server)
-    return point_at
+from tests.helpers import AIRFLOW_API_PASSWORD as PASSWORD
+from tests.helpers import assert_no_secret, clear_as_a_user
 
 
 def test_init_reads_nothing(monkeypatch):
@@ -51,4 +39,33 @@ def test_a_failure_is_a_warning_that_names_the_step_without_secrets(
         assert AirflowApiHook().set_run_note("closrads_sync", "no_such_run", "LIVE: 1 updated") is False
     assert "Could not set the run's note through the Airflow API (run unaffected)" in caplog.text
     assert why in caplog.text
+    assert_no_secret(caplog.text, "the log", (PASSWORD,))
+
+
+def test_who_cleared_a_task_is_read_from_airflows_audit_log(sandbox, run_dag, api_connection, airflow_api_server):
+    from datetime import UTC, datetime, timedelta
+
+    run = run_dag()
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    hook = AirflowApiHook()
+    assert hook.who_cleared("closrads_sync", run.run_id, "update_adset", since) is None  # nobody yet
+
+    clear_as_a_user(airflow_api_server, run.run_id, only_failed=True, task_ids=["update_adset"])  # never a running task
+    clear_as_a_user(airflow_api_server, run.run_id, only_failed=False, task_ids=["fetch_demand"])  # another task
+    assert hook.who_cleared("closrads_sync", run.run_id, "update_adset", since) is None
+
+    clear_as_a_user(airflow_api_server, run.run_id, only_failed=False, task_ids=[["update_adset", 2]])
+    user, when = hook.who_cleared("closrads_sync", run.run_id, "update_adset", since)
+    assert user and datetime.fromisoformat(when.replace("Z", "+00:00")) >= since
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert hook.who_cleared("closrads_sync", run.run_id, "update_adset", later) is None  # only clears after since
+
+
+def test_who_cleared_without_the_connection_or_the_api_is_unknown(api_connection, caplog):
+    from datetime import UTC, datetime
+
+    api_connection("http://127.0.0.1:9")
+    with caplog.at_level(logging.DEBUG):
+        assert AirflowApiHook().who_cleared("closrads_sync", "manual__x", "update_adset", datetime.now(UTC)) is None
+    assert "Could not read Airflow's audit log for clears of update_adset" in caplog.text
     assert_no_secret(caplog.text, "the log", (PASSWORD,))

@@ -106,7 +106,10 @@ def test_an_absurdly_large_body_is_refused_without_retry(sandbox, retry_waits):
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        ({"cut": 20, "body": '{"OH": 15, "TX": 4, "FL": 0, "CA": 7}'}, "ended its answer after 20 bytes"),
+        (
+            {"cut": 20, "body": '{"OH": 15, "TX": 4, "FL": 0, "CA": 7}'},
+            "sent an answer that ended after 20 bytes, before the length it announced; refusing it",
+        ),
         ({"content_encoding": "gzip", "body": '{"OH": 15}'}, "sent a body that cannot be decoded"),
         ({"status": 200, "content_type": "application/json", "body": "[" * 50_000 + "]" * 50_000}, "nested too deep"),
     ],

@@ -186,6 +186,30 @@ def test_a_listing_longer_than_the_page_cap_is_stopped(sandbox, monkeypatch):
     assert len(sandbox.requests("graph", kind="listing")) == 2
 
 
+@pytest.mark.parametrize(
+    ("fault", "message", "transient"),
+    [
+        # a page past the size cap (here 1 KB; shipped: 16 MB) is refused as it arrives, never retried
+        ({"status": 200, "body": _listing_page([{"id": str(n)} for n in range(200)])}, "a body larger than 1000 bytes",
+         False),
+        ({"cut": 40, "body": _listing_page([])}, "an answer that ended after 40 bytes", False),
+        ({"content_encoding": "gzip", "body": _listing_page([])}, "a body that cannot be decoded", False),
+        # a body that trickles in past the hook's timeout: the network's fault, retried
+        ({"drip": 0.2, "body": _listing_page([])}, "still sending its body at the deadline", True),
+    ],
+)  # fmt: skip
+def test_a_listing_page_is_read_within_a_size_cap_and_a_deadline(sandbox, retry_waits, monkeypatch, fault, message,
+                                                                   transient):  # fmt: skip
+    monkeypatch.setattr("closrads.airflow.hooks.facebook_ads.MAX_GRAPH_BODY_BYTES", 1000)
+    sandbox.add_fault("listing", times=10, **fault)
+    with pytest.raises(GraphError) as refused:
+        FacebookAdsHook(timeout=1.0).list_campaign_adsets()
+    assert message in str(refused.value) and str(refused.value).startswith("the Graph API at http://127.0.0.1:")
+    assert refused.value.transient is transient
+    assert len(sandbox.requests("graph", kind="listing")) == (4 if transient else 1)  # retried 5, 10, 20 s, or not
+    assert sandbox.graph_writes() == []
+
+
 # -- Meta's rate limits (the sandbox emulates the ad account's score: reads cost 1, writes 3) ---------
 
 

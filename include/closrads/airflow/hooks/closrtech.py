@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import logging
 import time
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from functools import cached_property
 
 from airflow.sdk import BaseHook
 
+from closrads.airflow.hooks.bodies import BodyBroken, BodyProblem, BodyTooLarge, BodyTooSlow, read_bounded
 from closrads.airflow.hooks.connections import extras, load_connection, require, require_https, require_secret
 from closrads.airflow.masking import mask_secret_forms
 from closrads.airflow.retrying import CLOSRTECH_BACKOFF, call_with_backoff
@@ -111,40 +111,22 @@ class ClosrtechHook(BaseHook):
         return body.decode("utf-8", errors="replace")  # JSON is UTF-8 (RFC 8259), whatever the header says
 
     def _read_body(self, response, started: float, where: str) -> bytes:
-        """The body, read as it arrives: ``requests``' timeout bounds each socket read, not the attempt, so
-        a body that trickles in would hold the task for hours without this deadline. (``read1`` returns
-        what has arrived; ``iter_content`` would wait for whole chunks.) An attempt ends within the
-        deadline, plus at most one socket read timeout when the server goes silent mid-body."""
-        from urllib3.exceptions import DecodeError, IncompleteRead, ProtocolError, ReadTimeoutError
-
-        body = bytearray()
+        """The body, within a size cap and the attempt's deadline (:mod:`closrads.airflow.hooks.bodies`)."""
         try:
-            while chunk := response.raw.read1(65536, decode_content=True):
-                body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    raise DemandDataError(
-                        f"{where} sent a body larger than {MAX_BODY_BYTES // 1_000_000} MB (a real answer is a few "
-                        "KB); refusing it"
-                    )
-                if time.monotonic() - started > self.timeout:
-                    raise ClosrtechUnavailable(f"{where} did not finish answering within {self.timeout:g} s")
-        except DecodeError:  # Content-Encoding says gzip (or deflate), the bytes are not
+            return read_bounded(response, max_bytes=MAX_BODY_BYTES, deadline=started + self.timeout)
+        except BodyTooLarge:
             raise DemandDataError(
-                f"{where} sent a body that cannot be decoded (its Content-Encoding does not match its bytes); "
+                f"{where} sent a body larger than {MAX_BODY_BYTES // 1_000_000} MB (a real answer is a few KB); "
                 "refusing it"
             ) from None
-        except ReadTimeoutError:
-            raise ClosrtechUnavailable(f"{where} went silent in the middle of its answer") from None
-        except ProtocolError as exc:
-            # urllib3 wraps "fewer bytes than its Content-Length" (the server closed early) in a ProtocolError
-            if isinstance(exc, IncompleteRead) or any(isinstance(arg, http.client.IncompleteRead) for arg in exc.args):
-                raise DemandDataError(
-                    f"{where} ended its answer after {len(body)} bytes, before the length it announced; "
-                    "refusing a partial answer"
-                ) from None
-            # the connection broke mid-body (reset): the network, worth a retry
-            raise ClosrtechUnavailable(f"{where} broke the connection mid-answer ({network_reason(exc)})") from None
-        return bytes(body)
+        except BodyTooSlow:
+            raise ClosrtechUnavailable(f"{where} did not finish answering within {self.timeout:g} s") from None
+        except BodyBroken as exc:
+            if exc.silent:
+                raise ClosrtechUnavailable(f"{where} went silent in the middle of its answer") from None
+            raise ClosrtechUnavailable(f"{where} sent {exc}") from None
+        except BodyProblem as exc:  # cut short, or not decodable: bad data, never retried
+            raise DemandDataError(f"{where} sent {exc}; refusing it") from None
 
     def _check_status(self, status: int, where: str) -> None:
         if status >= 500 or status == 429:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 
 from closrads.airflow import retrying
+from closrads.airflow.hooks.bodies import BodyProblem, read_bounded
 from closrads.airflow.hooks.connections import extras, load_connection, require, require_https, require_secret
 from closrads.airflow.masking import mask_secret_forms, redacted
 from closrads.airflow.retrying import GRAPH_BACKOFF, call_with_backoff
@@ -37,6 +39,8 @@ LISTING_FIELDS = ("id", "name", "effective_status", "account_id", "targeting")
 LISTING_PAGE_SIZE = 100
 # 100 pages of 100 ad sets: far above any real campaign, and a bound on a listing that never ends.
 MAX_LISTING_PAGES = 100
+# A listing page of 100 ad sets with their targeting is well under 2 MB; a body past this is not Graph's.
+MAX_GRAPH_BODY_BYTES = 16_000_000
 READ_FIELDS = ("id", "name", "effective_status", "targeting")
 
 
@@ -137,7 +141,7 @@ class FacebookAdsHook(BaseHook):
         settings = self.settings
         session = FacebookSession(access_token=settings.access_token, timeout=self.timeout)
         session.GRAPH = settings.graph_url  # instance attribute: other hooks keep the real Graph URL
-        session.requests.hooks["response"].extend([self._note_usage, _reject_non_graph_errors])
+        session.requests.hooks["response"].extend([self._read_body, self._note_usage, _reject_non_graph_errors])
         return FacebookAdsApi(session, api_version=settings.api_version)
 
     # -- calls -------------------------------------------------------------------------------
@@ -252,6 +256,22 @@ class FacebookAdsHook(BaseHook):
         return self._call("searching US regions", search)
 
     # -- Meta's rate limits ------------------------------------------------------------------
+
+    def _read_body(self, response, *args, **kwargs):
+        """``requests`` response hook, first of all: read the body within ``MAX_GRAPH_BODY_BYTES`` and this
+        hook's timeout for the whole body (``requests`` bounds each socket read only). A body too large or
+        broken is bad data, failed once; one too slow or cut off by the network is worth a retry."""
+        if response._content_consumed:
+            return response
+        where = f"the Graph API at {self.settings.graph_url}"
+        try:
+            body = read_bounded(response, max_bytes=MAX_GRAPH_BODY_BYTES, deadline=time.monotonic() + self.timeout)
+        except BodyProblem as exc:
+            raise GraphError(f"{where} sent {exc}; not using it", transient=not exc.bad_data) from None
+        finally:
+            response.close()
+        response._content, response._content_consumed = body, True
+        return response
 
     def _note_usage(self, response, *args, **kwargs):
         """``requests`` response hook: remember (and, when high, log) the usage Meta reports."""
