@@ -15,6 +15,7 @@ from closrads.core.approval import (
     plan_change,
     plan_markdown,
 )
+from closrads.core.autolinks import WORD_JOINER
 from closrads.core.learning_phase import policy_of
 from closrads.core.targeting import GeoPlan
 from sandbox.scenario import regions
@@ -111,7 +112,9 @@ def test_the_plan_body_shows_each_change_and_keeps_names_inert():
     body = plan_markdown([SMALL, LARGE, hostile, NONE], ChangeGuard(10), ChangeGuard(10).reasons([LARGE]))
     assert "3 of 4 ad sets change; 13 states added and 2 removed in total" in body
     assert body.index("| Mobile | 2 | 11 |") < body.index("| Core | 1 | 2 | TX | FL |")
-    assert "\\!\\[x\\](http://evil.example) \\| \\[click\\](http://evil.example) \\<b\\>" in body
+    shown = body.replace(WORD_JOINER, "")  # reads as the name was written
+    assert "\\!\\[x\\](http://evil.example) \\| \\[click\\](http://evil.example) \\<b\\>" in shown
+    assert "http://" not in body and "evil.example" not in body  # no bare URL for Markdown to link
     assert "](http" not in body.replace("\\](http", "")  # no live link or image
     assert md("a\nb\tc") == "a b c"  # one line: a name cannot start a heading or a table row
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from closrads.core.autolinks import defuse_links
 from closrads.core.campaigns import (
     APPROVAL_THRESHOLD_VARIABLE,
     APPROVAL_TIMEOUT_VARIABLE,
@@ -303,5 +304,5 @@ def plan_markdown(plans: list[PlannedChange], guard: ChangeGuard, reasons: list[
 
 def md(text: object) -> str:
     """Text from outside (an ad set name) made inert in Markdown: shown, never a link, image or table cell."""
-    flat = " ".join(str(text).split())
+    flat = defuse_links(" ".join(str(text).split()))
     return "".join(f"\\{char}" if char in _MARKDOWN_SPECIAL else char for char in flat)

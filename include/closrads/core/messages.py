@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from closrads.core.autolinks import defuse_links
 from closrads.core.report import (
     HELD_MEANS,
     PROBLEM_OUTCOMES,
@@ -59,8 +60,9 @@ class TaskFailure:
 
 
 def escape(text: object) -> str:
-    """Slack's mrkdwn escaping (``&``, ``<``, ``>``): what an outsider wrote is shown, never a ping or a link."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's mrkdwn escaping (``&``, ``<``, ``>``) and no bare URL or domain Slack would link: what an
+    outsider wrote is shown, never a ping or a link."""
+    return defuse_links(str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
 def shorten(items: list[str], limit: int = MAX_STATES_SHOWN) -> str:
