@@ -7,7 +7,8 @@ ARG PYTHON_VERSION=3.11
 FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}
 
 COPY --chown=airflow:root requirements.lock /opt/closrads/requirements.lock
-RUN pip install --no-cache-dir -r /opt/closrads/requirements.lock
+# Every package pinned and checked against the hash in the lock (make lock writes them).
+RUN pip install --no-cache-dir --require-hashes -r /opt/closrads/requirements.lock
 
 # The closrads package (include/closrads), installed editable from /opt/airflow: every Airflow process
 # imports it without any PYTHONPATH setting, and the include/ that docker-compose.yaml mounts over

@@ -63,7 +63,7 @@ help:  ## list the targets
 $(VENV)/.installed: requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-dev.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --require-hashes --python $(BIN)/python -r requirements-dev.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	$(BIN)/python -m compileall -q -j 0 include dags
 	touch $@
@@ -161,9 +161,10 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-lock: install  ## re-resolve requirements*.txt into the lock files
-	$(BIN)/uv pip compile --quiet --universal -p 3.11 requirements.txt -o requirements.lock
-	$(BIN)/uv pip compile --quiet --universal -p 3.11 requirements-dev.txt -c requirements.lock -o requirements-dev.lock
+lock: install  ## re-resolve requirements*.txt into the lock files (pinned with hashes; uv keeps the pins it can)
+	$(BIN)/uv pip compile --quiet --universal -p 3.11 --generate-hashes requirements.txt -o requirements.lock
+	$(BIN)/uv pip compile --quiet --universal -p 3.11 --generate-hashes requirements-dev.txt -c requirements.lock \
+		-o requirements-dev.lock
 
 region-keys: airflow-home  ## compare the shipped fb_region_keys.json with Graph's region search (WRITE=1 to update)
 	$(BIN)/python -m scripts.refresh_region_keys $(if $(WRITE),--write)

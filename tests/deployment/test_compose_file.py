@@ -92,7 +92,7 @@ def test_image_is_built_from_the_dockerfile_pinned_to_requirements(compose):
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert f"ARG AIRFLOW_VERSION={pin}" in dockerfile
     assert re.search(r"^FROM apache/airflow:\$\{AIRFLOW_VERSION\}-python", dockerfile, re.M)
-    assert "pip install --no-cache-dir -r /opt/closrads/requirements.lock" in dockerfile
+    assert "pip install --no-cache-dir --require-hashes -r /opt/closrads/requirements.lock" in dockerfile
     assert "pip install --no-cache-dir --no-deps -e /opt/airflow" in dockerfile
     assert not re.search(r"^ENV PYTHONPATH", dockerfile, re.M)
     assert (
@@ -152,3 +152,13 @@ def test_the_api_server_serves_this_host_only_and_trusts_its_tls_proxy(compose):
         compose["x-airflow-common"]["environment"]["AIRFLOW__FAB__COOKIE_SECURE"]
         == "${AIRFLOW__FAB__COOKIE_SECURE:-true}"
     )
+
+
+@pytest.mark.parametrize("lock", ["requirements.lock", "requirements-dev.lock"])
+def test_every_locked_package_is_pinned_with_its_hashes(lock):
+    """Installs (make install, .ci/run, the image) use --require-hashes: a lock line without a hash fails them."""
+    text = (ROOT / lock).read_text()
+    pins = [line for line in text.splitlines() if re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*==", line)]
+    assert len(pins) > 100
+    assert all(line.endswith(" \\") for line in pins)  # each pin continues with its hashes
+    assert text.count("--hash=sha256:") >= len(pins)
