@@ -176,3 +176,15 @@ def test_failure_callbacks_are_plain_functions(dag):
     for task in dag.tasks:
         assert task.on_failure_callback in (alert_task_failure, [alert_task_failure]), task.task_id
         assert task.on_retry_callback in (alert_task_retry, [alert_task_retry]), task.task_id
+
+
+def test_no_task_declares_an_asset_alias_inlet(bag):
+    """Airflow 3.3.2 resolves a task's alias inlets whenever it builds the task's context, DAG-level
+    callbacks included (their context is the run's last task's), and the DAG processor cannot answer that
+    request: a failed run's callback hung until the processor was killed, and the lost-task alerts queued
+    with it never went out. The audit trail is read through ``closrads.airflow.audit.campaign_events``."""
+    from airflow.sdk import AssetAlias
+
+    for dag in bag.dags.values():
+        for task in dag.tasks:
+            assert not [inlet for inlet in task.inlets if isinstance(inlet, AssetAlias)], (dag.dag_id, task.task_id)

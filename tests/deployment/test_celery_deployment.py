@@ -319,11 +319,11 @@ def running_updates(airflow, run_id: str) -> list[str]:
     return [t for t, s in task_states(airflow, run_id).items() if t.startswith("update_adset") and s == "running"]
 
 
-def run_report(airflow, run_id: str) -> dict:
+def run_report(airflow, run_id: str, dag_id: str = DAG) -> dict:
     """The run's report (XCom ``closrads_report`` of its ``report`` task), through the REST API."""
     report = airflow.request(
         "GET",
-        f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}/taskInstances/report/xcomEntries/closrads_report"
+        f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/report/xcomEntries/closrads_report"
         "?deserialize=true",
     )["value"]
     return json.loads(report) if isinstance(report, str) else report
@@ -422,7 +422,9 @@ def test_two_campaigns_at_once_and_one_waiting_for_approval_delays_nobody(stack)
     other = trigger(airflow, {"dry_run": False}, dag_id=CLIENT_DAG)
     finished = wait_finished(airflow, other, dag_id=CLIENT_DAG)
 
-    assert finished["state"] == "success" and finished["note"] == "LIVE: 5 updated"
+    assert finished["state"] == "success" and finished["note"] == "LIVE: 5 updated", run_report(
+        airflow, other, CLIENT_DAG
+    )["adsets"]
     assert open_approval(airflow, waiting) is not None  # still waiting: it held up nobody
     rows = {row.dag_id: row for row in campaign_runs(lambda path: airflow.request("GET", path))}
     assert rows[DAG].waiting_for_approval and "waiting for approval" in rows[DAG].line()

@@ -3,8 +3,9 @@
 Why asset events: they are not tied to a task instance's XCom (clearing and re-running
 ``update_adset`` keeps them), the Airflow UI lists them per asset (Assets > ``closrads_adset_<id>``),
 the REST API serves them (``GET /api/v2/assets/events?source_dag_id=closrads_sync``), and tasks read
-them back through their inlets (the rollback). Airflow stores a task's events when the task
-succeeds, together with its state.
+them back from the execution API (:func:`campaign_events`: the rollback, the report, learning-phase
+protection, the plan's outside changes). Airflow stores a task's events when the task succeeds,
+together with its state.
 """
 
 from __future__ import annotations
@@ -62,12 +63,26 @@ def adset_asset(campaign: Campaign, adset_id: str) -> Asset:
     return Asset(name=name, uri=uri)
 
 
+def campaign_events(campaign: Campaign):
+    """The campaign's audit events (all its ad sets): narrow with ``.after()`` / ``.limit()``, then read.
+
+    Read from the execution API directly, not through ``context["inlet_events"]``: declaring the alias as
+    a task's inlet makes Airflow 3.3.2 resolve it (``GetAssetsByAlias``) whenever it builds that task's
+    context, and the DAG processor cannot answer that request. A DAG failure callback whose last task had
+    the inlet (``report``) then hung until the processor was killed, and the lost-task alerts queued with
+    it were never sent.
+    """
+    from airflow.sdk.execution_time.context import InletEventsAccessor  # at run time, as inlet_events does
+
+    return InletEventsAccessor(alias_name=campaign.audit_alias)
+
+
 def latest_records(campaign: Campaign, adset_id: str, limit: int) -> list[AuditRecord]:
     """The ad set's newest CLOSRADS writes (by a sync or a rollback), newest first: one bounded request for
     its asset's newest ``limit`` events, of which only those CLOSRADS's own tasks emitted count.
 
-    Any task may ask the execution API for an asset's events; Airflow's ``inlet_events`` only maps the
-    assets a task declared, and the per-ad-set assets cannot be declared at parse time (no I/O there).
+    Any task may ask the execution API for an asset's events (see :func:`campaign_events`); the per-ad-set
+    assets could not be declared as inlets anyway (they are not known at parse time).
     """
     from airflow.sdk.execution_time.context import InletEventsAccessor  # at run time, as inlet_events does
 

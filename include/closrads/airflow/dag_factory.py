@@ -162,10 +162,10 @@ def sync_dag(campaign: Campaign) -> DAG:
     )
     def closrads_sync():
         pool = campaign.graph_pool  # every task that calls Graph: one bound per ad account
-        audit = targeting_changes(campaign)  # the audit trail: update_adset writes it, list_adsets and report read it
+        audit = targeting_changes(campaign)  # the audit trail: update_adset writes it (readers: audit.campaign_events)
         demand = fetch_demand()
         mapping = map_regions(demand)
-        adsets = list_adsets.override(pool=pool, inlets=[audit])(mapping)  # bad demand never reaches Facebook
+        adsets = list_adsets.override(pool=pool)(mapping)  # bad demand never reaches Facebook
         mode = demand[XComKey.RUN_MODE]  # resolved once by fetch_demand; every later task uses that mode
         approval = ChangeApprovalOperator(
             task_id=APPROVE_TASK_ID, planned=adsets, mode=mode, mapping=mapping, demand=demand
@@ -176,7 +176,7 @@ def sync_dag(campaign: Campaign) -> DAG:
             .partial(order=approval.output[XComKey.WRITE_ORDER])
             .expand(adset=adsets)
         )
-        report.override(pool=pool, inlets=[audit])(  # reads what the run wrote, across its tries
+        report.override(pool=pool)(  # reads what the run wrote, across its tries
             demand=demand, mapping=mapping, adsets=adsets, outcomes=updates[XComKey.ADSET_OUTCOME]
         )
 
@@ -215,7 +215,7 @@ def rollback_dag(campaign: Campaign) -> DAG:
     )
     def closrads_rollback():
         audit = targeting_changes(campaign)
-        changes = plan_rollback.override(inlets=[audit])()
+        changes = plan_rollback()
         undone = (
             rollback_adset.override(pool=campaign.graph_pool, outlets=[audit])
             .partial(mode=changes[XComKey.RUN_MODE])

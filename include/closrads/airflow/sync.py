@@ -19,7 +19,7 @@ from typing import Any
 from airflow.sdk import TaskInstanceState, Variable, conf, get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
-from closrads.airflow.audit import latest_records, record_write, targeting_changes, trusted_record
+from closrads.airflow.audit import campaign_events, latest_records, record_write, trusted_record
 from closrads.airflow.campaign import campaign_of, closrtech_hook, facebook_hook
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.guard_state import read_variable
@@ -253,7 +253,7 @@ def _hold_recent_edits(context, plans: list[PlannedChange], policy: StatePolicy)
     if interval is None or not any(plan.size for plan in plans):
         return plans
     now = datetime.now(UTC)
-    events = context["inlet_events"][targeting_changes(campaign_of(context))].after((now - interval).isoformat())
+    events = campaign_events(campaign_of(context)).after((now - interval).isoformat())
     last_write: dict[str, datetime] = {}
     for event in events:
         record = trusted_record(event)  # a hand-posted event cannot hold an ad set back
@@ -548,12 +548,12 @@ def report(
 
 def run_writes(context) -> dict[str, list[tuple[int | None, list[str], list[str]]]]:
     """What this run wrote, per ad set and oldest first (``(try, added, removed)``), from the campaign's
-    audit trail (the report's inlet): the truth about a cleared and re-run ad set, whose last try may
+    audit trail: the truth about a cleared and re-run ad set, whose last try may
     have found nothing left to do. Reads only the events since the run was queued."""
     run_id, dag_id = context["run_id"], context["dag"].dag_id
     since = context["dag_run"].run_after.isoformat()
     writes: dict[str, list[tuple[int | None, list[str], list[str]]]] = {}
-    for event in context["inlet_events"][targeting_changes(campaign_of(context))].after(since):
+    for event in campaign_events(campaign_of(context)).after(since):
         record = trusted_record(event)
         if record is None or record.run_id != run_id or record.dag_id != dag_id:
             continue

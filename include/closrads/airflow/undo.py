@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.sdk import Variable, get_current_context
 
-from closrads.airflow.audit import targeting_changes, trusted_record
+from closrads.airflow.audit import campaign_events, trusted_record
 from closrads.airflow.campaign import campaign_of, facebook_hook
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.mode import announce_mode, resolve_mode
@@ -65,7 +65,7 @@ def plan_rollback() -> list[dict[str, Any]]:
             raise RollbackRefused(f"the param run_id is required: the id of the {sync_dag_id} run to undo")
         _refuse_run_of_another_dag(ti, campaign, run_id)
         since = (datetime.now(UTC) - MAX_RUN_AGE).isoformat()
-        events = list(context["inlet_events"][targeting_changes(campaign)].after(since))
+        events = list(campaign_events(campaign).after(since))
         records = _writes_of(run_id, sync_dag_id, events)
         undone_by = _undone_by(run_id, campaign.rollback_dag_id, events)
         wanted = {str(adset_id).strip() for adset_id in params.get("adset_ids") or [] if str(adset_id).strip()}
