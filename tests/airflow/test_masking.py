@@ -34,3 +34,11 @@ def test_reading_a_connection_masks_the_request_line_logger(sandbox):
 
     _ = ClosrtechHook().settings
     assert logging.getLogger("urllib3.connectionpool").filters
+
+
+def test_a_secret_query_parameter_is_scrubbed_by_name_even_when_the_masker_does_not_know_it():
+    line = "GET /demand.php?campaign=VND&email=a%40b.c&pass=abc HTTP/1.1 | /v25.0/act_1/adsets?access_token=xyz&limit=1"
+    assert redacted(line) == (
+        "GET /demand.php?campaign=VND&email=a%40b.c&pass=*** HTTP/1.1 | /v25.0/act_1/adsets?access_token=***&limit=1"
+    )
+    assert redacted("a passage about passwords=none") == "a passage about passwords=none"  # not a query parameter

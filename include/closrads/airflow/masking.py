@@ -2,7 +2,8 @@
 
 - :func:`mask_secret_forms` registers a secret, where its Connection is read, in every form it can
   travel in (raw, URL-encoded either way, HTML-escaped).
-- Text that leaves a task (XCom, Slack, exception messages) goes through Airflow's ``redact``.
+- Text that leaves a task (XCom, Slack, exception messages) goes through Airflow's ``redact``, and
+  the value of a secret-bearing query parameter (``pass``, ``access_token``) is scrubbed by name too.
 - Task logs written by Airflow's supervisor are masked by Airflow. The console of ``airflow dags
   test`` (and ``dag.test()``) is not: Airflow applies no masking there. The request lines urllib3
   logs at DEBUG quote the CLOSRTECH password and the Graph token, and slack_sdk logs the webhook URL,
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from urllib.parse import quote, quote_plus
 
 from airflow.sdk.log import mask_secret, redact
@@ -43,9 +45,16 @@ def mask_secret_forms(secret: str | None) -> None:
             mask_secret(form)
 
 
+# Query parameters that carry a secret in CLOSRADS's requests (CLOSRTECH's ``pass``, Graph's
+# ``access_token``): scrubbed by name as well, so even a value the masker does not know (too short to
+# register, or not read through a Connection) never shows in a request line or an error.
+_SECRET_QUERY_VALUE = re.compile(r"(?<=[?&])(pass|password|access_token|token)=[^&\s\"'#]*", re.IGNORECASE)
+
+
 def redacted(text: object) -> str:
-    """``text`` as a string with every registered secret replaced by ``***``."""
-    return str(redact(str(text)))
+    """``text`` as a string with every registered secret, and every secret query parameter's value,
+    replaced by ``***``."""
+    return _SECRET_QUERY_VALUE.sub(r"\1=***", str(redact(str(text))))
 
 
 class _MaskRecords(logging.Filter):
