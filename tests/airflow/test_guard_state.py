@@ -20,7 +20,8 @@ class FakeVariable:
     def get(self, key, default=None, deserialize_json=False):
         if self.get_error:
             raise self.get_error
-        return default if self.value is None else self.value
+        value = self.value.pop(0) if isinstance(self.value, list) else self.value  # a list: one answer per read
+        return default if value is None else value
 
     def keys(self, prefix=None):
         self.listed += 1
@@ -49,6 +50,12 @@ def test_missing_is_believed_only_when_the_listing_confirms_it(variable):
     fake = variable(keys=["closrads_guard_other", "closrads_guardian"])  # same prefix, other Variables
     assert read_variable("closrads_guard", "the guard") is None
     assert fake.listed == 1
+
+
+def test_a_record_created_between_the_read_and_the_listing_is_read_again(variable):
+    """Two ad sets of one run on Celery: the first records the guard while the second reads it."""
+    variable(value=[None, {"fetched_at": "2026-12-01"}], keys=["closrads_guard"])
+    assert read_variable("closrads_guard", "the guard", deserialize_json=True) == {"fetched_at": "2026-12-01"}
 
 
 @pytest.mark.parametrize(

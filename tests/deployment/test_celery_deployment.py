@@ -86,22 +86,24 @@ def stack(tmp_path_factory):
     first = {"slug": "veterans", "legacy_names": True, "closrtech_conn_id": "closrtech_default",
              "facebook_conn_id": "facebook_ads_default", "ad_account_id": sandbox_scenario.AD_ACCOUNT_ID}  # fmt: skip
     registry.write_text(json.dumps({"campaigns": [first, CLIENT.registry_entry(approval_threshold=51)]}))
+    # The Connections reach the API server only, as compose's connections.env does: tasks, callbacks and
+    # the triggerer get them through its execution API, so no other process holds the secrets.
     connections = {
         f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn)
         for conn_id, conn in (
             airflow_connections(sandbox.base_url) | campaign_connections(sandbox.base_url, CLIENT)
         ).items()
-    } | {"CLOSRADS_CAMPAIGNS_FILE": str(registry)}
+    }
     database = f"closrads_e2e_{secrets.token_hex(4)}"
     postgres.sql(f"CREATE DATABASE {database}")
     home = tmp / "airflow"
     home.mkdir()
-    env = airflow_environment(home, postgres, database, redis, connections)  # compose's fault detection
-    airflow = AirflowDeployment(home, env, int(env["AIRFLOW__API__PORT"]))
+    env = airflow_environment(home, postgres, database, redis, {"CLOSRADS_CAMPAIGNS_FILE": str(registry)})
+    airflow = AirflowDeployment(home, env, int(env["AIRFLOW__API__PORT"]), secrets={"api-server": connections})
     # The run notes ("LIVE: 5 updated") are written, and the audit log read, through the REST API as this
     # least-privileged user (docs/production.md: the closrads-notes role).
     notes_password = secrets.token_urlsafe(12)
-    env["AIRFLOW_CONN_CLOSRADS_AIRFLOW_API"] = json.dumps(
+    connections["AIRFLOW_CONN_CLOSRADS_AIRFLOW_API"] = json.dumps(
         {"conn_type": "http", "host": airflow.api_url, "login": NOTES_USER, "password": notes_password}
     )
     try:

@@ -162,3 +162,16 @@ def test_every_locked_package_is_pinned_with_its_hashes(lock):
     assert len(pins) > 100
     assert all(line.endswith(" \\") for line in pins)  # each pin continues with its hashes
     assert text.count("--hash=sha256:") >= len(pins)
+
+
+def test_only_the_api_server_is_given_the_connections(compose):
+    """Per-service secrets: the Connections (token, password, webhook) live in connections.env, which only
+    the API server reads; the deployment test gives them to that process alone and every run still works."""
+    api = compose["services"]["airflow-apiserver"]
+    assert api["env_file"] == [{"path": ".env", "required": True}, {"path": "connections.env", "required": False}]
+    for name in [s for s in compose["services"] if s != "airflow-apiserver"]:
+        files = compose["services"][name].get("env_file") or []
+        assert all("connections.env" not in str(f) for f in files), name
+    assert "AIRFLOW_CONN_" not in (ROOT / ".env.example").read_text()
+    assert "AIRFLOW_CONN_FACEBOOK_ADS_DEFAULT=" in (ROOT / "connections.env.example").read_text()
+    assert "connections.env" in (ROOT / ".gitignore").read_text().split()

@@ -178,6 +178,7 @@ class AirflowDeployment:
     api_port: int
     username: str = "admin"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # per process: what only it is given
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _token: str | None = None
@@ -203,8 +204,9 @@ class AirflowDeployment:
 
     def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> None:
         log = (self.home / f"{name}.log").open("a")
+        process_env = self.env | self.secrets.get(name, {}) | (env or {})
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "airflow", *args], env=self.env | (env or {}), stdout=log,
+            [sys.executable, "-m", "airflow", *args], env=process_env, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True, cwd=self.home,
         )  # fmt: skip
         self.commands[name] = args

@@ -2,7 +2,7 @@
 
 Each ``update_adset`` reads exactly two values (its ad set's row and the run's write order) and
 writes one (its outcome); the stale re-run guard's record is read once per write and written only
-by a run's first write. The rest is Airflow's own per-task traffic.
+by a run's first write, just before it. The rest is Airflow's own per-task traffic.
 """
 
 import json
@@ -85,9 +85,9 @@ def test_each_ad_set_reads_two_values_and_writes_one(sandbox, run_dag, execution
             "POST /xcoms/closrads_sync/RUN/update_adset/adset_outcome"
         ]
         assert len(calls) <= 11, calls
-    # the stale guard: one read before each write; only the run's first write records it (re-reading first)
+    # the stale guard: one read before each write; only the run's first write records (claims) it
     guard = Counter(call for calls in updates.values() for call in calls if "/variables/" in call)
     assert guard == {
-        "GET /variables/closrads_last_applied_demand": 8 + 1,
+        "GET /variables/closrads_last_applied_demand": 8,
         "PUT /variables/closrads_last_applied_demand": 1,
     }

@@ -105,3 +105,29 @@ def test_the_stale_guard_fails_closed_when_the_api_server_is_away(sandbox, run_d
         f"could not read the stale re-run guard's record, Variable {record} ({why}); not writing without it"
     }
     assert all(o["tries"] == 3 for o in failed)  # transient: Airflow retried each, and none ever wrote
+
+
+def test_a_guard_record_that_cannot_be_written_stops_the_write_before_it_is_sent(sandbox, run_dag, monkeypatch):
+    """The guard is claimed before the write: when its record cannot be written, nothing reaches Facebook
+    (and no write is left without its audit record by a try that fails after it)."""
+    import httpx
+    from airflow.sdk.api.client import VariableOperations
+
+    real_set = VariableOperations.set
+
+    def api_server_away(self, key, *args, **kwargs):
+        if key == "closrads_last_applied_demand":
+            raise httpx.ConnectError("the API server is away")
+        return real_set(self, key, *args, **kwargs)
+
+    monkeypatch.setattr(VariableOperations, "set", api_server_away)
+    result = run_dag({"dry_run": False})
+
+    assert result.state == "failed"
+    assert sandbox.graph_writes() == []
+    failed = [o for o in result.outcomes().values() if o["outcome"] == "failed"]
+    assert len(failed) == 5 and all(o["tries"] == 3 for o in failed)
+    assert {o["error"] for o in failed} == {
+        "could not record this run's demand in Variable closrads_last_applied_demand (ConnectError); "
+        "nothing was written"
+    }

@@ -28,12 +28,16 @@ def read_variable(name: str, purpose: str, *, deserialize_json: bool = False) ->
         value = Variable.get(name, default=None, deserialize_json=deserialize_json)
         if value is not None:
             return value
-        exists = name in list(Variable.keys(prefix=name))  # raises when Airflow cannot be asked
+        if name not in list(Variable.keys(prefix=name)):  # raises when Airflow cannot be asked
+            return None
+        # It exists now: another task (of this run, say) created it between the two requests, or the
+        # first read failed. Read it again; a second miss is a read that fails, not a missing record.
+        value = Variable.get(name, default=None, deserialize_json=deserialize_json)
     except Exception as exc:  # noqa: BLE001 - any failure to ask is "cannot verify"
         raise _unavailable(name, purpose, type(exc).__name__) from None
-    if exists:
+    if value is None:
         raise _unavailable(name, purpose, "it exists, but could not be read")
-    return None
+    return value
 
 
 def _unavailable(name: str, purpose: str, why: str) -> GuardStateUnavailable:

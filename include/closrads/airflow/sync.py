@@ -374,9 +374,9 @@ def _apply_demand(outcome: AdSetOutcome, planned: PlannedChange, order: WriteOrd
 
     def before_write() -> None:
         check_write_allowed(plan, planned, order.approval)  # exactly the approved change, or one needing none
-        stale_guard.check()
+        stale_guard.claim()
 
-    written = write_targeting(
+    write_targeting(
         hook,
         outcome,
         context,
@@ -387,8 +387,6 @@ def _apply_demand(outcome: AdSetOutcome, planned: PlannedChange, order: WriteOrd
         kind=ChangeKind.SYNC,
         before_write=before_write,
     )
-    if written:
-        stale_guard.record()
 
 
 def write_targeting(
@@ -434,22 +432,22 @@ def write_targeting(
 
 
 class StaleGuard:
-    """The stale re-run guard around one write: :meth:`check` just before it, :meth:`record` just after.
+    """The stale re-run guard, claimed just before a write: refuse when a newer run already applied newer
+    demand, else record this run's demand as the one applied (unless the record says so already).
 
-    ``applied_at`` is when the applied demand was fetched (a rollback passes the time of its write);
-    ``variable`` is the campaign's record (live runs record there the demand they applied, so a cleared
-    task of an older run cannot overwrite newer targeting with older demand). It is read once per write;
-    it is written only when what was read does not already say
-    as much (so only a run's first writes write it, not every ad set).
+    ``applied_at`` is when the run's demand was fetched (a rollback passes the time it writes);
+    ``variable`` is the campaign's record. Claiming before the write, not after it, means nothing that
+    can fail stands between a write and its audit record: a guard that cannot be read or written fails
+    the task before anything reaches Facebook (and Airflow retries it), never after, when the write's
+    audit event would be lost with the failed try. A claim whose write then fails still says this run's
+    demand is the newest: an older run's cleared task is refused all the same, rightly.
     """
 
     def __init__(self, applied_at: str, run_id: str, variable: str) -> None:
         self.applied_at, self.run_id, self.variable = datetime.fromisoformat(applied_at), run_id, variable
-        self._read: tuple[datetime, str] | None = None
 
-    def check(self) -> None:
-        """Refuse the write when a newer run already applied newer demand."""
-        self._read = applied = _applied_demand(self.variable)
+    def claim(self) -> None:
+        applied = _applied_demand(self.variable)
         if applied is not None and applied[0] > self.applied_at:
             raise StaleRunRefused(
                 f"refusing to write: this run's demand was fetched at {self.applied_at.isoformat()}, but run "
@@ -457,21 +455,15 @@ class StaleGuard:
                 "writing now would replace newer targeting with older demand. Clear the newest run's task, "
                 "or clear fetch_demand of this run with its downstream tasks to fetch fresh demand"
             )
-
-    def record(self) -> None:
-        """Record that this run applied its demand (after a write), unless the record says so already."""
-        if self._read is not None and self._read[0] >= self.applied_at:
-            return  # read just before the write: this demand, or newer, is recorded already
-        applied = _applied_demand(self.variable)  # read again: another write may have recorded newer demand meanwhile
-        if applied is not None and applied[0] > self.applied_at:
-            return
+        if applied is not None and applied[0] == self.applied_at:
+            return  # this run's demand is recorded already (its first write claimed it)
         record = {"fetched_at": self.applied_at.isoformat(), "run_id": self.run_id}
         try:
             Variable.set(self.variable, record, serialize_json=True)
-        except Exception as exc:  # noqa: BLE001 - the guard's record must be written, or the task retried
+        except Exception as exc:  # noqa: BLE001 - no write without the guard's record
             raise GuardStateUnavailable(
-                f"could not record the applied demand in Variable {self.variable} "
-                f"({type(exc).__name__}); the write itself went through, a retry re-reads the ad set and records it"
+                f"could not record this run's demand in Variable {self.variable} ({type(exc).__name__}); "
+                "nothing was written"
             ) from None
 
 

@@ -157,7 +157,10 @@ def rollback_adset(change: dict[str, Any], mode: dict) -> None:
             outcome.outcome, outcome.error = Outcome.SKIPPED, already_undone(record, change.get("undone_by"))
             log.info("Ad set %s: %s", record.adset_id, outcome.error)
             return
-        written_at = write_targeting(
+        # The stale guard, claimed with the time of the write: a cleared update_adset of an older sync run
+        # must not undo this rollback.
+        guard = StaleGuard(datetime.now(UTC).isoformat(), context["run_id"], campaign.applied_demand_variable)
+        write_targeting(
             hook,
             outcome,
             context,
@@ -166,14 +169,11 @@ def rollback_adset(change: dict[str, Any], mode: dict) -> None:
             desired=targeting_with_regions(targeting, states_before(record)),
             plan=plan,
             kind=ChangeKind.ROLLBACK,
+            before_write=guard.claim,
             action=f"undo run {record.run_id} on",
             done=f"Undid run {record.run_id} on",
             undoes_run_id=record.run_id,
         )
-        if written_at is None:
-            return
-        # The stale guard: a cleared update_adset of an older sync run must not undo this rollback.
-        StaleGuard(written_at, context["run_id"], campaign.applied_demand_variable).record()
 
 
 def report_rollback(changes: list[dict] | None, outcomes: Sequence[dict]) -> None:
