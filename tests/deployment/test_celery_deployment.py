@@ -86,8 +86,8 @@ def stack(tmp_path_factory):
     first = {"slug": "veterans", "legacy_names": True, "closrtech_conn_id": "closrtech_default",
              "facebook_conn_id": "facebook_ads_default", "ad_account_id": sandbox_scenario.AD_ACCOUNT_ID}  # fmt: skip
     registry.write_text(json.dumps({"campaigns": [first, CLIENT.registry_entry(approval_threshold=51)]}))
-    # The Connections reach the API server only, as compose's connections.env does: tasks, callbacks and
-    # the triggerer get them through its execution API, so no other process holds the secrets.
+    # The Connections reach only the API server (tasks get them through its execution API) and the DAG
+    # processor (failure callbacks read them through its own in-process one), as compose's connections.env.
     connections = {
         f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn)
         for conn_id, conn in (
@@ -99,7 +99,8 @@ def stack(tmp_path_factory):
     home = tmp / "airflow"
     home.mkdir()
     env = airflow_environment(home, postgres, database, redis, {"CLOSRADS_CAMPAIGNS_FILE": str(registry)})
-    airflow = AirflowDeployment(home, env, int(env["AIRFLOW__API__PORT"]), secrets={"api-server": connections})
+    given_connections = {"api-server": connections, "dag-processor": connections}
+    airflow = AirflowDeployment(home, env, int(env["AIRFLOW__API__PORT"]), secrets=given_connections)
     # The run notes ("LIVE: 5 updated") are written, and the audit log read, through the REST API as this
     # least-privileged user (docs/production.md: the closrads-notes role).
     notes_password = secrets.token_urlsafe(12)

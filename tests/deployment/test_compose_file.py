@@ -164,14 +164,17 @@ def test_every_locked_package_is_pinned_with_its_hashes(lock):
     assert text.count("--hash=sha256:") >= len(pins)
 
 
-def test_only_the_api_server_is_given_the_connections(compose):
-    """Per-service secrets: the Connections (token, password, webhook) live in connections.env, which only
-    the API server reads; the deployment test gives them to that process alone and every run still works."""
-    api = compose["services"]["airflow-apiserver"]
-    assert api["env_file"] == [{"path": ".env", "required": True}, {"path": "connections.env", "required": False}]
-    for name in [s for s in compose["services"] if s != "airflow-apiserver"]:
-        files = compose["services"][name].get("env_file") or []
-        assert all("connections.env" not in str(f) for f in files), name
+def test_only_the_api_server_and_the_dag_processor_are_given_the_connections(compose):
+    """Per-service secrets: the Connections (token, password, webhook) live in connections.env, read by the API
+    server (tasks get them through its execution API) and the DAG processor (failure callbacks); the deployment
+    test gives them to those two processes alone and every run, alert and note still works."""
+    with_connections = [{"path": ".env", "required": True}, {"path": "connections.env", "required": False}]
+    for name, service in compose["services"].items():
+        files = service.get("env_file") or []
+        if name in ("airflow-apiserver", "airflow-dag-processor"):
+            assert files == with_connections, name
+        else:
+            assert all("connections.env" not in str(f) for f in files), name
     assert "AIRFLOW_CONN_" not in (ROOT / ".env.example").read_text()
     assert "AIRFLOW_CONN_FACEBOOK_ADS_DEFAULT=" in (ROOT / "connections.env.example").read_text()
     assert "connections.env" in (ROOT / ".gitignore").read_text().split()
