@@ -142,3 +142,22 @@ def test_http_to_this_machine_is_the_sandbox_and_allowed(sandbox):
     local = sandbox.connections["closrtech_default"]["host"].replace("127.0.0.1", "localhost")
     sandbox.set_connection("closrtech_default", sandbox.connections["closrtech_default"] | {"host": local})
     assert ClosrtechHook().get_demand()["OH"] == 15
+
+
+def test_the_connection_test_asks_closrtech_once_and_says_what_it_found(sandbox):
+    ok, message = ClosrtechHook().test_connection()
+    assert ok and message == "CLOSRTECH answered for campaign VND_VETERAN_LEADS: 37 of 51 states want leads"
+    assert len(sandbox.requests("closrtech")) == 1
+
+
+def test_the_connection_test_names_what_is_wrong_without_the_secret(sandbox):
+    from sandbox import scenario
+
+    sandbox.set_credentials(password="another-password-9")
+    ok, message = ClosrtechHook().test_connection()
+    assert not ok and "rejected the credentials (HTTP 401)" in message
+    assert scenario.CLOSRTECH_PASSWORD not in message and len(sandbox.requests("closrtech")) == 1  # no retries
+
+
+def test_the_connection_form_relabels_the_password():
+    assert ClosrtechHook.get_ui_field_behaviour()["relabeling"]["password"] == "CLOSRTECH password"

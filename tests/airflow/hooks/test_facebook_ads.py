@@ -296,3 +296,22 @@ def test_the_token_never_travels_in_clear_nor_unmaskable(sandbox, change, messag
     with pytest.raises(ConnectionConfigError, match=f"Connection 'facebook_ads_default'{message}"):
         FacebookAdsHook().list_campaign_adsets()
     assert sandbox.requests("graph") == []
+
+
+def test_the_connection_test_reads_the_campaign_once_and_says_so(sandbox):
+    ok, message = FacebookAdsHook().test_connection()
+    assert ok and message.startswith(f"Graph answered: campaign {scenario.CAMPAIGN_ID} of {scenario.AD_ACCOUNT_ID}")
+    assert len(sandbox.requests("graph", kind="listing")) == 1 and sandbox.graph_writes() == []
+
+
+def test_the_connection_test_names_a_rejected_token_without_it(sandbox, retry_waits):
+    sandbox.add_fault("listing", code=190, times=5)
+    ok, message = FacebookAdsHook().test_connection()
+    assert not ok and message.startswith(f"reading campaign {scenario.CAMPAIGN_ID}: the access token was rejected")
+    assert "put a valid System User token in the password of Connection 'facebook_ads_default'" in message
+    assert scenario.ACCESS_TOKEN not in message and retry_waits == []  # one request, no retries
+
+
+def test_the_connection_form_calls_the_password_a_system_user_token():
+    assert FacebookAdsHook.get_ui_field_behaviour()["relabeling"] == {"password": "System User token"}
+    assert FacebookAdsHook().get_conn is not None

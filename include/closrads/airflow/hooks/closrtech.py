@@ -6,15 +6,16 @@ import logging
 import time
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from airflow.sdk import BaseHook
 
 from closrads.airflow.hooks.bodies import BodyBroken, BodyProblem, BodyTooLarge, BodyTooSlow, read_bounded
 from closrads.airflow.hooks.connections import extras, load_connection, require, require_https, require_secret
-from closrads.airflow.masking import mask_secret_forms
+from closrads.airflow.masking import mask_secret_forms, redacted
 from closrads.airflow.retrying import CLOSRTECH_BACKOFF, call_with_backoff
 from closrads.core.demand import parse_demand
-from closrads.core.errors import ClosrtechRejected, ClosrtechUnavailable, DemandDataError, network_reason
+from closrads.core.errors import ClosradsError, ClosrtechRejected, ClosrtechUnavailable, DemandDataError, network_reason
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,28 @@ class ClosrtechHook(BaseHook):
             email=require(conn, conn.login, "login", "the CLOSRTECH account email"),
             password=require_secret(conn, conn.password, "password", "the CLOSRTECH account password"),
             campaign=require(conn, extras(conn).get("campaign"), 'extra "campaign"', "the CLOSRTECH campaign code"),
+        )
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """How Airflow's Connection form shows this hook's fields (once its Connection type is registered)."""
+        return {
+            "hidden_fields": ["schema", "port"],
+            "relabeling": {"host": "CLOSRTECH base URL", "login": "Account email", "password": "CLOSRTECH password"},
+            "placeholders": {"host": "https://api.closrtech.com", "extra": '{"campaign": "VND_VETERAN_LEADS"}'},
+        }
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Airflow's Connection *Test*: one authenticated demand request, no retries. The message says what
+        is wrong (the field, the answer), never a secret."""
+        try:
+            demand = parse_demand(self._request_demand())
+        except ClosradsError as exc:
+            return False, redacted(str(exc))
+        wanted = sum(1 for value in demand.values() if value)
+        return (
+            True,
+            f"CLOSRTECH answered for campaign {self.settings.campaign}: {wanted} of {len(demand)} states want leads",
         )
 
     def get_demand(self) -> dict[str, int]:

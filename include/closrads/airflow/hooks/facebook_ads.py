@@ -22,7 +22,7 @@ from closrads.airflow.hooks.bodies import BodyProblem, read_bounded
 from closrads.airflow.hooks.connections import extras, load_connection, require, require_https, require_secret
 from closrads.airflow.masking import mask_secret_forms, redacted
 from closrads.airflow.retrying import GRAPH_BACKOFF, call_with_backoff
-from closrads.core.errors import ConnectionConfigError, GraphError, InvalidAccessToken, network_reason
+from closrads.core.errors import ClosradsError, ConnectionConfigError, GraphError, InvalidAccessToken, network_reason
 from closrads.core.graph_errors import INVALID_TOKEN_CODE, is_transient
 from closrads.core.graph_usage import GraphUsage, parse_usage, throttle_wait
 
@@ -143,6 +143,45 @@ class FacebookAdsHook(BaseHook):
         session.GRAPH = settings.graph_url  # instance attribute: other hooks keep the real Graph URL
         session.requests.hooks["response"].extend([self._read_body, self._note_usage, _reject_non_graph_errors])
         return FacebookAdsApi(session, api_version=settings.api_version)
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """How Airflow's Connection form shows this hook's fields (once its Connection type is registered)."""
+        return {
+            "hidden_fields": ["host", "schema", "login", "port"],
+            "relabeling": {"password": "System User token"},
+            "placeholders": {
+                "extra": '{"ad_account_id": "act_...", "campaign_id": "...", "api_version": "v25.0"}',
+            },
+        }
+
+    def get_conn(self) -> FacebookAdsApi:
+        """The hook's own SDK API object (never the process-wide default)."""
+        return self.api
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Airflow's Connection *Test*: read the campaign's first ad set, no retries; check its ad account.
+        The message says what is wrong (the token, the campaign, the account), never a secret."""
+        try:
+            settings = self.settings
+            what = f"reading campaign {settings.campaign_id}"
+            params = {"fields": "id,account_id", "limit": 1}
+            body = self._translated(
+                what, lambda: self.api.call("GET", (settings.campaign_id, "adsets"), params=params).json()
+            )
+        except ClosradsError as exc:
+            return False, redacted(str(exc))
+        rows = body.get("data") if isinstance(body, dict) else None
+        account = settings.ad_account_id.removeprefix("act_")
+        if rows and isinstance(rows[0], dict) and str(rows[0].get("account_id") or account) != account:
+            return False, (
+                f"campaign {settings.campaign_id} belongs to ad account act_{rows[0].get('account_id')}, not the "
+                f"configured {settings.ad_account_id}"
+            )
+        return (
+            True,
+            f"Graph answered: campaign {settings.campaign_id} of {settings.ad_account_id} is readable with this token",
+        )
 
     # -- calls -------------------------------------------------------------------------------
 
