@@ -200,12 +200,16 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _drip(self, body: str, pause: float) -> None:
-        data = body.encode()
+    def _json_headers(self, length: int) -> None:
+        """A 200 JSON answer's headers, announcing ``length`` bytes of body."""
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(length))
         self.end_headers()
+
+    def _drip(self, body: str, pause: float) -> None:
+        data = body.encode()
+        self._json_headers(len(data))
         for byte in data:
             self.wfile.write(bytes([byte]))
             self.wfile.flush()
@@ -213,10 +217,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def _cut(self, body: str, length: int) -> None:
         data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
+        self._json_headers(len(data))
         self.wfile.write(data[:length])
         self.wfile.flush()
         self.close_connection = True

@@ -50,8 +50,8 @@ def trusted_record(event) -> AuditRecord | None:
 
 
 def targeting_changes(campaign: Campaign) -> AssetAlias:
-    """The campaign's audit alias: every task of it that writes targeting declares it as an outlet (the
-    rollback reads it as an inlet); the events land on one asset per ad set. One alias per campaign, so
+    """The campaign's audit alias: every task of it that writes targeting declares it as an outlet (readers
+    use :func:`campaign_events`, never an inlet); the events land on one asset per ad set. One alias per campaign, so
     a campaign's rollback never even sees another campaign's writes."""
     return AssetAlias(campaign.audit_alias)
 
@@ -72,9 +72,7 @@ def campaign_events(campaign: Campaign):
     the inlet (``report``) then hung until the processor was killed, and the lost-task alerts queued with
     it were never sent.
     """
-    from airflow.sdk.execution_time.context import InletEventsAccessor  # at run time, as inlet_events does
-
-    return InletEventsAccessor(alias_name=campaign.audit_alias)
+    return _events_accessor(alias_name=campaign.audit_alias)
 
 
 def latest_records(campaign: Campaign, adset_id: str, limit: int) -> list[AuditRecord]:
@@ -84,11 +82,16 @@ def latest_records(campaign: Campaign, adset_id: str, limit: int) -> list[AuditR
     Any task may ask the execution API for an asset's events (see :func:`campaign_events`); the per-ad-set
     assets could not be declared as inlets anyway (they are not known at parse time).
     """
+    asset = adset_asset(campaign, adset_id)
+    events = _events_accessor(asset_name=asset.name, asset_uri=asset.uri).ascending(False).limit(limit)
+    return [record for record in map(trusted_record, events) if record is not None]
+
+
+def _events_accessor(**which: str):
+    """The Task SDK's lazy reader of asset events (by alias, or by asset name and URI)."""
     from airflow.sdk.execution_time.context import InletEventsAccessor  # at run time, as inlet_events does
 
-    asset = adset_asset(campaign, adset_id)
-    events = InletEventsAccessor(asset_name=asset.name, asset_uri=asset.uri).ascending(False).limit(limit)
-    return [record for record in map(trusted_record, events) if record is not None]
+    return InletEventsAccessor(**which)
 
 
 def record_write(
