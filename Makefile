@@ -13,6 +13,8 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 export AIRFLOW__API__EXPOSE_CONFIG := False
+# The Connection form's Test button runs the CLOSRTECH and Facebook hooks' own checks (as in docker-compose.yaml).
+export AIRFLOW__CORE__TEST_CONNECTION := Enabled
 # The local UI listens on localhost only. One variable moves every port of the local Airflow:
 # `make airflow AIRFLOW_PORT=18080` serves the UI/API there, points the tasks' execution API and the
 # links in Slack messages at it, and moves the log servers with it (8793/8794 for the default 8080;

@@ -105,14 +105,14 @@ def airflow_connections(base_url: str) -> dict[str, dict]:
     ``AIRFLOW_CONN_<ID>`` environment variables both accept."""
     return {
         "closrtech_default": {
-            "conn_type": "http",
+            "conn_type": "closrtech",  # CLOSRADS's own Connection types: the form's Test button runs the hooks'
             "host": base_url,
             "login": defaults.CLOSRTECH_EMAIL,
             "password": defaults.CLOSRTECH_PASSWORD,
             "extra": {"campaign": defaults.CLOSRTECH_CAMPAIGN},
         },
         "facebook_ads_default": {
-            "conn_type": "generic",
+            "conn_type": "closrads_facebook_ads",
             "password": defaults.ACCESS_TOKEN,
             "extra": {
                 "ad_account_id": defaults.AD_ACCOUNT_ID,
@@ -132,14 +132,14 @@ def campaign_connections(base_url: str, campaign: SandboxCampaign) -> dict[str, 
     its own CLOSRTECH campaign; its own Facebook token and ad account). Slack: the shared ``closrads_slack``."""
     return {
         campaign.closrtech_conn_id: {
-            "conn_type": "http",
+            "conn_type": "closrtech",
             "host": base_url,
             "login": defaults.CLOSRTECH_EMAIL,
             "password": defaults.CLOSRTECH_PASSWORD,
             "extra": {"campaign": campaign.closrtech_campaign},
         },
         campaign.facebook_conn_id: {
-            "conn_type": "generic",
+            "conn_type": "closrads_facebook_ads",
             "password": campaign.access_token,
             "extra": {"campaign_id": campaign.campaign_id, "graph_url": base_url},
         },

@@ -27,7 +27,7 @@ from pathlib import Path
 import psutil
 
 from scripts.local_airflow import stop_group
-from tests.deployment.topology import Postgres, postgres_reachable, private_airflow_settings, wait_for
+from scripts.native_topology import Postgres, postgres_reachable, private_airflow_settings, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "closrads_sync"

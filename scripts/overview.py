@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from closrads.core.campaigns import SYNC_DAG_ID
+from closrads.core.names import SYNC_DAG_ID
 from scripts.approvals import OPEN_REQUESTS
 
 Get = Callable[[str], dict]  # GET a REST path, return its JSON

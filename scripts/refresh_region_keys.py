@@ -15,9 +15,28 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
 from closrads.core.regions import REGION_KEYS_FILE, diff_region_keys, region_keys_from_search
+
+
+def search_us_regions(hook: FacebookAdsHook) -> list[dict[str, Any]]:
+    """Graph's region search for the US (``adgeolocation``), through the hook's Connection and guards.
+
+    Calls ``api.call`` directly: the SDK's ``TargetingSearch.search`` builds its URL from the
+    class-level default Graph URL and SDK version, ignoring the Connection's ``graph_url`` and
+    ``api_version``.
+    """
+    params = {"type": "adgeolocation", "location_types": ["region"], "country_code": "US", "limit": 1000}
+
+    def search() -> list[dict[str, Any]]:
+        body = hook.api.call("GET", ("search",), params=params).json()
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise ValueError("the region search answer has no data list")
+        return body["data"]
+
+    return hook.call("searching US regions", search)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", type=Path, default=REGION_KEYS_FILE)
     args = parser.parse_args(argv)
 
-    fresh = region_keys_from_search(FacebookAdsHook(args.conn_id).search_us_regions())
+    fresh = region_keys_from_search(search_us_regions(FacebookAdsHook(args.conn_id)))
     current = json.loads(args.file.read_text()) if args.file.exists() else {}
     changes = diff_region_keys(current, fresh)
     if not changes:

@@ -65,6 +65,23 @@ from tests.helpers import (  # noqa: E402 - Airflow must see the environment abo
 logging.raiseExceptions = False
 
 
+@pytest.fixture
+def logs(caplog, capsys):
+    """Everything the code under test logged from DEBUG up, as rendered: the standard library's records
+    (``caplog``) and what Airflow's structlog printed (a hook's ``self.log``, outside a task)."""
+    caplog.set_level(logging.DEBUG)
+
+    class Logs:
+        printed = ""
+
+        @property
+        def text(self) -> str:
+            self.printed += capsys.readouterr().out
+            return caplog.text + self.printed
+
+    return Logs()
+
+
 @pytest.fixture(autouse=True)
 def retry_waits(monkeypatch) -> list[float]:
     """In-task retries wait no time in tests; the waits they asked for are recorded here."""

@@ -5,39 +5,8 @@ under a real ``dag.test`` run); here ``Variable`` answers what the Task SDK woul
 
 import pytest
 
-from closrads.airflow import guard_state
 from closrads.airflow.guard_state import read_variable
 from closrads.core.errors import GuardStateUnavailable
-
-
-class FakeVariable:
-    """``Variable.get`` with the SDK's habit (any failure reads as the default), ``Variable.keys``."""
-
-    def __init__(self, value=None, keys=(), keys_error: Exception | None = None, get_error: Exception | None = None):
-        self.value, self.stored_keys, self.keys_error, self.get_error = value, list(keys), keys_error, get_error
-        self.listed = 0
-
-    def get(self, key, default=None, deserialize_json=False):
-        if self.get_error:
-            raise self.get_error
-        value = self.value.pop(0) if isinstance(self.value, list) else self.value  # a list: one answer per read
-        return default if value is None else value
-
-    def keys(self, prefix=None):
-        self.listed += 1
-        if self.keys_error:
-            raise self.keys_error
-        return [key for key in self.stored_keys if key.startswith(prefix or "")]
-
-
-@pytest.fixture
-def variable(monkeypatch):
-    def answering(**kwargs) -> FakeVariable:
-        fake = FakeVariable(**kwargs)
-        monkeypatch.setattr(guard_state, "Variable", fake)
-        return fake
-
-    return answering
 
 
 def test_a_value_is_taken_without_asking_more(variable):

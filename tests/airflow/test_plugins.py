@@ -16,7 +16,7 @@ PROBE = """
 import json, sys
 from airflow.sdk.plugins_manager import integrate_macros_plugins
 integrate_macros_plugins()
-import closrads.airflow.tasks
+import closrads.airflow.sync.tasks
 print(json.dumps({name: getattr(module, "__file__", None) for name, module in list(sys.modules.items())}))
 """
 
@@ -46,7 +46,7 @@ def test_no_package_module_is_registered_under_a_bare_name(tmp_path):
     ours = {
         name: path for name, path in modules.items() if path and any(Path(path).is_relative_to(s) for s in installed)
     }
-    assert "closrads.airflow.tasks" in ours, "the probe did not import the package from include/"
+    assert "closrads.airflow.sync.tasks" in ours, "the probe did not import the package from include/"
     assert all(name == "closrads" or name.startswith("closrads.") for name in ours), sorted(ours)
     project_plugins = {name: path for name, path in modules.items() if path and Path(path).parent == plugins}
     assert "canary_module" in project_plugins

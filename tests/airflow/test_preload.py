@@ -20,8 +20,8 @@ TASK_NEEDS = [
     "facebook_business.adobjects.adset",
     "airflow.providers.slack.hooks.slack_webhook",
     "airflow.sdk.execution_time.task_runner",
-    "closrads.airflow.sync",
-    "closrads.airflow.undo",
+    "closrads.airflow.sync.run",
+    "closrads.airflow.rollback.run",
 ]
 
 

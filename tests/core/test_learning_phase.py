@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from closrads.core.approval import plan_change
+from closrads.core.change_guard import plan_change
 from closrads.core.learning_phase import (
     DemandObservation,
     LearningPhaseRules,

@@ -2,17 +2,17 @@
 
 import json
 
-from closrads.core.approval import ApprovalResult, Decision
 from closrads.core.autolinks import WORD_JOINER
+from closrads.core.change_guard import ApprovalResult, Decision
 from closrads.core.messages import TaskFailure, approval_request_message, escape, failure_message, report_message
 from closrads.core.report import AdSetOutcome, Outcome, StepResult, StepStatus, SyncReport
+from closrads.core.run_mode import RunMode
 from tests.helpers import block_texts
 
 
 def _report(adsets, steps=()):
     return SyncReport(
-        mode="LIVE: manual run, dry_run param is false",
-        dry_run=False,
+        mode=RunMode(False, "manual run, dry_run param is false"),
         generated_at="2026-11-22 13:00:00 UTC",
         run_id="manual__1",
         demand_states=["OH", "TX"],

@@ -1,13 +1,13 @@
 import pytest
 
 from closrads.core.report import AdSetOutcome, Outcome, RunStatus, StepResult, StepStatus, SyncReport
+from closrads.core.run_mode import RunMode
 from closrads.core.targeting import render_change
 
 
 def _report(**overrides):
     fields = dict(
-        mode="LIVE: manual run, dry_run param is false",
-        dry_run=False,
+        mode=RunMode(False, "manual run, dry_run param is false"),
         generated_at="2026-11-22 13:00:00 UTC",
         run_id="manual__1",
         demand_states=["OH", "TX"],
@@ -43,7 +43,9 @@ def test_adsets_without_an_outcome_are_unknown_or_not_run():
 
 
 def test_dry_report_counts_would_updates():
-    report = _report(dry_run=True, adsets=[AdSetOutcome("1", "Core", Outcome.WOULD_UPDATE, added=["TX"])])
+    report = _report(
+        mode=RunMode(True, "manual run"), adsets=[AdSetOutcome("1", "Core", Outcome.WOULD_UPDATE, added=["TX"])]
+    )
     assert "Would update: 1" in report.render_text()
     assert report.to_dict()["counts"]["would_update"] == 1
     assert report.summary() == "DRY RUN: 1 would update"
@@ -143,3 +145,11 @@ def test_the_last_tries_own_write_is_no_earlier_write():
     updated.include_earlier_writes([(1, ["TX"], [])])
     assert updated.history is None
     assert "history" not in updated.to_dict()  # one try: the usual shape
+
+
+def test_the_mode_travels_as_a_value_and_reads_back_from_old_reports():
+    stored = _report().to_dict()
+    assert (stored["mode"], stored["dry_run"]) == ("LIVE: manual run, dry_run param is false", False)
+    assert SyncReport.from_dict(stored).mode == RunMode(False, "manual run, dry_run param is false")
+    older = {k: v for k, v in stored.items() if k != "run_mode"}  # stored before the report carried run_mode
+    assert SyncReport.from_dict(older).mode == RunMode(False, "manual run, dry_run param is false")

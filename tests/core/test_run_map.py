@@ -2,11 +2,11 @@
 
 from closrads.core.report import AdSetOutcome, Outcome, SyncReport
 from closrads.core.run_map import DEMAND_BANDS, band_for, run_map
+from closrads.core.run_mode import RunMode
 
 
 def report(*adsets: AdSetOutcome, dry_run: bool = False) -> dict:
-    mode = "DRY RUN: manual run" if dry_run else "LIVE: manual run"
-    return SyncReport(mode=mode, dry_run=dry_run, generated_at="2026-12-03 13:00:00 UTC", run_id="manual__1",
+    return SyncReport(mode=RunMode(dry_run, "manual run"), generated_at="2026-12-03 13:00:00 UTC", run_id="manual__1",
                       demand_states=["OH", "TX"], adsets=list(adsets)).to_dict()  # fmt: skip
 
 

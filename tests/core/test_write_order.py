@@ -2,7 +2,7 @@
 
 import json
 
-from closrads.core.approval import ApprovalResult, Decision
+from closrads.core.change_guard import ApprovalResult, Decision
 from closrads.core.learning_phase import LearningPhaseRules, StatePolicy, policy_of
 from closrads.core.run_mode import RunMode
 from closrads.core.write_order import WriteOrder

@@ -140,13 +140,14 @@ def test_params_dry_run_by_default_approval_and_ignoring_the_learning_phase_on_r
 RUN_TIME_ONLY = [
     "requests",
     "facebook_business",
-    "closrads.airflow.sync",
-    "closrads.airflow.undo",
+    "closrads.airflow.sync.run",
+    "closrads.airflow.sync.approval",
+    "closrads.airflow.rollback.run",
     "closrads.airflow.hooks.facebook_ads",
     "closrads.airflow.hooks.closrtech",
     "closrads.core.report",
     "closrads.core.messages",
-    "closrads.core.approval",
+    "closrads.core.change_guard",
     "closrads.core.targeting",
 ]
 
@@ -164,7 +165,7 @@ def test_parsing_the_dag_file_imports_only_the_task_declarations(dag_file):
         """
     )
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-    assert "closrads.airflow.tasks" in loaded and "closrads.airflow.rollback" in loaded  # the declarations
+    assert "closrads.airflow.sync.tasks" in loaded and "closrads.airflow.rollback.tasks" in loaded  # the declarations
     assert [name for name in RUN_TIME_ONLY if name in loaded] == []
 
 
@@ -182,7 +183,7 @@ def test_no_task_declares_an_asset_alias_inlet(bag):
     """Airflow 3.3.2 resolves a task's alias inlets whenever it builds the task's context, DAG-level
     callbacks included (their context is the run's last task's), and the DAG processor cannot answer that
     request: a failed run's callback hung until the processor was killed, and the lost-task alerts queued
-    with it never went out. The audit trail is read through ``closrads.airflow.audit.campaign_events``."""
+    with it never went out. The audit trail is read through ``closrads.airflow.audit_trail.campaign_events``."""
     from airflow.sdk import AssetAlias
 
     for dag in bag.dags.values():

@@ -28,8 +28,7 @@ from sandbox import scenario as sandbox_scenario
 from sandbox.client import SandboxClient, airflow_connections, campaign_connections
 from sandbox.scenario import multi_campaign_scenario, sandbox_campaigns
 from sandbox.server import make_server
-from scripts.overview import campaign_runs
-from tests.deployment.topology import (
+from scripts.native_topology import (
     AirflowDeployment,
     Unavailable,
     airflow_environment,
@@ -38,6 +37,7 @@ from tests.deployment.topology import (
     port_open,
     wait_for,
 )
+from scripts.overview import campaign_runs
 
 # One stack for the module: its tests run on one xdist worker (`make test` uses --dist loadfile; with
 # pytest 9, xdist 3.8's loadgroup no longer groups anything: it renames a node id pytest no longer reads).

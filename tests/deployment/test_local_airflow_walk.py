@@ -32,8 +32,8 @@ import pytest
 
 from sandbox.client import SandboxClient
 from sandbox.scenario import DEFAULT_DEMAND
+from scripts.native_topology import wait_for
 from tests.deployment.test_celery_deployment import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.deployment.topology import wait_for
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.deployment

@@ -148,7 +148,7 @@ def test_a_write_undone_after_the_last_try_is_flagged_by_the_report(sandbox, run
         sandbox.update_adset(MOBILE, targeting=before)
         real(adsets, regions, hook)
 
-    monkeypatch.setattr("closrads.airflow.sync.recheck_uncertain", late_write_then_recheck)
+    monkeypatch.setattr("closrads.airflow.sync.run.recheck_uncertain", late_write_then_recheck)
     result = run_dag({"dry_run": False})
 
     assert result.state == "failed"

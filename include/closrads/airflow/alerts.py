@@ -16,11 +16,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from closrads.airflow.campaign import campaign_for_dag
 from closrads.airflow.exceptions import RunFailedAfterReport
 from closrads.airflow.masking import redacted
 from closrads.airflow.slack import post_to_slack, run_url, task_log_url
-from closrads.core.campaigns import SLACK_CONN_ID
+from closrads.airflow.task_run import campaign_for_dag
+from closrads.core.names import SLACK_CONN_ID
 
 log = logging.getLogger(__name__)
 

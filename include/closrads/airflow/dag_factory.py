@@ -8,7 +8,7 @@ mode, change guard, stale guard, audit trail, rollback, alerts and run notes, un
 
 What differs between campaigns is decided here and in the registry only: the DAG ids, tags,
 schedule, the Graph pool (one per ad account) and the audit alias; the tasks find the rest (their
-Connections, Variables, Slack) from their DAG id at run time (:mod:`closrads.airflow.campaign`).
+Connections, Variables, Slack) from their DAG id at run time (:mod:`closrads.airflow.task_run`).
 Parse-time work is building the DAG objects: no network, Variable or Connection read.
 """
 
@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, Param, dag, get_parsing_context
 
-from closrads.airflow.approval import APPROVE_TASK_ID, REQUIRE_APPROVAL_PARAM, ChangeApprovalOperator
-from closrads.airflow.audit import targeting_changes
+from closrads.airflow.audit_trail import targeting_changes
 from closrads.airflow.defaults import DAG_DEFAULTS, dry_run_param
-from closrads.airflow.rollback import plan_rollback, report_rollback, rollback_adset
-from closrads.airflow.tasks import fetch_demand, list_adsets, map_regions, report, update_adset
+from closrads.airflow.rollback.tasks import plan_rollback, report_rollback, rollback_adset
+from closrads.airflow.sync.approval_operator import APPROVE_TASK_ID, ChangeApprovalOperator
+from closrads.airflow.sync.tasks import fetch_demand, list_adsets, map_regions, report, update_adset
 from closrads.airflow.xcom import XComKey
 from closrads.core.campaigns import Campaign, load_registry
-from closrads.core.params import FORCE_PARAM
+from closrads.core.names import FORCE_PARAM, REQUIRE_APPROVAL_PARAM
 
 SYNC_DOC = """
 ### CLOSRADS{title}: daily CLOSRTECH demand -> Facebook ad set geo targeting

@@ -42,3 +42,14 @@ def read_variable(name: str, purpose: str, *, deserialize_json: bool = False) ->
 
 def _unavailable(name: str, purpose: str, why: str) -> GuardStateUnavailable:
     return GuardStateUnavailable(f"could not read {purpose}, Variable {name} ({why}); not writing without it")
+
+
+def write_variable(name: str, value: Any, purpose: str) -> None:
+    """Record guard state as a JSON Variable. Fails closed: a record that cannot be written is a transient
+    error (Airflow retries the task), never a write made without it."""
+    try:
+        Variable.set(name, value, serialize_json=True)
+    except Exception as exc:  # noqa: BLE001 - no write without the guard's record
+        raise GuardStateUnavailable(
+            f"could not record {purpose} in Variable {name} ({type(exc).__name__}); nothing was written"
+        ) from None

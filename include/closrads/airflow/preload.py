@@ -50,7 +50,8 @@ import closrads.airflow.dag_factory
 import closrads.airflow.hooks.airflow_api
 import closrads.airflow.hooks.closrtech
 import closrads.airflow.hooks.facebook_ads
-import closrads.airflow.sync
-import closrads.airflow.undo
+import closrads.airflow.rollback.run
+import closrads.airflow.sync.approval
+import closrads.airflow.sync.run
 import closrads.core.campaigns
 import closrads.core.messages  # noqa: F401

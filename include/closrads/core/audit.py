@@ -3,7 +3,7 @@
 Every live write, by the sync or by a rollback, leaves one record per ad set. It must outlive the
 task that made it (clearing a task deletes its XCom), be readable per ad set by a person in the
 Airflow UI and by tools through the REST API, and hold enough to undo the write: the full region
-entries before and after, not just the state codes. :mod:`closrads.airflow.audit` stores it as the
+entries before and after, not just the state codes. :mod:`closrads.airflow.audit_trail` stores it as the
 ``extra`` of an Airflow asset event, one asset per ad set.
 """
 

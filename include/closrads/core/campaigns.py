@@ -25,28 +25,29 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from closrads.core.errors import ClosradsError
+from closrads.core.names import (  # the names every campaign derives its own from
+    APPLIED_DEMAND_VARIABLE,
+    APPROVAL_THRESHOLD_VARIABLE,
+    APPROVAL_TIMEOUT_VARIABLE,
+    AUDIT_ALIAS,
+    DEFAULT_APPROVAL_THRESHOLD,
+    DEFAULT_APPROVAL_TIMEOUT_MINUTES,
+    DEFAULT_SCHEDULE,
+    DEMAND_HISTORY_VARIABLE,
+    DRY_RUN_VARIABLE,
+    GRAPH_POOL,
+    LEARNING_PHASE_VARIABLE,
+    ROLLBACK_DAG_ID,
+    SEPARATOR,
+    SLACK_CONN_ID,
+    SYNC_DAG_ID,
+)
 
 REGISTRY_FILE_ENV = "CLOSRADS_CAMPAIGNS_FILE"
 NO_REGISTRY = "none"  # CLOSRADS_CAMPAIGNS_FILE=none: the default campaign, whatever include/ holds
 # Next to the closrads package: include/campaigns.yaml in the repository (and in the image).
 DEFAULT_REGISTRY_FILE = Path(__file__).resolve().parents[2] / "campaigns.yaml"
 
-# The names every campaign derives its own from (the default campaign uses them as they are).
-SYNC_DAG_ID = "closrads_sync"
-ROLLBACK_DAG_ID = "closrads_rollback"
-DRY_RUN_VARIABLE = "closrads_dry_run"
-APPROVAL_THRESHOLD_VARIABLE = "closrads_approval_threshold"
-APPROVAL_TIMEOUT_VARIABLE = "closrads_approval_timeout_minutes"
-APPLIED_DEMAND_VARIABLE = "closrads_last_applied_demand"
-GRAPH_POOL = "closrads_graph"
-AUDIT_ALIAS = "closrads_targeting_changes"
-LEARNING_PHASE_VARIABLE = "closrads_learning_phase"
-DEMAND_HISTORY_VARIABLE = "closrads_demand_history"
-SLACK_CONN_ID = "closrads_slack"
-DEFAULT_SCHEDULE = "0 13 * * *"  # 13:00 UTC: morning in the US, after CLOSRTECH refreshes its demand
-DEFAULT_APPROVAL_THRESHOLD = 10
-DEFAULT_APPROVAL_TIMEOUT_MINUTES = 60
-SEPARATOR = "__"  # between a base name and a campaign's slug: closrads_sync__acme_roofing
 
 # A slug ends up in DAG ids, Variable keys and pool names: lower case, digits, single underscores.
 _SLUG = r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$"
@@ -249,9 +250,6 @@ class Registry(BaseModel):
             return self._by_dag_id[dag_id]
         except KeyError:
             raise RegistryError(f"no campaign of {self.source or 'the registry'} has a DAG {dag_id!r}") from None
-
-    def sync_dag_ids(self) -> list[str]:
-        return [campaign.sync_dag_id for campaign in self.campaigns]
 
 
 def registry_path() -> Path | None:

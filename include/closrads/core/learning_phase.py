@@ -17,7 +17,7 @@ What these rules hold back is never silent: every ad set says which states were 
 They never hold back a fail-safe (bad or all-zero demand is refused as before) or the change guard
 (which judges the change that will be written), and a person can switch them off for one run.
 
-Pure logic: :mod:`closrads.airflow.sync` reads the settings, the demand history and the audit trail.
+Pure logic: :mod:`closrads.airflow.sync.planning` reads the settings, the demand history and the audit trail.
 """
 
 from __future__ import annotations
@@ -29,15 +29,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from closrads.core.errors import ClosradsError
-from closrads.core.params import FORCE_PARAM
+from closrads.core.names import FORCE_PARAM
 from closrads.core.regions import map_states, state_for_key, us_state_keys
 from closrads.core.targeting import current_state_keys
+from closrads.core.timestamps import utc_minute
 
 # Bounds on the settings: each bounds how much history a run reads, too.
 MAX_EDIT_INTERVAL_HOURS = 30 * 24
 MAX_ZERO_RUNS = 30
 MAX_ADD_AT_DEMAND = 1_000_000
-TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
 
 
 class LearningPhaseSettingError(ClosradsError):
@@ -302,6 +302,6 @@ def edit_hold(last_write: datetime | None, interval: timedelta | None, now: date
 
 def describe_hold(last_write: datetime, until: datetime, interval: timedelta) -> str:
     return (
-        f"held back until {until.strftime(TIME_FORMAT)}: last edited {last_write.strftime(TIME_FORMAT)}, "
+        f"held back until {utc_minute(until)}: last edited {utc_minute(last_write)}, "
         f"at least {_hours(interval.total_seconds() / 3600)} between two edits"
     )

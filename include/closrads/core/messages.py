@@ -77,7 +77,7 @@ def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[d
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(f"{report.title} - {report.label}", 150)}},
         _section(
-            f"*{report.label}*: {escape(_reason(report.mode))}\n"
+            f"*{report.label}*: {escape(report.mode.reason)}\n"
             f"{_STATUS_ICON[report.status]} *Status:* {report.status.upper()}   *Time:* {report.generated_at}"
         ),
     ]
@@ -234,10 +234,6 @@ def _adset_line(adset: AdSetOutcome) -> str:
 
 def _step_text(step) -> str:
     return step.error or "not run (an earlier step failed)"
-
-
-def _reason(mode: str) -> str:
-    return mode.split(": ", 1)[1] if ": " in mode else mode
 
 
 def _chunks(lines: list[str]) -> list[str]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
-from closrads.core.approval import ApprovalResult, Decision
+from closrads.core.change_guard import ApprovalResult, Decision
 from closrads.core.drift import OutsideChange
+from closrads.core.run_mode import RunMode
 from closrads.core.targeting import render_change
 
 
@@ -75,6 +76,11 @@ class AdSetOutcome:
 
     def __post_init__(self) -> None:
         self.outcome = Outcome(self.outcome)
+
+    @property
+    def label(self) -> str:
+        """``Core (123)``: how the logs, the UI's map index and failure messages name the ad set."""
+        return f"{self.name} ({self.adset_id})"
 
     @property
     def needs_recheck(self) -> bool:
@@ -221,9 +227,8 @@ class StepResult:
 
 @dataclass
 class SyncReport:
-    mode: str  # "DRY RUN: manual run, dry_run param is true"
-    dry_run: bool
-    generated_at: str  # UTC
+    mode: RunMode  # dry or live, and why
+    generated_at: str  # UTC, utc_stamp()
     run_id: str
     demand_states: list[str] = field(default_factory=list)
     unmapped_states: list[str] = field(default_factory=list)
@@ -237,6 +242,7 @@ class SyncReport:
     @classmethod
     def from_dict(cls, data: dict) -> SyncReport:
         fields = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        fields["mode"] = RunMode.from_report(data)
         fields["adsets"] = [AdSetOutcome.from_dict(row) for row in data.get("adsets", [])]
         fields["steps"] = [StepResult(**row) for row in data.get("steps", [])]
         if data.get("approval"):
@@ -248,8 +254,12 @@ class SyncReport:
         return self.approval is not None and self.approval.decision == Decision.REJECTED
 
     @property
+    def dry_run(self) -> bool:
+        return self.mode.dry_run
+
+    @property
     def label(self) -> str:
-        return "DRY RUN" if self.dry_run else "LIVE"
+        return self.mode.label
 
     @property
     def changed_outcome(self) -> Outcome:
@@ -301,6 +311,8 @@ class SyncReport:
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        # The mode as people and tools read it ("DRY RUN: <why>", dry_run), and as the pages read it back.
+        data["mode"], data["dry_run"], data["run_mode"] = self.mode.describe(), self.dry_run, self.mode.to_dict()
         data["adsets"] = [adset.to_dict() for adset in self.adsets]
         data["steps"] = [{"name": s.name, "status": str(s.status), "error": s.error} for s in self.steps]
         data["approval"] = self.approval.to_dict() if self.approval else None
@@ -334,7 +346,7 @@ class SyncReport:
         """The report as plain text: readable on its own in a task log or a terminal."""
         lines = [
             f"{self.title} - {self.label} | {self.generated_at} | run {self.run_id}",
-            f"Mode: {self.mode}",
+            f"Mode: {self.mode.describe()}",
             f"Status: {self.status.upper()}",
         ]
         if self.status in (RunStatus.ABORTED, RunStatus.REJECTED):

@@ -158,7 +158,7 @@ def run_map(report: dict, demand: dict[str, int] | None) -> RunMap:
     return RunMap(
         result.title,
         result.run_id,
-        result.mode,
+        result.mode.describe(),
         str(result.status),
         result.summary(),
         states,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from closrads.core.campaigns import DRY_RUN_VARIABLE
+from closrads.core.names import DRY_RUN_VARIABLE
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -37,6 +37,16 @@ class RunMode:
     @classmethod
     def from_dict(cls, data: dict) -> RunMode:
         return cls(dry_run=bool(data["dry_run"]), reason=str(data["reason"]), invalid=bool(data.get("invalid")))
+
+    @classmethod
+    def from_report(cls, report: dict) -> RunMode:
+        """The mode of a stored report (its ``run_mode``; a report stored before it had one states its
+        mode only as ``"<label>: <why>"`` beside ``dry_run``)."""
+        if isinstance(report.get("run_mode"), dict):
+            return cls.from_dict(report["run_mode"])
+        described = str(report.get("mode") or "")
+        label = f"{'DRY RUN' if report.get('dry_run', True) else 'LIVE'}: "
+        return cls(bool(report.get("dry_run", True)), described.removeprefix(label))
 
 
 def parse_flag(value: object) -> bool:

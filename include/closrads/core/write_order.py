@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from closrads.core.approval import ApprovalResult
+from closrads.core.change_guard import ApprovalResult
 from closrads.core.learning_phase import StatePolicy
 from closrads.core.run_mode import RunMode
 

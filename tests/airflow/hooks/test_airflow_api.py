@@ -1,7 +1,5 @@
 """AirflowApiHook against Airflow's own REST API over HTTP: the run's note, and failures that stay quiet."""
 
-import logging
-
 import pytest
 
 from closrads.airflow.hooks.airflow_api import AirflowApiHook
@@ -32,14 +30,13 @@ def test_without_the_connection_the_note_is_off():
     [("http://127.0.0.1:9", "Connection refused"), (None, "setting the note: HTTP 404")],
 )
 def test_a_failure_is_a_warning_that_names_the_step_without_secrets(
-    api_connection, airflow_api_server, caplog, host, why
+    api_connection, airflow_api_server, logs, host, why
 ):
     api_connection(host or airflow_api_server)
-    with caplog.at_level(logging.DEBUG):
-        assert AirflowApiHook().set_run_note("closrads_sync", "no_such_run", "LIVE: 1 updated") is False
-    assert "Could not set the run's note through the Airflow API (run unaffected)" in caplog.text
-    assert why in caplog.text
-    assert_no_secret(caplog.text, "the log", (PASSWORD,))
+    assert AirflowApiHook().set_run_note("closrads_sync", "no_such_run", "LIVE: 1 updated") is False
+    assert "Could not set the run's note through the Airflow API (run unaffected)" in logs.text
+    assert why in logs.text
+    assert_no_secret(logs.text, "the log", (PASSWORD,))
 
 
 def test_who_cleared_a_task_is_read_from_airflows_audit_log(sandbox, run_dag, api_connection, airflow_api_server):
@@ -61,11 +58,10 @@ def test_who_cleared_a_task_is_read_from_airflows_audit_log(sandbox, run_dag, ap
     assert hook.who_cleared("closrads_sync", run.run_id, "update_adset", later) is None  # only clears after since
 
 
-def test_who_cleared_without_the_connection_or_the_api_is_unknown(api_connection, caplog):
+def test_who_cleared_without_the_connection_or_the_api_is_unknown(api_connection, logs):
     from datetime import UTC, datetime
 
     api_connection("http://127.0.0.1:9")
-    with caplog.at_level(logging.DEBUG):
-        assert AirflowApiHook().who_cleared("closrads_sync", "manual__x", "update_adset", datetime.now(UTC)) is None
-    assert "Could not read Airflow's audit log for clears of update_adset" in caplog.text
-    assert_no_secret(caplog.text, "the log", (PASSWORD,))
+    assert AirflowApiHook().who_cleared("closrads_sync", "manual__x", "update_adset", datetime.now(UTC)) is None
+    assert "Could not read Airflow's audit log for clears of update_adset" in logs.text
+    assert_no_secret(logs.text, "the log", (PASSWORD,))

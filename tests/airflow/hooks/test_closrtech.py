@@ -157,7 +157,3 @@ def test_the_connection_test_names_what_is_wrong_without_the_secret(sandbox):
     ok, message = ClosrtechHook().test_connection()
     assert not ok and "rejected the credentials (HTTP 401)" in message
     assert scenario.CLOSRTECH_PASSWORD not in message and len(sandbox.requests("closrtech")) == 1  # no retries
-
-
-def test_the_connection_form_relabels_the_password():
-    assert ClosrtechHook.get_ui_field_behaviour()["relabeling"]["password"] == "CLOSRTECH password"

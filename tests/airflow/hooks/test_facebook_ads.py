@@ -213,23 +213,20 @@ def test_a_listing_page_is_read_within_a_size_cap_and_a_deadline(sandbox, retry_
 # -- Meta's rate limits (the sandbox emulates the ad account's score: reads cost 1, writes 3) ---------
 
 
-def test_high_usage_is_logged_and_slows_the_next_calls(sandbox, retry_waits, caplog):
+def test_high_usage_is_logged_and_slows_the_next_calls(sandbox, retry_waits, logs):
     sandbox.set_score(budget=20, window=60, block=60)
     hook = FacebookAdsHook()
-    caplog.set_level("INFO")
     for _ in range(14):
         hook.get_adset("120215550000000001")  # 14 of 20: quiet
-    assert retry_waits == [] and "high API usage" not in caplog.text
+    assert retry_waits == [] and "high API usage" not in logs.text
     for _ in range(4):
         hook.get_adset("120215550000000001")  # 18 of 20: 90 %
-    assert "Facebook: high API usage: 90% of the ad account score limit used" in caplog.text
+    assert "Facebook: high API usage: 90% of the ad account score limit used" in logs.text
     assert retry_waits == []  # below 90 % before each of these calls: no pacing yet
     hook.get_adset("120215550000000001")  # paced 0 s at 90 %; 95 % after
     hook.get_adset("120215550000000001")  # paced 5 s at 95 %; 100 % after
     assert retry_waits == [5.0]
-    assert "Facebook: waiting 5 s before reading ad set 120215550000000001 (95% of the ad account score" in (
-        caplog.text
-    )
+    assert "Facebook: waiting 5 s before reading ad set 120215550000000001 (95% of the ad account score" in (logs.text)
 
 
 def test_a_throttled_call_waits_what_meta_says_then_succeeds(sandbox, retry_waits, monkeypatch):
@@ -310,8 +307,3 @@ def test_the_connection_test_names_a_rejected_token_without_it(sandbox, retry_wa
     assert not ok and message.startswith(f"reading campaign {scenario.CAMPAIGN_ID}: the access token was rejected")
     assert "put a valid System User token in the password of Connection 'facebook_ads_default'" in message
     assert scenario.ACCESS_TOKEN not in message and retry_waits == []  # one request, no retries
-
-
-def test_the_connection_form_calls_the_password_a_system_user_token():
-    assert FacebookAdsHook.get_ui_field_behaviour()["relabeling"] == {"password": "System User token"}
-    assert FacebookAdsHook().get_conn is not None

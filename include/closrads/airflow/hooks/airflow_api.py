@@ -14,7 +14,6 @@ changes the run's result. The password and the token are registered with the sec
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -24,10 +23,9 @@ from urllib.parse import quote
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
+from closrads.airflow.hooks.connections import base_url
 from closrads.airflow.masking import mask_secret_forms, redacted
 from closrads.core.errors import network_reason
-
-log = logging.getLogger(__name__)
 
 # Airflow limits a note to 1000 characters; the run note is one summary line.
 MAX_NOTE_CHARS = 1000
@@ -49,16 +47,16 @@ class AirflowApiHook(BaseHook):
         try:
             conn = BaseHook.get_connection(self.airflow_api_conn_id)
         except AirflowNotFoundException:
-            log.info("Run note is off: no Airflow Connection '%s'", self.airflow_api_conn_id)
+            self.log.info("Run note is off: no Airflow Connection '%s'", self.airflow_api_conn_id)
             return None
         mask_secret_forms(conn.password or "")
         try:
             self._patch_note(conn, dag_id, run_id, note[:MAX_NOTE_CHARS])
         except Exception as exc:  # noqa: BLE001 - a note is never worth failing the run
             reason = str(exc) if isinstance(exc, _ApiRefused) else redacted(network_reason(exc))
-            log.warning("Could not set the run's note through the Airflow API (run unaffected): %s", reason)
+            self.log.warning("Could not set the run's note through the Airflow API (run unaffected): %s", reason)
             return False
-        log.info("Run note set: %s", note)
+        self.log.info("Run note set: %s", note)
         return True
 
     def who_cleared(self, dag_id: str, run_id: str, task_id: str, since: datetime) -> tuple[str, str] | None:
@@ -79,7 +77,7 @@ class AirflowApiHook(BaseHook):
                 entries = answer.json().get("event_logs") or []
         except Exception as exc:  # noqa: BLE001 - the alert still goes out, without the name
             reason = str(exc) if isinstance(exc, _ApiRefused) else redacted(network_reason(exc))
-            log.warning("Could not read Airflow's audit log for clears of %s: %s", task_id, reason)
+            self.log.warning("Could not read Airflow's audit log for clears of %s: %s", task_id, reason)
             return None
         for entry in entries if isinstance(entries, list) else []:
             if isinstance(entry, dict) and _clears(entry.get("extra"), task_id):
@@ -144,10 +142,7 @@ def _check(answer, step: str) -> None:
 
 
 def _base_url(conn) -> str:
-    host = str(conn.host or "").strip().rstrip("/")
+    host = str(conn.host or "").strip()
     if not host:
         raise _ApiRefused(f"Connection '{conn.conn_id}' has no host (the API server's base URL)")
-    if "://" not in host:
-        scheme = conn.schema or "http"
-        host = f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
-    return host
+    return base_url(conn, host, "http")

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 from airflow.sdk import BaseHook
 
 from closrads.airflow.hooks.bodies import BodyBroken, BodyProblem, BodyTooLarge, BodyTooSlow, read_bounded
-from closrads.airflow.hooks.connections import extras, load_connection, require, require_https, require_secret
+from closrads.airflow.hooks.connections import base_url, extras, load_connection, require, require_https, require_secret
 from closrads.airflow.masking import mask_secret_forms, redacted
+from closrads.airflow.provider import CLOSRTECH_CONN_TYPE
 from closrads.airflow.retrying import CLOSRTECH_BACKOFF, call_with_backoff
 from closrads.core.demand import parse_demand
 from closrads.core.errors import ClosradsError, ClosrtechRejected, ClosrtechUnavailable, DemandDataError, network_reason
-
-log = logging.getLogger(__name__)
 
 # A real answer is a few KB (51 states); anything near this is not demand.
 MAX_BODY_BYTES = 1_000_000
@@ -41,14 +38,14 @@ class ClosrtechHook(BaseHook):
     in every encoding with Airflow's secrets masker as soon as it reads the Connection, and never
     lets a URL, a ``requests`` exception text, a response body or the settings object into an error.
 
-    :param closrtech_conn_id: an ``http`` Connection: host = base URL, login = account email,
+    :param closrtech_conn_id: a CLOSRTECH Connection (or an ``http`` one): host = base URL, login = account email,
         password = account password, extra ``{"campaign": "VND_VETERAN_LEADS"}``.
     :param timeout: seconds per HTTP attempt, the whole body included.
     """
 
     conn_name_attr = "closrtech_conn_id"
     default_conn_name = "closrtech_default"
-    conn_type = "http"
+    conn_type = CLOSRTECH_CONN_TYPE  # registered by closrads.airflow.provider; http Connections work too
     hook_name = "CLOSRTECH"
 
     def __init__(self, closrtech_conn_id: str = default_conn_name, timeout: float = 30.0, **kwargs) -> None:
@@ -60,29 +57,16 @@ class ClosrtechHook(BaseHook):
     def settings(self) -> ClosrtechSettings:
         conn = load_connection(
             self.closrtech_conn_id,
-            'type http, host = CLOSRTECH base URL, login = email, password, extra {"campaign": "..."}',
+            'type CLOSRTECH, host = CLOSRTECH base URL, login = email, password, extra {"campaign": "..."}',
         )
         mask_secret_forms(conn.password)
         host = require(conn, conn.host, "host", "the CLOSRTECH base URL, e.g. https://api.closrtech.com")
-        if "://" not in host:
-            host = f"{conn.schema or 'https'}://{host}"
-        if conn.port:
-            host = f"{host}:{conn.port}"
         return ClosrtechSettings(
-            base_url=require_https(conn, host.rstrip("/"), "host"),
+            base_url=require_https(conn, base_url(conn, host, "https"), "host"),
             email=require(conn, conn.login, "login", "the CLOSRTECH account email"),
             password=require_secret(conn, conn.password, "password", "the CLOSRTECH account password"),
             campaign=require(conn, extras(conn).get("campaign"), 'extra "campaign"', "the CLOSRTECH campaign code"),
         )
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """How Airflow's Connection form shows this hook's fields (once its Connection type is registered)."""
-        return {
-            "hidden_fields": ["schema", "port"],
-            "relabeling": {"host": "CLOSRTECH base URL", "login": "Account email", "password": "CLOSRTECH password"},
-            "placeholders": {"host": "https://api.closrtech.com", "extra": '{"campaign": "VND_VETERAN_LEADS"}'},
-        }
 
     def test_connection(self) -> tuple[bool, str]:
         """Airflow's Connection *Test*: one authenticated demand request, no retries. The message says what
@@ -106,7 +90,7 @@ class ClosrtechHook(BaseHook):
         """
         _ = self.settings  # validates the Connection (and masks its secrets) before any network call
         body = call_with_backoff(
-            self._request_demand, delays=CLOSRTECH_BACKOFF, what="CLOSRTECH demand request", log=log
+            self._request_demand, delays=CLOSRTECH_BACKOFF, what="CLOSRTECH demand request", log=self.log
         )
         return parse_demand(body)
 

@@ -33,6 +33,17 @@ def require(conn: Connection, value: Any, field: str, meaning: str) -> str:
     return text
 
 
+def base_url(conn: Connection, host: str, default_scheme: str) -> str:
+    """A Connection's host as a base URL: the scheme (the Connection's schema, else ``default_scheme``)
+    and its port added where the host does not carry them, no trailing slash."""
+    url = host.strip().rstrip("/")
+    if "://" not in url:
+        url = f"{conn.schema or default_scheme}://{url}"
+    if conn.port and urlsplit(url).port is None:
+        url = f"{url}:{conn.port}"
+    return url
+
+
 def extras(conn: Connection) -> dict[str, Any]:
     try:
         data = conn.extra_dejson

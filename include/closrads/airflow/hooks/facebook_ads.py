@@ -8,7 +8,6 @@ timeout on every request, and errors translated into messages that never carry t
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from dataclasses import dataclass
@@ -20,16 +19,17 @@ from airflow.sdk import BaseHook
 from closrads.airflow import retrying
 from closrads.airflow.hooks.bodies import BodyProblem, read_bounded
 from closrads.airflow.hooks.connections import extras, load_connection, require, require_https, require_secret
+from closrads.airflow.hooks.graph_responses import NonGraphHttpError, graph_error, reject_non_graph_errors
 from closrads.airflow.masking import mask_secret_forms, redacted
+from closrads.airflow.provider import FACEBOOK_ADS_CONN_TYPE
 from closrads.airflow.retrying import GRAPH_BACKOFF, call_with_backoff
-from closrads.core.errors import ClosradsError, ConnectionConfigError, GraphError, InvalidAccessToken, network_reason
-from closrads.core.graph_errors import INVALID_TOKEN_CODE, is_transient
-from closrads.core.graph_usage import GraphUsage, parse_usage, throttle_wait
+from closrads.core.errors import ClosradsError, ConnectionConfigError, GraphError, network_reason
+from closrads.core.graph_errors import is_transient
+from closrads.core.graph_usage import GraphUsage, parse_usage
 
 if TYPE_CHECKING:
     from facebook_business.api import FacebookAdsApi
 
-log = logging.getLogger(__name__)
 
 # "v26.0", "26.0", "26": the Graph API version, normalised to "v26.0".
 _API_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?$")
@@ -62,8 +62,8 @@ class FacebookSettings:
 class FacebookAdsHook(BaseHook):
     """List a campaign's ad sets and read/replace their targeting.
 
-    :param facebook_conn_id: a ``generic`` Connection: password = System User access token, extra
-        ``{"ad_account_id": "act_...", "campaign_id": "...", "api_version": "v26.0",
+    :param facebook_conn_id: a Facebook Ads (CLOSRADS) Connection (or a ``generic`` one): password =
+        System User access token, extra ``{"ad_account_id": "act_...", "campaign_id": "...", "api_version": "v26.0",
         "graph_url": "https://graph.facebook.com"}`` (the last two optional; the version defaults to
         the pinned facebook-business SDK's own).
     :param timeout: seconds per HTTP request.
@@ -74,7 +74,7 @@ class FacebookAdsHook(BaseHook):
 
     conn_name_attr = "facebook_conn_id"
     default_conn_name = "facebook_ads_default"
-    conn_type = "generic"
+    conn_type = FACEBOOK_ADS_CONN_TYPE  # registered by closrads.airflow.provider; generic Connections work too
     hook_name = "Facebook Ads (CLOSRADS)"
 
     def __init__(
@@ -94,7 +94,7 @@ class FacebookAdsHook(BaseHook):
     def settings(self) -> FacebookSettings:
         conn = load_connection(
             self.facebook_conn_id,
-            'type generic, password = System User access token, extra {"ad_account_id": "act_...", '
+            'type Facebook Ads (CLOSRADS), password = System User access token, extra {"ad_account_id": "act_...", '
             '"campaign_id": "..."}',
         )
         mask_secret_forms(conn.password)
@@ -141,19 +141,8 @@ class FacebookAdsHook(BaseHook):
         settings = self.settings
         session = FacebookSession(access_token=settings.access_token, timeout=self.timeout)
         session.GRAPH = settings.graph_url  # instance attribute: other hooks keep the real Graph URL
-        session.requests.hooks["response"].extend([self._read_body, self._note_usage, _reject_non_graph_errors])
+        session.requests.hooks["response"].extend([self._read_body, self._note_usage, reject_non_graph_errors])
         return FacebookAdsApi(session, api_version=settings.api_version)
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """How Airflow's Connection form shows this hook's fields (once its Connection type is registered)."""
-        return {
-            "hidden_fields": ["host", "schema", "login", "port"],
-            "relabeling": {"password": "System User token"},
-            "placeholders": {
-                "extra": '{"ad_account_id": "act_...", "campaign_id": "...", "api_version": "v25.0"}',
-            },
-        }
 
     def get_conn(self) -> FacebookAdsApi:
         """The hook's own SDK API object (never the process-wide default)."""
@@ -193,7 +182,7 @@ class FacebookAdsHook(BaseHook):
         that is a mis-typed id, and writing to it would spend someone else's budget.
         """
         settings = self.settings
-        rows = self._call(f"listing the ad sets of campaign {settings.campaign_id}", self._all_listing_pages)
+        rows = self.call(f"listing the ad sets of campaign {settings.campaign_id}", self._all_listing_pages)
         expected_account = settings.ad_account_id.removeprefix("act_")
         adsets = []
         for row in rows:
@@ -261,7 +250,7 @@ class FacebookAdsHook(BaseHook):
         def read() -> dict[str, Any]:
             return AdSet(adset_id, api=self.api).api_get(fields=list(READ_FIELDS)).export_all_data()
 
-        return self._call(f"reading ad set {adset_id}", read)
+        return self.call(f"reading ad set {adset_id}", read)
 
     def update_targeting(self, adset_id: str, targeting: dict[str, Any], *, validate_only: bool = False) -> None:
         """Replace the ad set's whole targeting object (callers pass a full, deep-copied one).
@@ -275,24 +264,7 @@ class FacebookAdsHook(BaseHook):
         if validate_only:
             params["execution_options"] = ["validate_only"]
         what = f"{'validating' if validate_only else 'updating'} the targeting of ad set {adset_id}"
-        self._call(what, lambda: AdSet(adset_id, api=self.api).api_update(params=params))
-
-    def search_us_regions(self) -> list[dict[str, Any]]:
-        """Graph's region search for the US (``adgeolocation``), used to regenerate the key file.
-
-        Calls ``api.call`` directly: the SDK's ``TargetingSearch.search`` builds its URL from the
-        class-level default Graph URL and SDK version, ignoring this hook's ``graph_url`` and
-        ``api_version``.
-        """
-        params = {"type": "adgeolocation", "location_types": ["region"], "country_code": "US", "limit": 1000}
-
-        def search() -> list[dict[str, Any]]:
-            body = self.api.call("GET", ("search",), params=params).json()
-            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-                raise ValueError("the region search answer has no data list")
-            return body["data"]
-
-        return self._call("searching US regions", search)
+        self.call(what, lambda: AdSet(adset_id, api=self.api).api_update(params=params))
 
     # -- Meta's rate limits ------------------------------------------------------------------
 
@@ -318,21 +290,24 @@ class FacebookAdsHook(BaseHook):
         if usage is not None:
             self.usage = usage
             if usage.is_high:
-                log.warning("Facebook: high API usage: %s", usage.describe())
+                self.log.warning("Facebook: high API usage: %s", usage.describe())
         return response
 
     def _pace(self, what: str) -> None:
         """Slow down before Meta blocks: the closer the last answer's usage is to 100 %, the longer the wait."""
         wait = self.usage.pacing_seconds() if self.usage is not None else 0.0
         if wait > 0:
-            log.warning("Facebook: waiting %g s before %s (%s)", wait, what, self.usage.describe())
+            self.log.warning("Facebook: waiting %g s before %s (%s)", wait, what, self.usage.describe())
             retrying.pause(wait)  # looked up at call time: the tests' replacement applies
 
     # -- error handling ----------------------------------------------------------------------
 
-    def _call(self, what: str, func):
+    def call(self, what: str, func):
+        """Run one Graph call (``func``, through :attr:`api`) as every call of this hook runs: paced by the
+        ad account's usage, transient failures retried, every failure a :class:`GraphError` whose message
+        names ``what`` and never the token."""
         return call_with_backoff(
-            lambda: self._translated(what, func), delays=GRAPH_BACKOFF, what=f"Facebook: {what}", log=log
+            lambda: self._translated(what, func), delays=GRAPH_BACKOFF, what=f"Facebook: {what}", log=self.log
         )
 
     def _translated(self, what: str, func):
@@ -345,11 +320,11 @@ class FacebookAdsHook(BaseHook):
         try:
             return func()
         except FacebookRequestError as exc:
-            error = _graph_error(exc, what, self.facebook_conn_id)
+            error = graph_error(exc, what, self.facebook_conn_id)
             if error.retry_after:
                 self.usage = None  # the retry waits for the block itself; no pacing on top of it
             raise error from None
-        except _NonGraphHttpError as exc:
+        except NonGraphHttpError as exc:
             raise GraphError(
                 f"{what}: {where} answered HTTP {exc.status} with a body that is not Graph JSON",
                 transient=is_transient(None, http_status=exc.status),
@@ -361,50 +336,3 @@ class FacebookAdsHook(BaseHook):
             raise GraphError(f"{what}: could not reach {where} ({reason})", transient=True) from None
         except (FacebookError, ValueError, KeyError, TypeError) as exc:
             raise GraphError(f"{what}: unexpected response from {where}: {redacted(exc)[:300]}") from None
-
-
-class _NonGraphHttpError(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
-def _reject_non_graph_errors(response, *args, **kwargs):
-    """``requests`` response hook: a body that is not JSON (a gateway's HTML page, whatever its status)
-    and an HTTP error without a Graph JSON error body must fail the call. The SDK alone counts a
-    non-JSON body as a success."""
-    try:
-        body = response.json()
-    except ValueError:
-        raise _NonGraphHttpError(response.status_code) from None
-    if response.status_code >= 400 and not (isinstance(body, dict) and "error" in body):
-        raise _NonGraphHttpError(response.status_code)
-    return response
-
-
-def _graph_error(exc, what: str, conn_id: str) -> GraphError:
-    code = exc.api_error_code()
-    message = redacted(exc.api_error_message() or "no error message")
-    status = exc.http_status()
-    body = exc.body()
-    if code is None and isinstance(body, dict) and "error" not in body:
-        # {"success": false}: Graph neither confirmed the change nor said why
-        return GraphError(f"{what}: Graph answered HTTP {status} without confirming it (no success, no error)")
-    if code is None and not isinstance(body, dict):
-        detail = f"HTTP {status} with a body that is not Graph JSON"
-    else:
-        detail = f"Graph error {code}"
-        if exc.api_error_subcode():
-            detail += f"/{exc.api_error_subcode()}"
-        detail += f" (HTTP {status}): {message}"
-    if code == INVALID_TOKEN_CODE:
-        return InvalidAccessToken(
-            f"{what}: the access token was rejected by Facebook ({detail}); put a valid System User "
-            f"token in the password of Connection '{conn_id}'",
-            code=code,
-        )
-    transient = is_transient(code, flagged_transient=bool(exc.api_transient_error()), http_status=status)
-    wait = throttle_wait(code, parse_usage(exc.http_headers()))
-    if wait is not None:
-        detail += f" (rate limited: Meta needs about {wait:g} s before the next call)"
-    return GraphError(f"{what}: {detail}", code=code, transient=transient, retry_after=wait)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from closrads.airflow.approval import APPROVE_TASK_ID
-from closrads.airflow.audit import trusted_record
+from closrads.airflow.audit_trail import trusted_record
+from closrads.airflow.sync.approval_operator import APPROVE_TASK_ID
 from closrads.airflow.xcom import XComKey
 from closrads.core.audit import AuditRecord
 from closrads.core.campaigns import Campaign

@@ -7,7 +7,7 @@ every ad set's change from the listing, and a change bigger than the threshold (
 ``require_approval`` waits for an Approve. The approved plan is then binding: an ad set whose change
 differs from it when its turn to write comes is not written (docs/design.md, "Change guard").
 
-Pure logic: :mod:`closrads.airflow.approval` reads the Variables and talks to Airflow.
+Pure logic: :mod:`closrads.airflow.sync.approval` reads the Variables and talks to Airflow.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 from closrads.core.autolinks import defuse_links
-from closrads.core.campaigns import (
+from closrads.core.errors import ClosradsError
+from closrads.core.learning_phase import StatePolicy
+from closrads.core.names import (
     APPROVAL_THRESHOLD_VARIABLE,
     APPROVAL_TIMEOUT_VARIABLE,
     DEFAULT_APPROVAL_THRESHOLD,
     DEFAULT_APPROVAL_TIMEOUT_MINUTES,
 )
-from closrads.core.errors import ClosradsError
-from closrads.core.learning_phase import StatePolicy
 from closrads.core.targeting import GeoPlan, plan_geo_update, render_change, usable_targeting
 
 # The approval body lists at most this many ad sets (the largest changes first); the rest are counted.
@@ -136,7 +136,7 @@ class ChangeGuard:
             return ["the run was triggered with require_approval=true"]
         if self.threshold == 0:
             return [f"{self.variable} is 0: every change needs approval" + self._because()]
-        over = [plan for plan in changing if plan.size > self.threshold]
+        over = [plan for plan in changing if self.trips_for(plan.size)]
         return [
             f"{plan.name} ({plan.adset_id}) would change {plan.size} states, over the threshold of {self.threshold}"
             for plan in sorted(over, key=lambda plan: (-plan.size, plan.adset_id))[:5]

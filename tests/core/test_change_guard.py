@@ -2,7 +2,8 @@
 
 import pytest
 
-from closrads.core.approval import (
+from closrads.core.autolinks import WORD_JOINER
+from closrads.core.change_guard import (
     ApprovalResult,
     ChangeGuard,
     Decision,
@@ -15,7 +16,6 @@ from closrads.core.approval import (
     plan_change,
     plan_markdown,
 )
-from closrads.core.autolinks import WORD_JOINER
 from closrads.core.learning_phase import policy_of
 from closrads.core.targeting import GeoPlan
 from sandbox.scenario import regions

@@ -1,4 +1,4 @@
-"""The production topology of docker-compose.yaml, started natively for the deployment test.
+"""The production topology of docker-compose.yaml, started natively (the deployment test, `make bench-scheduler`).
 
 PostgreSQL (metadata DB and Celery results) and Redis (Celery broker) are used where they already
 run on localhost (5432 with trust auth, 6379), otherwise started from the installed server
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from glob import glob
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Unavailable(Exception):

@@ -1,4 +1,6 @@
-"""How the first task decides the run's mode from the real run type, param and Variable (Airflow's own objects).
+"""What a running task is: its campaign (from its own DAG id), the hooks of that campaign's Connections,
+its typed params, and the run's mode, decided by the first task from the real run type, param and
+Variable (Airflow's own objects).
 
 ``dag.test()`` always creates manual runs, so scheduled-run resolution is checked here with
 Airflow's run types and Variable backend; the deployment test covers a real scheduled run.
@@ -9,7 +11,8 @@ from types import SimpleNamespace
 import pytest
 from airflow.utils.types import DagRunType
 
-from closrads.airflow.mode import resolve_mode
+from closrads.airflow.task_run import TaskRun, campaign_for_dag, resolve_mode
+from closrads.core.campaigns import DEFAULT_CAMPAIGN, RegistryError
 
 
 def context(run_type, dry_run_param=True, dag_id="closrads_sync"):
@@ -46,7 +49,7 @@ def test_a_variable_read_that_fails_keeps_the_run_dry(monkeypatch):
     def unreachable(*args, **kwargs):
         raise ConnectionError("API server away")
 
-    monkeypatch.setattr("closrads.airflow.mode.Variable.get", unreachable)
+    monkeypatch.setattr("closrads.airflow.task_run.Variable.get", unreachable)
     mode = resolve_mode(context(DagRunType.SCHEDULED, dry_run_param=False))
     assert mode.dry_run and mode.invalid
     assert "could not be read (ConnectionError)" in mode.describe()
@@ -67,3 +70,42 @@ def test_a_dag_the_registry_no_longer_has_stays_dry(campaign_registry):
     mode = resolve_mode(context(DagRunType.SCHEDULED, dry_run_param=False, dag_id="closrads_sync__gone"))
     assert mode.dry_run and mode.invalid
     assert "closrads_sync__gone" in mode.describe()
+
+
+def task_context(dag_id: str, **extra) -> dict:
+    return {"dag": SimpleNamespace(dag_id=dag_id), "run_id": "manual__1", "ti": SimpleNamespace(try_number=2)} | extra
+
+
+def test_a_task_of_a_campaigns_dag_gets_that_campaign_and_its_connections(campaign_registry):
+    campaign_registry(["north", "south"])
+    for dag_id in ("closrads_sync__south", "closrads_rollback__south"):
+        assert TaskRun.of(task_context(dag_id)).campaign.slug == "south"
+    callback = {"ti": SimpleNamespace(dag_id="closrads_sync__south"), "run_id": "manual__1"}  # no DAG in a callback
+    south = TaskRun.of(callback)
+    hook = south.facebook_hook()
+    assert (hook.facebook_conn_id, hook.ad_account_id) == ("facebook_ads_south", "act_9002")
+    assert south.closrtech_hook().closrtech_conn_id == "closrtech_south"
+
+
+def test_without_a_registry_every_task_is_the_default_campaigns():
+    run = TaskRun.of(task_context("closrads_sync"))
+    assert run.campaign == DEFAULT_CAMPAIGN and (run.dag_id, run.run_id, run.try_number) == (
+        "closrads_sync",
+        "manual__1",
+        2,
+    )
+    hook = run.facebook_hook()
+    assert (hook.facebook_conn_id, hook.ad_account_id) == ("facebook_ads_default", None)  # the Connection's
+
+
+def test_a_dag_of_no_campaign_is_named(campaign_registry):
+    campaign_registry(["north"])
+    with pytest.raises(RegistryError, match="has a DAG 'closrads_sync'"):
+        campaign_for_dag("closrads_sync")
+
+
+def test_typed_boolean_params_are_read_as_airflow_validated_them():
+    run = TaskRun.of(task_context("closrads_sync", params={"ignore_learning_phase": True, "require_approval": False}))
+    assert run.flag("ignore_learning_phase") is True
+    assert run.flag("require_approval") is False
+    assert run.flag("not_a_param") is False

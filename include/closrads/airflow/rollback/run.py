@@ -1,10 +1,10 @@
 """What the ``closrads_rollback`` tasks do when they run: undo the targeting writes of one ``closrads_sync``
-run. :mod:`closrads.airflow.rollback` declares the tasks and imports this module only inside them.
+run. :mod:`.tasks` declares the tasks and imports this module only inside them.
 
-``plan_rollback`` reads that run's audit records (asset events, see :mod:`closrads.airflow.audit`),
+``plan_rollback`` reads that run's audit records (asset events, see :mod:`closrads.airflow.audit_trail`),
 ``rollback_adset`` undoes one ad set's write where the ad set still holds exactly what the run wrote
-(:mod:`closrads.core.rollback`), and ``report_rollback`` reports like the sync does. Same hooks,
-retries, deep copy, per-ad-set isolation, dry run (validated by Meta) and audit as the sync.
+(:mod:`closrads.core.undo`), and ``report_rollback`` reports like the sync does. Same hooks,
+retries, deep copy, per-ad-set isolation, dry run (validated by Meta), write path and audit as the sync.
 """
 
 from __future__ import annotations
@@ -16,28 +16,19 @@ from typing import Any
 
 from airflow.sdk import Variable, get_current_context
 
-from closrads.airflow.audit import campaign_events, trusted_record
-from closrads.airflow.campaign import campaign_of, facebook_hook
-from closrads.airflow.exceptions import RunFailedAfterReport
-from closrads.airflow.mode import announce_mode, resolve_mode
-from closrads.airflow.sync import (
-    StaleGuard,
-    adset_outcomes,
-    deliver_report,
-    recorded_mode,
-    recording_adset_outcome,
-    recording_step_errors,
-    step_results,
-    write_targeting,
-)
-from closrads.airflow.xcom import XComKey
+from closrads.airflow.audit_trail import campaign_events, trusted_record
+from closrads.airflow.run_report import RunTasks, assemble_report, deliver_report, fail_unless_succeeded
+from closrads.airflow.targeting_writes import StaleGuard, write_targeting
+from closrads.airflow.task_failures import recording_adset_outcome, recording_step_errors
+from closrads.airflow.task_run import TaskRun, announce_mode, decide_mode
 from closrads.core.audit import AuditRecord, ChangeKind
 from closrads.core.campaigns import Campaign, load_registry
 from closrads.core.errors import ClosradsError
-from closrads.core.report import AdSetOutcome, Outcome, SyncReport
-from closrads.core.rollback import already_undone, plan_undo, states_before
+from closrads.core.report import AdSetOutcome, Outcome
 from closrads.core.run_mode import RunMode
 from closrads.core.targeting import targeting_with_regions, usable_targeting
+from closrads.core.timestamps import utc_minute
+from closrads.core.undo import already_undone, plan_undo, states_before
 
 log = logging.getLogger(__name__)
 # How far back plan_rollback reads audit records: undoing a run older than this would overwrite a
@@ -50,15 +41,13 @@ class RollbackRefused(ClosradsError):
 
 
 def plan_rollback() -> list[dict[str, Any]]:
-    """The writes of the requested run of the campaign's sync, one per ad set (first state before, last
-    state after). Its inlet is the campaign's audit alias, so it never sees another campaign's writes."""
+    """:func:`.tasks.plan_rollback`: refuses a request it cannot carry out, naming why."""
     context = get_current_context()
-    ti, params = context["ti"], context["params"]
-    mode = resolve_mode(context)
-    ti.xcom_push(key=XComKey.RUN_MODE, value=mode.to_dict())
-    announce_mode(mode)
+    ti = context["ti"]
+    mode = decide_mode(context)
     with recording_step_errors(ti):
-        campaign = campaign_of(context)
+        run = TaskRun.of(context)
+        campaign, params = run.campaign, run.params
         sync_dag_id = campaign.sync_dag_id
         run_id = str(params.get("run_id") or "").strip()
         if not run_id:
@@ -116,7 +105,7 @@ def _undone_by(run_id: str, rollback_dag_id: str, events) -> dict[str, str]:
         if record is None or record.kind != ChangeKind.ROLLBACK or record.dag_id != rollback_dag_id:
             continue
         if record.undoes_run_id == run_id:
-            undone[record.adset_id] = f"rollback run {record.run_id} at {record.written_at[:16].replace('T', ' ')} UTC"
+            undone[record.adset_id] = f"rollback run {record.run_id} at {utc_minute(record.written_at)}"
     return undone
 
 
@@ -137,65 +126,59 @@ def _writes_of(run_id: str, sync_dag_id: str, events) -> list[AuditRecord]:
 
 
 def rollback_adset(change: dict[str, Any], mode: dict) -> None:
-    """Put back one ad set's US states from before the sync run's write, if nobody changed it since."""
+    """:func:`.tasks.rollback_adset`: resolves the run once, then :func:`undo_write`, recording one outcome."""
     context = get_current_context()
     record = AuditRecord.from_extra(change)
-    label = f"{record.adset_name} ({record.adset_id})"
-    context["adset_label"] = label
     ti = context["ti"]
     run_mode = RunMode.from_dict(mode)
     announce_mode(run_mode)
     outcome = AdSetOutcome(record.adset_id, record.adset_name, Outcome.FAILED, tries=int(ti.try_number or 1))
-    with recording_adset_outcome(ti, outcome, label):
-        campaign = campaign_of(context)
-        hook = facebook_hook(campaign)
-        current = hook.get_adset(record.adset_id)
-        targeting = usable_targeting(current.get("targeting"))
-        plan = plan_undo(targeting, record)  # refuses an ad set changed since that run's write
-        outcome.added, outcome.removed = plan.added, plan.removed
-        if not plan.needs_write:  # undone already: nothing to do, and nothing wrong
-            outcome.outcome, outcome.error = Outcome.SKIPPED, already_undone(record, change.get("undone_by"))
-            log.info("Ad set %s: %s", record.adset_id, outcome.error)
-            return
-        # The stale guard, claimed with the time of the write: a cleared update_adset of an older sync run
-        # must not undo this rollback.
-        guard = StaleGuard(datetime.now(UTC).isoformat(), context["run_id"], campaign.applied_demand_variable)
-        write_targeting(
-            hook,
-            outcome,
-            context,
-            mode=run_mode,
-            current=targeting,
-            desired=targeting_with_regions(targeting, states_before(record)),
-            plan=plan,
-            kind=ChangeKind.ROLLBACK,
-            before_write=guard.claim,
-            action=f"undo run {record.run_id} on",
-            done=f"Undid run {record.run_id} on",
-            undoes_run_id=record.run_id,
-        )
+    context["adset_label"] = outcome.label  # rendered by map_index_template: the UI shows "name (id)"
+    with recording_adset_outcome(ti, outcome):
+        undo_write(TaskRun.of(context), outcome, record, run_mode, change.get("undone_by"))
+
+
+def undo_write(run: TaskRun, outcome: AdSetOutcome, record: AuditRecord, mode: RunMode, undone_by: str | None) -> None:
+    """Put back what the ad set held before ``record``'s write, read fresh, if it holds exactly that write."""
+    hook = run.facebook_hook()
+    current = hook.get_adset(record.adset_id)
+    targeting = usable_targeting(current.get("targeting"))
+    plan = plan_undo(targeting, record)  # refuses an ad set changed since that run's write
+    outcome.added, outcome.removed = plan.added, plan.removed
+    if not plan.needs_write:  # undone already: nothing to do, and nothing wrong
+        outcome.outcome, outcome.error = Outcome.SKIPPED, already_undone(record, undone_by)
+        log.info("Ad set %s: %s", record.adset_id, outcome.error)
+        return
+    # The stale guard, claimed with the time of the write: a cleared update_adset of an older sync run
+    # must not undo this rollback.
+    guard = StaleGuard(datetime.now(UTC).isoformat(), run.run_id, run.campaign.applied_demand_variable)
+    write_targeting(
+        hook,
+        outcome,
+        run,
+        mode=mode,
+        current=targeting,
+        desired=targeting_with_regions(targeting, states_before(record)),
+        plan=plan,
+        kind=ChangeKind.ROLLBACK,
+        before_write=guard.claim,
+        action=f"undo run {record.run_id} on",
+        done=f"Undid run {record.run_id} on",
+        undoes_run_id=record.run_id,
+    )
 
 
 def report_rollback(changes: list[dict] | None, outcomes: Sequence[dict]) -> None:
-    """Report what the rollback did, like the sync's report, then fail if anything failed."""
+    """:func:`.tasks.report_rollback`, assembled and delivered as the sync's report is."""
     context = get_current_context()
-    ti, run_id, this, params = context["ti"], context["run_id"], context["task"], context["params"]
-    upstream = [t for t in context["dag"].tasks if t.task_id in this.upstream_task_ids]
-    steps = [t.task_id for t in upstream if not t.is_mapped]
-    (adset_task,) = [t.task_id for t in upstream if t.is_mapped]
-    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id]).get(run_id, {})
-    listed = [{"id": c["adset_id"], "name": c["adset_name"]} for c in changes or []]
-    mode = recorded_mode(ti, steps)
-    result = SyncReport(
-        title=f"CLOSRADS rollback{campaign_of(context).title} of {str(params.get('run_id') or '?')[:80]}",
+    run, tasks = TaskRun.of(context), RunTasks.before(context)
+    result = assemble_report(
+        run,
+        tasks,
+        title=f"CLOSRADS rollback{run.campaign.title} of {str(run.params.get('run_id') or '?')[:80]}",
+        listed=[{"id": c["adset_id"], "name": c["adset_name"]} for c in changes or []],
+        outcomes=list(outcomes[:]),
         shows_demand=False,
-        mode=mode.describe(),
-        dry_run=mode.dry_run,
-        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        run_id=run_id,
-        adsets=adset_outcomes(listed, list(outcomes[:]), adset_task, states),
-        steps=step_results(ti, steps, states),
     )
-    deliver_report(context, result, what="rollback report")
-    if not result.succeeded:
-        raise RunFailedAfterReport(f"CLOSRADS rollback {result.status}: {result.summary()}")
+    deliver_report(run, result, what="rollback report")
+    fail_unless_succeeded(result, "CLOSRADS rollback", [result.summary()])

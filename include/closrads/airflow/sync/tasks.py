@@ -1,7 +1,7 @@
 """The ``closrads_sync`` tasks (TaskFlow), as the DAG factory wires them together.
 
 Each task here only declares itself (its arguments, label, trigger rule and docs); what it does is
-in :mod:`closrads.airflow.sync`, imported inside the task. So parsing a DAG file, which Airflow does
+in :mod:`closrads.airflow.sync.run`, imported inside the task. So parsing a DAG file, which Airflow does
 every 30 seconds per file and once more in every task process, loads none of it: not the hooks, the
 report, the Slack messages or the rules (Airflow's "top-level code" best practice; ``make
 bench-parse`` measures it).
@@ -22,27 +22,27 @@ def fetch_demand() -> dict[str, Any]:
     Returns ``{"states": {"OH": 15, ...}, "fetched_at": <UTC ISO time>}``. The mode is pushed first,
     under its own key, so the report can state it even when the demand is refused.
     """
-    from closrads.airflow import sync
+    from closrads.airflow.sync import run
 
-    return sync.fetch_demand()
+    return run.fetch_demand()
 
 
 @task(multiple_outputs=False)
 def map_regions(demand: dict[str, Any]) -> dict[str, Any]:
     """USPS codes -> Facebook regions, and the states the run asks of its ad sets after learning-phase
     protection (off unless set); aborts the run when nothing maps (Facebook is never called)."""
-    from closrads.airflow import sync
+    from closrads.airflow.sync import run
 
-    return sync.map_regions(demand)
+    return run.map_regions(demand)
 
 
 @task
 def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
     """The campaign's ACTIVE ad sets, sorted by id so map indexes stay stable between retries, each with
     its planned change (US states added and removed), which ``approve_changes`` shows and holds to."""
-    from closrads.airflow import sync
+    from closrads.airflow.sync import run
 
-    return sync.list_adsets(mapping)
+    return run.list_adsets(mapping)
 
 
 @task(map_index_template="{{ adset_label }}")
@@ -50,9 +50,9 @@ def update_adset(adset: dict[str, Any], order: dict[str, Any]) -> None:
     """Bring one ad set's regions in line with demand, reading its targeting fresh first; a live write
     must be one the change guard allowed (``order``: the run's write order, from ``approve_changes``).
     Records exactly one outcome under XCom ``adset_outcome``, also when it fails."""
-    from closrads.airflow import sync
+    from closrads.airflow.sync import run
 
-    sync.update_adset(adset, order)
+    run.update_adset(adset, order)
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE)
@@ -64,6 +64,6 @@ def report(
 ) -> None:
     """Report what the run did, from what its tasks produced (to the log, XCom, Slack and the run's
     note), then fail if anything failed. Runs whatever happened upstream (``all_done``)."""
-    from closrads.airflow import sync
+    from closrads.airflow.sync import run
 
-    sync.report(demand, mapping, adsets, outcomes)
+    run.report(demand, mapping, adsets, outcomes)

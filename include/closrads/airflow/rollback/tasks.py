@@ -1,7 +1,7 @@
 """The ``closrads_rollback`` tasks (TaskFlow): undo the targeting writes of one ``closrads_sync`` run.
 
-Declarations only, like :mod:`closrads.airflow.tasks`: what each task does is in
-:mod:`closrads.airflow.undo`, imported inside the task, so parsing the DAG file does not load it.
+Declarations only, like :mod:`closrads.airflow.sync.tasks`: what each task does is in
+:mod:`closrads.airflow.rollback.run`, imported inside the task, so parsing the DAG file does not load it.
 """
 
 from __future__ import annotations
@@ -15,23 +15,23 @@ from airflow.sdk import TriggerRule, task
 @task
 def plan_rollback() -> list[dict[str, Any]]:
     """The writes of the requested run of the campaign's sync, one per ad set (first state before, last
-    state after). Its inlet is the campaign's audit alias, so it never sees another campaign's writes."""
-    from closrads.airflow import undo
+    state after), from the campaign's own audit trail only: it never sees another campaign's writes."""
+    from closrads.airflow.rollback import run
 
-    return undo.plan_rollback()
+    return run.plan_rollback()
 
 
 @task(map_index_template="{{ adset_label }}")
 def rollback_adset(change: dict[str, Any], mode: dict) -> None:
     """Put back one ad set's US states from before the sync run's write, if nobody changed it since."""
-    from closrads.airflow import undo
+    from closrads.airflow.rollback import run
 
-    undo.rollback_adset(change, mode)
+    run.rollback_adset(change, mode)
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE)
 def report_rollback(changes: list[dict] | None, outcomes: Sequence[dict]) -> None:
     """Report what the rollback did, like the sync's report, then fail if anything failed."""
-    from closrads.airflow import undo
+    from closrads.airflow.rollback import run
 
-    undo.report_rollback(changes, outcomes)
+    run.report_rollback(changes, outcomes)

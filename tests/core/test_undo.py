@@ -5,7 +5,7 @@ import pytest
 from closrads.core.audit import AuditRecord, ChangeKind
 from closrads.core.errors import TargetingConflict
 from closrads.core.regions import map_states
-from closrads.core.rollback import already_undone, plan_undo, states_before
+from closrads.core.undo import already_undone, plan_undo, states_before
 
 ONTARIO = {"key": "533", "name": "Ontario", "country": "CA"}
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import Asset, AssetAlias
 
-from closrads.airflow.campaign import campaign_of
 from closrads.core.campaigns import Campaign
 
 if TYPE_CHECKING:
+    from closrads.airflow.task_run import TaskRun
     from closrads.core.audit import AuditRecord, ChangeKind
     from closrads.core.targeting import GeoPlan
 
@@ -95,7 +95,7 @@ def _events_accessor(**which: str):
 
 
 def record_write(
-    context,
+    run: TaskRun,
     *,
     adset_id: str,
     adset_name: str,
@@ -109,20 +109,20 @@ def record_write(
     event; Airflow stores it when the task succeeds. Returns the write's UTC time (ISO)."""
     from closrads.core.audit import AuditRecord, regions_of  # at run time: the DAG factory imports this module
 
-    campaign = campaign_of(context)
     record = AuditRecord(
         adset_id=adset_id,
         adset_name=adset_name,
         kind=kind,
-        dag_id=context["dag"].dag_id,
-        run_id=context["run_id"],
+        dag_id=run.dag_id,
+        run_id=run.run_id,
         written_at=datetime.now(UTC).isoformat(),
         regions_before=regions_of(before),
         regions_after=regions_of(after),
         added=plan.added,
         removed=plan.removed,
         undoes_run_id=undoes_run_id,
-        try_number=int(getattr(context["ti"], "try_number", 0) or 0) or None,
+        try_number=run.try_number,
     )
-    context["outlet_events"][targeting_changes(campaign)].add(adset_asset(campaign, adset_id), extra=record.to_extra())
+    alias = targeting_changes(run.campaign)
+    run.outlet_events[alias].add(adset_asset(run.campaign, adset_id), extra=record.to_extra())
     return record.written_at
