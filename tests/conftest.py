@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -218,6 +219,25 @@ def fresh_closrads_state(airflow_db) -> None:
         )
 
 
+@contextmanager
+def console_handlers_muted():
+    """Every standard-library record reaches a run's log once, through ``caplog``. Airflow also gives the
+    root logger a plain console handler, bound to whatever ``sys.stdout`` was when it configured logging:
+    pytest's own capture in one worker, the captured console of the test running then in another (the
+    order of test files decides), where it would add each record to the run's log a second time."""
+    emit = logging.StreamHandler.emit
+
+    def console_or_capture(handler, record):
+        if type(handler) is not logging.StreamHandler:  # caplog's handler (a subclass) and files keep theirs
+            emit(handler, record)
+
+    logging.StreamHandler.emit = console_or_capture
+    try:
+        yield
+    finally:
+        logging.StreamHandler.emit = emit
+
+
 @pytest.fixture
 def run_dag(airflow_db, airflow_api, fresh_closrads_state, capfd, caplog):
     """Run closrads_sync once, like ``airflow dags test closrads_sync -c CONF``, with DEBUG logging.
@@ -237,7 +257,11 @@ def run_dag(airflow_db, airflow_api, fresh_closrads_state, capfd, caplog):
         capfd.readouterr()
         caplog.clear()
         reply = "Reject" if answer == NOT_EXPECTED else answer
-        with caplog.at_level(logging.DEBUG), Approver(airflow_api, reply, before_answer) as approver:
+        with (
+            caplog.at_level(logging.DEBUG),
+            console_handlers_muted(),
+            Approver(airflow_api, reply, before_answer) as approver,
+        ):
             dag_run = without_retry_delay(load_dag(dag_id)).test(run_conf=conf)
         captured = capfd.readouterr()
         result = collect_run(dag_run.run_id, captured.out + captured.err + caplog.text, dag_id)

@@ -36,3 +36,14 @@ def test_a_dry_write_order_stays_dry():
     )
 
     assert WriteOrder.from_dict(order.to_dict()).mode.dry_run is True
+
+
+def test_the_order_every_adsets_row_carries_names_its_regions_by_key_only():
+    policy = StatePolicy(add=["TX", "OH"], regions=regions("TX", "OH"))
+    order = WriteOrder(
+        RunMode(False, "manual run"), policy, "2026-12-02T13:00:00+00:00", ApprovalResult(Decision.NOT_NEEDED, "small")
+    )
+    carried = order.to_dict()
+    assert carried["policy"]["region_keys"] == [region["key"] for region in regions("TX", "OH")]
+    assert "regions" not in carried["policy"] and "Texas" not in json.dumps(carried)
+    assert WriteOrder.from_dict(carried).policy.regions == regions("TX", "OH")  # in the order written

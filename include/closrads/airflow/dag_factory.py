@@ -70,7 +70,7 @@ Airflow retries it), `report` posts
 the run's summary, and a run that fails without a task failure (it exceeded its 2 h
 `dagrun_timeout`, say) posts a run alert.
 
-**Connections:** `{c.closrtech_conn_id}` (http), `{c.facebook_conn_id}` (generic),
+**Connections:** `{c.closrtech_conn_id}` (CLOSRTECH), `{c.facebook_conn_id}` (Facebook Ads (CLOSRADS)),
 `{slack}` (slackwebhook, optional). **Undo a run:** `{c.rollback_dag_id}`. The rules behind all this: `docs/design.md`.
 """
 
@@ -170,12 +170,9 @@ def sync_dag(campaign: Campaign) -> DAG:
         approval = ChangeApprovalOperator(
             task_id=APPROVE_TASK_ID, planned=adsets, mode=mode, mapping=mapping, demand=demand
         )
-        # Each ad set's task reads its own row and the run's write order (mode, regions, demand time, decision).
-        updates = (
-            update_adset.override(pool=pool, outlets=[audit])
-            .partial(order=approval.output[XComKey.WRITE_ORDER])
-            .expand(adset=adsets)
-        )
+        # One task per ad set, expanded over the change guard's output: each reads its own row, which holds
+        # the run's write order (mode, regions, demand time, decision): one value, as any mapped task reads.
+        updates = update_adset.override(pool=pool, outlets=[audit]).expand(adset=approval.output)
         report.override(pool=pool)(  # reads what the run wrote, across its tries
             demand=demand, mapping=mapping, adsets=adsets, outcomes=updates[XComKey.ADSET_OUTCOME]
         )
@@ -216,11 +213,8 @@ def rollback_dag(campaign: Campaign) -> DAG:
     def closrads_rollback():
         audit = targeting_changes(campaign)
         changes = plan_rollback()
-        undone = (
-            rollback_adset.override(pool=campaign.graph_pool, outlets=[audit])
-            .partial(mode=changes[XComKey.RUN_MODE])
-            .expand(change=changes)
-        )
+        # each ad set's row holds the run's mode: one value per ad set, as any mapped task reads
+        undone = rollback_adset.override(pool=campaign.graph_pool, outlets=[audit]).expand(change=changes)
         report_rollback(changes=changes, outcomes=undone[XComKey.ADSET_OUTCOME])
 
     return closrads_rollback()

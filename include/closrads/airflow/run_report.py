@@ -64,13 +64,21 @@ class RunTasks:
 
 
 def assemble_report(
-    run: TaskRun, tasks: RunTasks, *, title: str, listed: list[dict[str, Any]], outcomes: list, **fields: Any
+    run: TaskRun,
+    tasks: RunTasks,
+    *,
+    title: str,
+    listed: list[dict[str, Any]],
+    outcomes: list,
+    mode: RunMode | None = None,
+    **fields: Any,
 ) -> SyncReport:
     """The report of a run: its recorded mode, one outcome per ``listed`` ad set (``id``, ``name``, and
-    its ``plan`` when it had one) and each step's result; ``fields`` are the rest of :class:`SyncReport`."""
+    its ``plan`` when it had one) and each step's result; ``mode``: the run's, when the caller read it
+    already; ``fields``: the rest of :class:`SyncReport`."""
     return SyncReport(
         title=title,
-        mode=recorded_mode(run.ti, tasks.steps),
+        mode=mode or recorded_mode(run.ti, tasks.steps),
         generated_at=utc_stamp(),
         run_id=run.run_id,
         adsets=adset_outcomes(listed, outcomes, tasks),
@@ -139,12 +147,13 @@ def adset_outcomes(listed: list[dict[str, Any]], recorded: list, tasks: RunTasks
             continue
         state = tasks.state(f"{tasks.adset_task}_{index}")
         plan = adset.get("plan") or {}
+        outside = plan.get("outside_change") if isinstance(plan.get("outside_change"), dict) else None
         planned = {
             "added": list(plan.get("added") or []),
             "removed": list(plan.get("removed") or []),
             "held": list(plan.get("held") or []),
             "held_note": plan.get("held_note"),
-            "outside_change": plan.get("outside_change") if isinstance(plan.get("outside_change"), dict) else None,
+            "outside_change": outside,
         }
         if state in _NEVER_STARTED:
             outcomes.append(AdSetOutcome(adset["id"], adset["name"], Outcome.NOT_RUN, **planned))

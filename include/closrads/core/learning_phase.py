@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 
 from closrads.core.errors import ClosradsError
 from closrads.core.names import FORCE_PARAM
-from closrads.core.regions import map_states, state_for_key, us_state_keys
+from closrads.core.regions import map_states, regions_for_keys, state_for_key, us_state_keys
 from closrads.core.targeting import current_state_keys
 from closrads.core.timestamps import utc_minute
 
@@ -233,13 +233,20 @@ class StatePolicy:
                 held.append(f"+{code} (demand {self.demand[code]}, added at {self.rules.add_at_demand})")
         return held
 
-    def to_dict(self) -> dict:
-        return asdict(self) | {"rules": self.rules.to_dict()}
+    def to_dict(self, *, compact: bool = False) -> dict:
+        """The JSON form. ``compact``: the regions by key only (every ad set's row carries the policy, so
+        its size counts N times); :meth:`from_dict` rebuilds their entries from the region table."""
+        data = asdict(self) | {"rules": self.rules.to_dict()}
+        if compact:
+            data["region_keys"] = [str(region["key"]) for region in data.pop("regions")]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> StatePolicy:
         fields = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
         fields["rules"] = LearningPhaseRules.from_dict(data.get("rules"))
+        if "regions" not in data and data.get("region_keys"):
+            fields["regions"] = regions_for_keys(data["region_keys"])
         return cls(**fields)
 
 

@@ -68,6 +68,14 @@ def map_states(codes: list[str] | dict[str, int]) -> RegionMapping:
     return RegionMapping(regions=regions, states=states, unmapped=unmapped)
 
 
+def regions_for_keys(keys: list[str]) -> list[dict]:
+    """The region entries of these US-state region keys, in the order given (as :func:`map_states` makes them)."""
+    codes = [state_for_key(str(key)) for key in keys]
+    mapping = map_states(codes)
+    by_code = dict(zip(mapping.states, mapping.regions, strict=True))
+    return [by_code[code] for code in codes if code in by_code]
+
+
 def state_for_key(key: str) -> str:
     """The USPS code of a Facebook region key, or the key itself when it is not a US state we know."""
     return _codes_by_key().get(str(key), str(key))

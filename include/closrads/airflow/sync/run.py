@@ -24,6 +24,7 @@ from closrads.airflow.run_report import (
     deliver_report,
     fail_unless_succeeded,
     recorded_approval,
+    recorded_mode,
 )
 from closrads.airflow.sync.planning import (
     hold_recent_edits,
@@ -119,7 +120,7 @@ def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
         return [plan.to_row() for plan in plans]
 
 
-def update_adset(adset: dict[str, Any], order: dict[str, Any]) -> None:
+def update_adset(adset: dict[str, Any]) -> None:
     """:func:`.tasks.update_adset`: resolves the run once, then :func:`apply_demand` inside
     :func:`~closrads.airflow.task_failures.recording_adset_outcome`, so exactly one outcome is recorded."""
     context = get_current_context()
@@ -127,7 +128,7 @@ def update_adset(adset: dict[str, Any], order: dict[str, Any]) -> None:
     outcome = AdSetOutcome(adset["id"], adset["name"], Outcome.FAILED, tries=int(getattr(ti, "try_number", 1) or 1))
     context["adset_label"] = outcome.label  # rendered by map_index_template: the UI shows "name (id)"
     with recording_adset_outcome(ti, outcome):
-        write_order = WriteOrder.from_dict(order)
+        write_order = WriteOrder.from_dict(adset["order"])
         announce_mode(write_order.mode)
         apply_demand(TaskRun.of(context), outcome, PlannedChange.from_row(adset), write_order)
 
@@ -190,7 +191,9 @@ def report(
     outcomes include what its earlier tries wrote (the audit trail), and uncertain ones are re-read."""
     context = get_current_context()
     run, tasks = TaskRun.of(context), RunTasks.before(context)
-    since = context["dag_run"].run_after.isoformat()
+    mode = recorded_mode(run.ti, tasks.steps)
+    # What the run wrote across its tries (its audit trail): a live run's outcomes include earlier tries.
+    writes = {} if mode.dry_run else run_writes(run, context["dag_run"].run_after.isoformat())
     policy = policy_of(mapping) if mapping else None
     result = assemble_report(
         run,
@@ -198,6 +201,7 @@ def report(
         title=f"CLOSRADS sync{run.campaign.title}",
         listed=adsets or [],
         outcomes=list(outcomes[:]),
+        mode=mode,
         demand_states=sorted((demand or {}).get("states") or {}),
         unmapped_states=(mapping or {}).get("unmapped") or [],
         approval=recorded_approval(run.ti, tasks.steps),
@@ -207,13 +211,11 @@ def report(
         for outcome in result.adsets:
             if outcome.outcome == Outcome.NOT_RUN:
                 outcome.outcome = Outcome.REJECTED
-    if not result.dry_run:
-        writes = run_writes(run, since)
-        for outcome in result.adsets:  # each ad set's outcome says what the run did across all its tries
-            if outcome.adset_id in writes:
-                outcome.include_earlier_writes(writes[outcome.adset_id])
-        if policy is not None:
-            recheck_uncertain(result.adsets, policy, run.facebook_hook())
+    for outcome in result.adsets:  # each ad set's outcome says what the run did across all its tries
+        if outcome.adset_id in writes:
+            outcome.include_earlier_writes(writes[outcome.adset_id])
+    if not result.dry_run and policy is not None:
+        recheck_uncertain(result.adsets, policy, run.facebook_hook())
     deliver_report(run, result, what="run report")
     problems = [step.describe() for step in result.unfinished_steps] or [
         f"{result.failed_count} of {len(result.adsets)} ad set(s) failed"
