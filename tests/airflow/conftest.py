@@ -56,6 +56,7 @@ class FakeVariable:
         self.set_error, self.by_name = set_error, by_name  # by_name: {Variable: value}, the rest unset
         self.listed = 0
         self.written: list[tuple[str, Any]] = []
+        self.descriptions: dict[str, str | None] = {}
 
     def get(self, key, default=None, deserialize_json=False):
         if self.get_error:
@@ -73,10 +74,11 @@ class FakeVariable:
         stored = self.stored_keys + list(self.by_name or {})
         return [key for key in stored if key.startswith(prefix or "")]
 
-    def set(self, key, value, serialize_json=False):
+    def set(self, key, value, description=None, serialize_json=False):
         if self.set_error:
             raise self.set_error
         self.written.append((key, value))
+        self.descriptions[key] = description
 
 
 @pytest.fixture

@@ -70,6 +70,7 @@ def test_the_first_write_of_a_run_claims_the_record_and_later_ones_find_it_claim
     fake = variable(value=None, keys=[])
     StaleGuard(NOW, "manual__1", "closrads_last_applied_demand").claim()
     assert fake.written == [("closrads_last_applied_demand", {"fetched_at": NOW, "run_id": "manual__1"})]
+    assert fake.descriptions["closrads_last_applied_demand"].startswith("Kept by CLOSRADS: the stale re-run guard")
     fake = variable(value={"fetched_at": NOW, "run_id": "manual__1"})
     StaleGuard(NOW, "manual__1", "closrads_last_applied_demand").claim()
     assert fake.written == []  # recorded already by this run's first write

@@ -54,7 +54,7 @@ def test_task_ids_and_order(dag):
     assert downstream == {
         "fetch_demand": ["approve_changes", "map_regions", "report"],
         "map_regions": ["approve_changes", "list_adsets", "report"],
-        "list_adsets": ["approve_changes", "report"],  # update_adset gets its row through approve_changes
+        "list_adsets": ["approve_changes", "report", "update_adset"],
         # report depends on approve_changes through update_adset only: Airflow's ApprovalOperator
         # skips its direct downstream tasks on Reject, and the report must still run then
         "approve_changes": ["update_adset"],
@@ -76,7 +76,7 @@ def test_approve_changes_is_airflows_approval_operator_fed_by_the_plan_and_the_m
     assert approve.notifiers  # Slack hears that a run waits
 
 
-def test_update_adset_is_mapped_over_the_approved_listing_and_labelled(dag):
+def test_update_adset_is_mapped_over_the_listing_and_labelled(dag):
     from airflow.sdk.definitions.mappedoperator import MappedOperator
 
     update = dag.get_task("update_adset")
@@ -84,10 +84,12 @@ def test_update_adset_is_mapped_over_the_approved_listing_and_labelled(dag):
     assert update.map_index_template == "{{ adset_label }}"
     expanded = update.op_kwargs_expand_input.value
     assert list(expanded) == ["adset"]
-    # each ad set's row as approve_changes passed it on, with the run's one write order (its mode, regions,
-    # demand time and what the change guard allowed) in it, and nothing else: one read per ad set
-    assert (expanded["adset"].operator.task_id, expanded["adset"].key) == ("approve_changes", "return_value")
-    assert update.partial_kwargs["op_kwargs"] == {}
+    assert expanded["adset"].operator.task_id == "list_adsets"
+    # every ad set gets the run's one write order (its mode, regions, demand time and what the change
+    # guard allowed), and nothing else: one read per ad set
+    assert {name: (arg.operator.task_id, arg.key) for name, arg in update.partial_kwargs["op_kwargs"].items()} == {
+        "order": ("approve_changes", "write_order")
+    }
 
 
 def test_report_receives_what_the_tasks_produced(dag):

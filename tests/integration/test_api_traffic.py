@@ -1,9 +1,8 @@
 """What an ad set costs Airflow's execution API (the internal traffic that grows with the campaign).
 
-Each ``update_adset`` reads exactly one value (its ad set's row, which holds the run's write order), as
-any mapped task reads its item, and writes one (its outcome); the stale re-run guard's record is read
-once per write and written only by a run's first write, just before it. The rest is Airflow's own
-per-task traffic.
+Each ``update_adset`` reads exactly two values (its ad set's row and the run's write order) and
+writes one (its outcome); the stale re-run guard's record is read once per write and written only
+by a run's first write, just before it. The rest is Airflow's own per-task traffic.
 """
 
 import json
@@ -62,7 +61,7 @@ def _generic(path: str) -> str:
     return re.sub(r"/xcoms/closrads_sync/[^/]+/", "/xcoms/closrads_sync/RUN/", path)
 
 
-def test_each_ad_set_reads_one_value_and_writes_one(sandbox, run_dag, execution_api_requests):
+def test_each_ad_set_reads_two_values_and_writes_one(sandbox, run_dag, execution_api_requests):
     from airflow.models.variable import Variable
 
     sandbox.reset(generated_scenario(8))
@@ -78,36 +77,17 @@ def test_each_ad_set_reads_one_value_and_writes_one(sandbox, run_dag, execution_
     assert len(updates) == 8
     for calls in updates.values():
         xcom_reads = sorted(call for call in calls if call.startswith("GET /xcoms/"))
-        assert [read.split("/item")[0].split("?")[0] for read in xcom_reads] == [
-            "GET /xcoms/closrads_sync/RUN/approve_changes/return_value"
+        assert xcom_reads == [
+            "GET /xcoms/closrads_sync/RUN/approve_changes/write_order",
+            "GET /xcoms/closrads_sync/RUN/list_adsets/return_value",
         ]
         assert [call for call in calls if call.startswith("POST /xcoms/")] == [
             "POST /xcoms/closrads_sync/RUN/update_adset/adset_outcome"
         ]
-        assert len(calls) <= 10, calls
+        assert len(calls) <= 11, calls
     # the stale guard: one read before each write; only the run's first write records (claims) it
     guard = Counter(call for calls in updates.values() for call in calls if "/variables/" in call)
     assert guard == {
         "GET /variables/closrads_last_applied_demand": 8,
         "PUT /variables/closrads_last_applied_demand": 1,
     }
-
-
-def test_a_dry_run_reads_one_value_per_ad_set_and_writes_its_outcome(sandbox, run_dag, execution_api_requests):
-    sandbox.reset(generated_scenario(4))
-
-    result = run_dag({"dry_run": True})
-
-    assert result.state == "success" and sandbox.graph_writes() == [] and len(sandbox.graph_validations()) == 4
-    updates = {
-        key: calls
-        for key, calls in by_task_instance(execution_api_requests, result.run_id).items()
-        if key[0] == "update_adset"
-    }
-    assert len(updates) == 4
-    for calls in updates.values():
-        assert [call for call in calls if "/variables/" in call] == []  # a dry run claims no guard
-        assert [call for call in calls if call.startswith("POST /xcoms/")] == [
-            "POST /xcoms/closrads_sync/RUN/update_adset/adset_outcome"
-        ]
-        assert len(calls) <= 8, calls

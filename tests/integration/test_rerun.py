@@ -53,6 +53,12 @@ def test_rerun_of_an_older_run_is_refused_after_a_newer_run_applied_demand(sandb
     assert newer.state == "success"
     assert sandbox.targeted_states()[CORE] == ["OH", "TX"]
     writes_before = len(sandbox.graph_writes())
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+
+    with create_session() as session:  # the Variables page says who keeps the record
+        record = session.query(Variable).filter(Variable.key == "closrads_last_applied_demand").one()
+        assert record.description.startswith("Kept by CLOSRADS: the stale re-run guard")
 
     rerun = rerun_update(older.run_id, 0)
 

@@ -170,9 +170,14 @@ def sync_dag(campaign: Campaign) -> DAG:
         approval = ChangeApprovalOperator(
             task_id=APPROVE_TASK_ID, planned=adsets, mode=mode, mapping=mapping, demand=demand
         )
-        # One task per ad set, expanded over the change guard's output: each reads its own row, which holds
-        # the run's write order (mode, regions, demand time, decision): one value, as any mapped task reads.
-        updates = update_adset.override(pool=pool, outlets=[audit]).expand(adset=approval.output)
+        # Each ad set's task reads its own row and the run's write order (mode, regions, demand time,
+        # decision). Not the order inside every row: a mapped task fetches the whole list it is expanded
+        # over, so a row's size is paid N times per run (measured: docs/performance.md).
+        updates = (
+            update_adset.override(pool=pool, outlets=[audit])
+            .partial(order=approval.output[XComKey.WRITE_ORDER])
+            .expand(adset=adsets)
+        )
         report.override(pool=pool)(  # reads what the run wrote, across its tries
             demand=demand, mapping=mapping, adsets=adsets, outcomes=updates[XComKey.ADSET_OUTCOME]
         )
@@ -213,8 +218,11 @@ def rollback_dag(campaign: Campaign) -> DAG:
     def closrads_rollback():
         audit = targeting_changes(campaign)
         changes = plan_rollback()
-        # each ad set's row holds the run's mode: one value per ad set, as any mapped task reads
-        undone = rollback_adset.override(pool=campaign.graph_pool, outlets=[audit]).expand(change=changes)
+        undone = (
+            rollback_adset.override(pool=campaign.graph_pool, outlets=[audit])
+            .partial(mode=changes[XComKey.RUN_MODE])
+            .expand(change=changes)
+        )
         report_rollback(changes=changes, outcomes=undone[XComKey.ADSET_OUTCOME])
 
     return closrads_rollback()

@@ -44,11 +44,16 @@ def _unavailable(name: str, purpose: str, why: str) -> GuardStateUnavailable:
     return GuardStateUnavailable(f"could not read {purpose}, Variable {name} ({why}); not writing without it")
 
 
-def write_variable(name: str, value: Any, purpose: str) -> None:
+def write_variable(name: str, value: Any, purpose: str, *, record: str) -> None:
     """Record guard state as a JSON Variable. Fails closed: a record that cannot be written is a transient
-    error (Airflow retries the task), never a write made without it."""
+    error (Airflow retries the task), never a write made without it.
+
+    ``record`` names the record in the Variable's description, so the Variables page tells an operator
+    that CLOSRADS keeps it (their own switches, such as ``closrads_dry_run``, have none).
+    """
+    description = f"Kept by CLOSRADS: {record}. Do not edit (docs/design.md)."
     try:
-        Variable.set(name, value, serialize_json=True)
+        Variable.set(name, value, description=description, serialize_json=True)
     except Exception as exc:  # noqa: BLE001 - no write without the guard's record
         raise GuardStateUnavailable(
             f"could not record {purpose} in Variable {name} ({type(exc).__name__}); nothing was written"

@@ -92,7 +92,9 @@ class StaleGuard:
         if applied is not None and applied[0] == self.applied_at:
             return  # this run's demand is recorded already (its first write claimed it)
         record = {"fetched_at": self.applied_at.isoformat(), "run_id": self.run_id}
-        write_variable(self.variable, record, "this run's demand")
+        write_variable(
+            self.variable, record, "this run's demand", record="the stale re-run guard's newest applied demand"
+        )
 
     def applied(self) -> tuple[datetime, str] | None:
         """The record (when the newest applied demand was fetched, and by which run).

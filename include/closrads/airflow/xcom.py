@@ -12,5 +12,6 @@ class XComKey(StrEnum):
     RUN_MODE = "run_mode"  # fetch_demand -> approve_changes, report
     STEP_ERROR = "step_error"  # a failed preparation step -> report
     APPROVAL = "approval"  # approve_changes: what the change guard decided -> report
+    WRITE_ORDER = "write_order"  # approve_changes: all the run's ad sets share (a WriteOrder) -> update_adset
     ADSET_OUTCOME = "adset_outcome"  # update_adset (also when it fails) -> report
     REPORT = "closrads_report"  # report -> people and tools (pushed before report fails the run)

@@ -1,11 +1,11 @@
-"""What every ``update_adset`` of one run needs, decided once per run and handed over with its ad set.
+"""What every ``update_adset`` of one run needs, decided once per run and handed over as one value.
 
 The run's mode, the states its demand asks for (a :class:`~closrads.core.learning_phase.StatePolicy`:
 the regions, after learning-phase protection), when that demand was fetched (for the stale re-run
 guard) and what the change guard decided are the same for all of a run's ad sets. ``approve_changes``,
-the last step before the writes, puts them together and hands each ad set's task its own row with the
-order in it, so the task reads one value from Airflow's API, as a mapped task that does nothing does.
-The order travels compact (regions by key), as it is copied into every row.
+the last step before the writes, puts them together, so each ad set's task reads one value instead
+of one per step (at 300 ad sets that is 900 fewer requests to Airflow's API per run). Every ad set's
+task fetches it, so it travels compact: the regions by key, their entries rebuilt from the region table.
 """
 
 from __future__ import annotations

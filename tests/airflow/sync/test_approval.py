@@ -71,17 +71,13 @@ def test_a_persons_answer_is_the_decision_with_who_and_when():
     assert approval.answered(asked, answer | {"chosen_options": ["Reject"]}, "Approve").decision == Decision.REJECTED
 
 
-def test_the_decision_is_recorded_and_each_adsets_row_carries_the_runs_write_order():
+def test_the_decision_and_the_runs_write_order_are_recorded_for_the_tasks_after_it():
     ti = FakeTaskInstance()
     mode = {"dry_run": False, "reason": "manual run", "invalid": False}
     mapping = {"regions": [], "unmapped": [], "policy": {"add": ["OH"], "keep": [], "regions": []}}
-    rows = [BIG.to_row(), SMALL.to_row()]
-    result = ApprovalResult(Decision.NOT_NEEDED, "largest change 4 states")
-    work = approval.record_decision(
-        ti, result, planned=rows, mode=mode, mapping=mapping, demand={"fetched_at": "2026-12-07T13:00:00"}
-    )
+    result = ApprovalResult(Decision.NOT_NEEDED, "largest change 1 states")
+    approval.record_decision(ti, result, mode=mode, mapping=mapping, demand={"fetched_at": "2026-12-07T13:00:00"})
     assert ti.pushed["approval"] == [result.to_dict()]
-    assert [(row["id"], row["plan"]) for row in work] == [(row["id"], row["plan"]) for row in rows]  # same order
-    order = WriteOrder.from_dict(work[1]["order"])
+    (order,) = ti.pushed["write_order"]
+    order = WriteOrder.from_dict(order)
     assert (order.mode.dry_run, order.policy.add, order.fetched_at) == (False, ["OH"], "2026-12-07T13:00:00")
-    assert order.approval == result and work[0]["order"] == work[1]["order"]

@@ -75,8 +75,7 @@ def plan_rollback() -> list[dict[str, Any]]:
                 sync_dag_id,
             )
         log.info("Undoing run %s on %d ad set(s): %s", run_id, len(records), ", ".join(r.adset_id for r in records))
-        mode_row = {"mode": mode.to_dict()}  # each row carries the run's mode: one read per ad set's task
-        return [record.to_extra() | {"undone_by": undone_by.get(record.adset_id)} | mode_row for record in records]
+        return [record.to_extra() | {"undone_by": undone_by.get(record.adset_id)} for record in records]
 
 
 def _refuse_run_of_another_dag(ti, campaign: Campaign, run_id: str) -> None:
@@ -126,12 +125,12 @@ def _writes_of(run_id: str, sync_dag_id: str, events) -> list[AuditRecord]:
     return sorted(by_adset.values(), key=lambda record: record.adset_id)
 
 
-def rollback_adset(change: dict[str, Any]) -> None:
+def rollback_adset(change: dict[str, Any], mode: dict) -> None:
     """:func:`.tasks.rollback_adset`: resolves the run once, then :func:`undo_write`, recording one outcome."""
     context = get_current_context()
     record = AuditRecord.from_extra(change)
     ti = context["ti"]
-    run_mode = RunMode.from_dict(change["mode"])
+    run_mode = RunMode.from_dict(mode)
     announce_mode(run_mode)
     outcome = AdSetOutcome(record.adset_id, record.adset_name, Outcome.FAILED, tries=int(ti.try_number or 1))
     context["adset_label"] = outcome.label  # rendered by map_index_template: the UI shows "name (id)"

@@ -22,12 +22,11 @@ def plan_rollback() -> list[dict[str, Any]]:
 
 
 @task(map_index_template="{{ adset_label }}")
-def rollback_adset(change: dict[str, Any]) -> None:
-    """Put back one ad set's US states from before the sync run's write, if nobody changed it since
-    (``change``: its audit record from ``plan_rollback``, with the run's mode)."""
+def rollback_adset(change: dict[str, Any], mode: dict) -> None:
+    """Put back one ad set's US states from before the sync run's write, if nobody changed it since."""
     from closrads.airflow.rollback import run
 
-    run.rollback_adset(change)
+    run.rollback_adset(change, mode)
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE)

@@ -107,11 +107,8 @@ def answered(asked: ApprovalResult | None, answer: dict[str, Any], approve_optio
     return result
 
 
-def record_decision(
-    ti, result: ApprovalResult, *, planned: list[dict], mode: dict, mapping: dict, demand: dict
-) -> list[dict]:
-    """Record the decision for the report, and return what each ``update_adset`` is expanded over: its
-    ad set's row (``planned``, from ``list_adsets``, in the same order) with the run's write order in it."""
+def record_decision(ti, result: ApprovalResult, *, mode: dict, mapping: dict, demand: dict) -> None:
+    """Record the decision for the report, and the run's write order for its ``update_adset`` tasks."""
     ti.xcom_push(key=XComKey.APPROVAL, value=result.to_dict())
-    order = WriteOrder(RunMode.from_dict(mode), policy_of(mapping), demand["fetched_at"], result).to_dict()
-    return [row | {"order": order} for row in planned or []]
+    order = WriteOrder(RunMode.from_dict(mode), policy_of(mapping), demand["fetched_at"], result)
+    ti.xcom_push(key=XComKey.WRITE_ORDER, value=order.to_dict())

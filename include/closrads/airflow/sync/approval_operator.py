@@ -6,10 +6,9 @@ the UI's "Required actions" or through ``PATCH .../hitlDetails``. Slack is told 
 and where to answer. A run whose plan does not trip the guard, and every dry run, pass at once.
 
 The outcome is this task's XCom ``approval`` (an :class:`~closrads.core.change_guard.ApprovalResult`),
-which ``report`` states, and its return value: the listed ad sets' rows, each with the run's
-:class:`~closrads.core.write_order.WriteOrder` in it (the decision with the run's mode, regions and
-demand time). ``update_adset`` is expanded over it, so each ad set's task reads that one value and
-writes only what the decision allows. On Reject the operator
+which ``report`` states, and its XCom ``write_order`` (a :class:`~closrads.core.write_order.WriteOrder`:
+the decision with the run's mode, regions and demand time), all that each ``update_adset`` reads
+besides its own ad set; it writes only what the decision allows. On Reject the operator
 skips ``update_adset`` (Airflow's ``ApprovalOperator`` behaviour), so nothing is written; no answer
 within the timeout fails the task without a retry, so nothing is written either. What it decides
 and reads is in :mod:`.approval`.
@@ -88,7 +87,7 @@ class ChangeApprovalOperator(ApprovalOperator):
         self.waiting_count = 0
         self.waiting_deadline = ""
 
-    def execute(self, context) -> list[dict]:
+    def execute(self, context) -> None:
         from closrads.airflow.hooks.airflow_api import AirflowApiHook
         from closrads.airflow.sync import approval
         from closrads.airflow.task_run import TaskRun, announce_mode
@@ -130,7 +129,7 @@ class ChangeApprovalOperator(ApprovalOperator):
         AirflowApiHook().set_run_note(run.dag_id, run.run_id, note)
         super().execute(context)  # records the request, notifies Slack, parks the task
 
-    def execute_complete(self, context, event: dict[str, Any]) -> list[dict]:
+    def execute_complete(self, context, event: dict[str, Any]) -> None:
         from airflow.providers.standard.exceptions import HITLTimeoutError
         from airflow.sdk.exceptions import AirflowFailException
 
@@ -152,14 +151,11 @@ class ChangeApprovalOperator(ApprovalOperator):
             )
             run.ti.xcom_push(key=XComKey.STEP_ERROR, value=message)
             raise AirflowFailException(f"approval timed out: {message}") from None
-        work = self._decided(run.ti, approval.answered(asked, answer, self.APPROVE))
+        self._decided(run.ti, approval.answered(asked, answer, self.APPROVE))
         # Airflow's ApprovalOperator: on Reject it skips update_adset (by raising, so this comes last).
         super().execute_complete(context, event)
-        return work
 
-    def _decided(self, ti, result: ApprovalResult) -> list[dict]:
+    def _decided(self, ti, result: ApprovalResult) -> None:
         from closrads.airflow.sync.approval import record_decision
 
-        return record_decision(
-            ti, result, planned=self.planned, mode=self.mode, mapping=self.mapping, demand=self.demand
-        )
+        record_decision(ti, result, mode=self.mode, mapping=self.mapping, demand=self.demand)

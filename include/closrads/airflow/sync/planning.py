@@ -60,7 +60,8 @@ def run_state_policy(
         history = history if isinstance(history, list) else []
         if not forced:
             earlier = earlier_runs(current, history, rules.remove_after_zero_runs - 1)
-        write_variable(variable, recorded_history(current, history), "this run's demand")
+        history = recorded_history(current, history)
+        write_variable(variable, history, "this run's demand", record="the learning-phase demand history")
     policy = state_policy(regions, current, earlier, rules, forced=forced)
     if forced and rules.enabled:
         log.warning("Learning-phase protection (%s) is ignored for this run: %s=true", rules.describe(), FORCE_PARAM)

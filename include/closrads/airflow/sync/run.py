@@ -120,7 +120,7 @@ def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
         return [plan.to_row() for plan in plans]
 
 
-def update_adset(adset: dict[str, Any]) -> None:
+def update_adset(adset: dict[str, Any], order: dict[str, Any]) -> None:
     """:func:`.tasks.update_adset`: resolves the run once, then :func:`apply_demand` inside
     :func:`~closrads.airflow.task_failures.recording_adset_outcome`, so exactly one outcome is recorded."""
     context = get_current_context()
@@ -128,7 +128,7 @@ def update_adset(adset: dict[str, Any]) -> None:
     outcome = AdSetOutcome(adset["id"], adset["name"], Outcome.FAILED, tries=int(getattr(ti, "try_number", 1) or 1))
     context["adset_label"] = outcome.label  # rendered by map_index_template: the UI shows "name (id)"
     with recording_adset_outcome(ti, outcome):
-        write_order = WriteOrder.from_dict(adset["order"])
+        write_order = WriteOrder.from_dict(order)
         announce_mode(write_order.mode)
         apply_demand(TaskRun.of(context), outcome, PlannedChange.from_row(adset), write_order)
 

@@ -46,13 +46,13 @@ def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @task(map_index_template="{{ adset_label }}")
-def update_adset(adset: dict[str, Any]) -> None:
+def update_adset(adset: dict[str, Any], order: dict[str, Any]) -> None:
     """Bring one ad set's regions in line with demand, reading its targeting fresh first; a live write
-    must be one the change guard allowed (``adset``: its row from ``approve_changes``, with the run's
-    write order). Records exactly one outcome under XCom ``adset_outcome``, also when it fails."""
+    must be one the change guard allowed (``order``: the run's write order, from ``approve_changes``).
+    Records exactly one outcome under XCom ``adset_outcome``, also when it fails."""
     from closrads.airflow.sync import run
 
-    run.update_adset(adset)
+    run.update_adset(adset, order)
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE)
