@@ -96,3 +96,16 @@ def test_connections_test_fails_for_a_wrong_secret_naming_the_problem(sandbox, c
     assert "Connection failed!" in output and says in output, output[-2000:]
     assert "not-the-real-secret-123" not in output
     assert_no_secret(output, "airflow connections test")
+
+
+@pytest.mark.parametrize(
+    ("conn_id", "older_type", "hook"),
+    [("closrtech_default", "http", "ClosrtechHook"), ("facebook_ads_default", "generic", "FacebookAdsHook")],
+)
+def test_connections_of_the_older_generic_types_keep_working(sandbox, conn_id, older_type, hook):
+    from closrads.airflow.hooks.closrtech import ClosrtechHook
+    from closrads.airflow.hooks.facebook_ads import FacebookAdsHook
+
+    sandbox.set_connection(conn_id, sandbox.connections[conn_id] | {"conn_type": older_type})
+    ok, message = {"ClosrtechHook": ClosrtechHook, "FacebookAdsHook": FacebookAdsHook}[hook]().test_connection()
+    assert ok, message
