@@ -124,3 +124,12 @@ def test_the_decision_reads_well():
     rejected = _approved(Decision.REJECTED).describe()
     assert rejected.startswith("REJECTED by alice") and rejected.endswith("nothing was written")
     assert ApprovalResult.from_dict(_approved().to_dict()) == _approved()
+
+
+def test_a_listing_row_carries_only_what_its_plan_says():
+    unchanged = PlannedChange("7", "Steady")
+    assert unchanged.to_row() == {"id": "7", "name": "Steady", "plan": {}}  # a plan: nothing to change
+    assert PlannedChange.from_row(unchanged.to_row()) == unchanged
+    held = PlannedChange("8", "Held", held=["+TX (demand 2, added at 3)"], held_note="held back until ...")
+    assert held.to_row()["plan"] == {"held": ["+TX (demand 2, added at 3)"], "held_note": "held back until ..."}
+    assert PlannedChange.from_row(held.to_row()) == held

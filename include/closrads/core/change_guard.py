@@ -45,6 +45,9 @@ class Decision(StrEnum):
 DRY_RUN = "dry run"
 
 
+_ROW_KEYS = ("adset_id", "name")  # a row carries them once, as "id" and "name"
+
+
 class PlanChangedSinceApproval(ClosradsError):
     """The write an ad set needs now is not the one the run planned (and a person may have approved)."""
 
@@ -77,18 +80,22 @@ class PlannedChange:
         return self.error is None and (sorted(self.added), sorted(self.removed)) == (plan.added, plan.removed)
 
     def to_row(self) -> dict:
-        """The ``list_adsets`` row: what ``update_adset`` is expanded over."""
-        return {"id": self.adset_id, "name": self.name, "plan": asdict(self)}
+        """The ``list_adsets`` row: what ``update_adset`` is expanded over. Only the fields that say
+        something: every ad set's task fetches the whole listing (Airflow's Task SDK reads the list a
+        mapped task is expanded over whole), so each byte of a row is paid once per ad set."""
+        plan = {name: value for name, value in asdict(self).items() if name not in _ROW_KEYS and value}
+        return {"id": self.adset_id, "name": self.name, "plan": plan}
 
     @classmethod
     def from_row(cls, row: dict) -> PlannedChange:
-        plan = row.get("plan") or {}
+        planned = isinstance(row.get("plan"), dict)  # an empty plan is a plan: nothing to change
+        plan = row["plan"] if planned else {}
         return cls(
             adset_id=str(row["id"]),
             name=str(row.get("name") or ""),
             added=list(plan.get("added") or []),
             removed=list(plan.get("removed") or []),
-            error=plan.get("error") if plan else "no plan was made for it",
+            error=plan.get("error") if planned else "no plan was made for it",
             held=list(plan.get("held") or []),
             held_note=plan.get("held_note"),
             outside_change=plan.get("outside_change") if isinstance(plan.get("outside_change"), dict) else None,
