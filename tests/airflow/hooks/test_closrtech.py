@@ -157,3 +157,14 @@ def test_the_connection_test_names_what_is_wrong_without_the_secret(sandbox):
     ok, message = ClosrtechHook().test_connection()
     assert not ok and "rejected the credentials (HTTP 401)" in message
     assert scenario.CLOSRTECH_PASSWORD not in message and len(sandbox.requests("closrtech")) == 1  # no retries
+
+
+@pytest.mark.parametrize("conn_type", ["closrtech", "http"])
+@pytest.mark.parametrize("shape", ["url", "host and port fields"])
+def test_every_shape_of_the_connection_reaches_closrtech(sandbox, conn_type, shape):
+    conn = sandbox.connections["closrtech_default"] | {"conn_type": conn_type}
+    if shape == "host and port fields":  # as the form or `airflow connections add --conn-port` keeps it
+        host, port = conn["host"].removeprefix("http://").rsplit(":", 1)
+        conn |= {"host": host, "port": int(port), "schema": "http"}
+    sandbox.set_connection("closrtech_default", conn)
+    assert ClosrtechHook().get_demand() == scenario.DEFAULT_DEMAND

@@ -307,3 +307,14 @@ def test_the_connection_test_names_a_rejected_token_without_it(sandbox, retry_wa
     assert not ok and message.startswith(f"reading campaign {scenario.CAMPAIGN_ID}: the access token was rejected")
     assert "put a valid System User token in the password of Connection 'facebook_ads_default'" in message
     assert scenario.ACCESS_TOKEN not in message and retry_waits == []  # one request, no retries
+
+
+@pytest.mark.parametrize("account", ["act_1029384756", "1029384756", " act_1029384756 "])
+@pytest.mark.parametrize("conn_type", ["closrads_facebook_ads", "generic"])
+def test_the_ad_account_reads_the_same_in_every_shape(sandbox, account, conn_type):
+    conn = sandbox.connections["facebook_ads_default"]
+    sandbox.set_connection(
+        "facebook_ads_default", conn | {"conn_type": conn_type, "extra": conn["extra"] | {"ad_account_id": account}}
+    )
+    assert FacebookAdsHook().settings.ad_account_id == "act_1029384756"
+    assert FacebookAdsHook().list_campaign_adsets()  # and its campaign's ad sets are that account's
