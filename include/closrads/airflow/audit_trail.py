@@ -84,6 +84,37 @@ def latest_records(campaign: Campaign, adset_id: str, limit: int) -> list[AuditR
     """
     asset = adset_asset(campaign, adset_id)
     events = _events_accessor(asset_name=asset.name, asset_uri=asset.uri).ascending(False).limit(limit)
+    return _trusted(events)
+
+
+def latest_records_of(campaign: Campaign, adset_ids: list[str], limit: int) -> dict[str, list[AuditRecord]]:
+    """:func:`latest_records` for many ad sets at once, in one request when it can: the campaign's newest
+    ``limit`` events per ad set asked for, read through its alias, newest first.
+
+    Every ad set's events inside that window are its newest ones, so an ad set with ``limit`` of them
+    there, or any ad set when the window held the campaign's whole trail, is answered by it. Only when
+    the window was full (other ad sets' writes filled it) is an ad set with fewer read on its own, as
+    :func:`latest_records` would. A listing of N ad sets costs one request instead of N (each of them a
+    round trip through the task's supervisor to the API server), and the window stays bounded.
+    """
+    if not adset_ids:
+        return {}
+    window = limit * len(adset_ids)
+    by_asset = {adset_asset(campaign, adset_id).name: adset_id for adset_id in adset_ids}
+    newest: dict[str, list] = {adset_id: [] for adset_id in adset_ids}
+    events = campaign_events(campaign).ascending(False).limit(window)
+    for event in events:
+        adset_id = by_asset.get(getattr(getattr(event, "asset", None), "name", None))
+        if adset_id is not None and len(newest[adset_id]) < limit:
+            newest[adset_id].append(event)
+    whole_trail = len(events) < window
+    return {
+        adset_id: _trusted(its) if whole_trail or len(its) == limit else latest_records(campaign, adset_id, limit)
+        for adset_id, its in newest.items()
+    }
+
+
+def _trusted(events) -> list[AuditRecord]:
     return [record for record in map(trusted_record, events) if record is not None]
 
 

@@ -65,7 +65,7 @@ def written(regions_after, run_id="scheduled__1"):
 
 def test_an_adset_changed_since_closrads_wrote_it_carries_the_change_in_its_plan(monkeypatch):
     trail = {"1": [written(regions("OH", "TX"))], "2": [written(regions("OH"))], "3": []}
-    monkeypatch.setattr(planning, "latest_records", lambda campaign, adset_id, limit: trail[adset_id])
+    monkeypatch.setattr(planning, "latest_records_of", lambda campaign, adset_ids, limit: {i: trail[i] for i in adset_ids})
     rows = [
         {"id": "1", "targeting": {"geo_locations": {"regions": regions("OH", "FL")}}},  # a person swapped TX for FL
         {"id": "2", "targeting": {"geo_locations": {"regions": regions("OH")}}},  # as CLOSRADS left it
@@ -78,9 +78,9 @@ def test_an_adset_changed_since_closrads_wrote_it_carries_the_change_in_its_plan
 
 
 def test_a_trail_that_cannot_be_read_is_never_guessed(monkeypatch):
-    def unreachable(campaign, adset_id, limit):
+    def unreachable(campaign, adset_ids, limit):
         raise ConnectionError("API server away")
 
-    monkeypatch.setattr(planning, "latest_records", unreachable)
-    with pytest.raises(GuardStateUnavailable, match="could not read the audit trail of ad set 1"):
+    monkeypatch.setattr(planning, "latest_records_of", unreachable)
+    with pytest.raises(GuardStateUnavailable, match="could not read the audit trail of campaign default"):
         planning.note_outside_changes(DEFAULT_CAMPAIGN, [{"id": "1", "targeting": {}}], [PlannedChange("1", "Core")])

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from airflow.sdk import conf
 
-from closrads.airflow.audit_trail import campaign_events, latest_records, trusted_record
+from closrads.airflow.audit_trail import campaign_events, latest_records_of, trusted_record
 from closrads.airflow.guard_state import read_variable, write_variable
 from closrads.core.campaigns import Campaign
 from closrads.core.change_guard import PlannedChange
@@ -116,17 +116,18 @@ def hold_recent_edits(campaign: Campaign, plans: list[PlannedChange], policy: St
 def note_outside_changes(campaign: Campaign, rows: list[dict], plans: list[PlannedChange]) -> list[PlannedChange]:
     """Note on each plan what changed its ad set since CLOSRADS last wrote it (a person, another tool,
     or a write of an earlier try that landed late): the sync still applies the demand, and says so.
-    One bounded request per ad set to Airflow (its asset's newest events), none to Graph."""
+    One bounded request to Airflow for the whole listing (:func:`~closrads.airflow.audit_trail.latest_records_of`),
+    none to Graph."""
+    try:
+        trails = latest_records_of(campaign, [plan.adset_id for plan in plans], RECORDS_PER_ADSET)
+    except Exception as exc:  # noqa: BLE001 - any failure to read the trail: retry, never guess
+        raise GuardStateUnavailable(
+            f"could not read the audit trail of campaign {campaign.slug} ({type(exc).__name__})"
+        ) from None
     noted = []
     for row, plan in zip(rows, plans, strict=True):
         try:
-            records = latest_records(campaign, plan.adset_id, RECORDS_PER_ADSET)
-        except Exception as exc:  # noqa: BLE001 - any failure to read the trail: retry, never guess
-            raise GuardStateUnavailable(
-                f"could not read the audit trail of ad set {plan.adset_id} ({type(exc).__name__})"
-            ) from None
-        try:
-            change = outside_change(usable_targeting(row["targeting"]), records)
+            change = outside_change(usable_targeting(row["targeting"]), trails[plan.adset_id])
         except ClosradsError:
             change = None  # a targeting that cannot be read: its plan already says why
         if change is not None:
