@@ -45,6 +45,17 @@ def test_the_preload_imports_what_a_task_needs_without_any_io():
     assert json.loads(run_python(code)) == []
 
 
+def test_the_preload_leaves_naming_an_asset_nothing_to_discover():
+    """An audit record names its ad set's asset; without the preload, that discovers every provider's
+    asset URI handlers in each writing task."""
+    code = (
+        "import closrads.airflow.preload, json\n"
+        "from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime\n"
+        "print(json.dumps(ProvidersManagerTaskRuntime()._initialized_cache))"
+    )
+    assert json.loads(run_python(code)).get("asset_uris") is True
+
+
 def test_the_local_airflow_preloads_through_the_schedulers_forkserver():
     exports = dict(re.findall(r"^export (AIRFLOW__SCHEDULER__MP_\w+) := (.+)$", (ROOT / "Makefile").read_text(), re.M))
     assert exports["AIRFLOW__SCHEDULER__MP_START_METHOD"] == "forkserver"

@@ -17,7 +17,8 @@ Deployment settings that load this module (docs/design.md, "Task start-up"):
 - CeleryExecutor (``docker-compose.yaml``): the Celery worker imports it before it forks its pool,
   through :data:`closrads.airflow.celery_config.CELERY_CONFIG`.
 
-Importing this module does no I/O and reads no Connection or Variable.
+Importing this module makes no request and reads no Connection or Variable; it reads only the
+installed packages (their code, and the providers' metadata).
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ import airflow.dag_processing.dagbag
 import airflow.providers.slack.hooks.slack_webhook
 import airflow.providers.standard.decorators.python
 import airflow.providers.standard.operators.hitl
-import airflow.sdk.execution_time.task_runner  # noqa: F401
+import airflow.sdk.definitions.asset.metadata
+import airflow.sdk.execution_time.cache
+import airflow.sdk.execution_time.task_runner
+import airflow.sdk.providers_manager_runtime
 
 # The Facebook SDK (the hooks import it lazily, so the DAG file parses fast), and the object classes
 # it imports while it parses a response.
@@ -37,6 +41,7 @@ import facebook_business.adobjects.adpreview
 import facebook_business.adobjects.adset
 import facebook_business.adobjects.campaign
 import facebook_business.adobjects.targeting
+import facebook_business.adobjects.targetinggeolocation
 import facebook_business.adobjects.targetinggeolocationregion
 import facebook_business.api
 import facebook_business.exceptions  # noqa: F401
@@ -55,3 +60,8 @@ import closrads.airflow.sync.approval
 import closrads.airflow.sync.run
 import closrads.core.campaigns
 import closrads.core.messages  # noqa: F401
+
+# An audit record is an asset event, and naming its asset makes the Task SDK discover every installed
+# provider's asset URI handlers (reading their package metadata, importing their asset modules): about
+# 11 ms of every writing task. Discovered once here, the task processes inherit the result.
+airflow.sdk.providers_manager_runtime.ProvidersManagerTaskRuntime().initialize_providers_asset_uri_resources()
