@@ -87,8 +87,8 @@ airflow-home: $(AIRFLOW_HOME)/.ready  ## prepare .airflow/ (config via env, SQLi
 
 # (Not $(or ...) for the defaults: make splits its arguments at the commas.)
 BENCH_SIZES ?= 6,60,300
-BENCH_MODES ?= plain,dags-test,scheduler,airflow-floor
-bench: install  ## what a live sync costs per ad set: plain loop, dags test, scheduler, Airflow's floor (BENCH_SIZES=, BENCH_MODES=)
+BENCH_MODES ?= plain,dags-test,scheduler,airflow-floor,airflow-mechanisms
+bench: install  ## what a live sync costs per ad set: plain loop, dags test, scheduler, Airflow's floor and mechanisms (BENCH_SIZES=, BENCH_MODES=)
 	$(BIN)/python -m scripts.bench --sizes $(BENCH_SIZES) --modes $(BENCH_MODES)
 
 overview: airflow-home  ## every campaign's last run (mode, state, result) from the local Airflow's REST API

@@ -10,6 +10,10 @@ each CLOSRTECH/Graph call ``--latency-ms`` late, like a real API), back to back 
   and ``parallelism`` 8, DAG processor; :mod:`scripts.bench_scheduler`), started once and reused;
 - ``airflow-floor``: on that same Airflow, a DAG of the same shape whose N mapped instances do nothing
   (``scripts/bench_dags``): what Airflow itself costs per mapped task, the floor for ``scheduler``;
+- ``airflow-mechanisms``: the floor plus the Airflow mechanisms each ad set's task uses by design (the
+  trigger form's Params, alert callbacks, the write order's XCom, the stale guard's Variable, the
+  outcome's XCom, the mode's log line, the audit record's asset event), with none of CLOSRADS's code:
+  ``scheduler`` minus this row is what CLOSRADS's own code costs per ad set;
 - ``campaigns``: many campaigns in one deployment (``--campaigns`` of ``--campaign-size`` ad sets, each
   its own CLOSRTECH campaign, ad account and token, from a campaign registry), one run of each DAG
   triggered together on that same Airflow, measured from the first start to the last end. With it, the
@@ -39,7 +43,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODES = ("plain", "dags-test", "scheduler", "airflow-floor", "campaigns")
+MODES = ("plain", "dags-test", "scheduler", "airflow-floor", "airflow-mechanisms", "campaigns")
+YARDSTICKS = {"airflow-floor": "bench_airflow_floor", "airflow-mechanisms": "bench_airflow_mechanisms"}
 
 
 def main() -> int:
@@ -73,9 +78,9 @@ def main() -> int:
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
     modes = ["plain", *(m for m in args.modes.split(",") if m != "plain")]
     stack, campaign_dags = None, []
-    if {"scheduler", "airflow-floor", "campaigns"} & set(modes):
+    if {"scheduler", "campaigns", *YARDSTICKS} & set(modes):
         from sandbox.client import airflow_connections
-        from scripts.bench_scheduler import FLOOR_DAG_ID, SchedulerStack
+        from scripts.bench_scheduler import SchedulerStack
 
         connections = {f"AIRFLOW_CONN_{c.upper()}": json.dumps(v) for c, v in airflow_connections(base_url).items()}
         if "campaigns" in modes:
@@ -92,8 +97,8 @@ def main() -> int:
                 server.state.reset(generated_scenario(size, args.latency_ms))
                 if mode == "scheduler":
                     figures = stack.run({"dry_run": False})
-                elif mode == "airflow-floor":
-                    figures = stack.run({"n": size}, dag_id=FLOOR_DAG_ID)
+                elif mode in YARDSTICKS:
+                    figures = stack.run({"n": size}, dag_id=YARDSTICKS[mode])
                 else:
                     figures = run_in_child(mode, base_url, env)
                 rows.append(table_row(size, mode, figures, server.state.requests, plain_wall))
@@ -159,7 +164,7 @@ def table_row(
     size: int, mode: str, figures: dict, requests: list[dict], plain_wall: float | None, campaigns: int = 1
 ) -> dict:
     graph = [r for r in requests if r["service"] == "graph"]
-    external = mode != "airflow-floor"  # the yardstick calls no external service
+    external = mode not in YARDSTICKS  # the yardsticks call no external service
     pages = campaigns * math.ceil(size / campaigns / 100)
     return {
         "N": size,

@@ -32,7 +32,8 @@ from scripts.native_topology import Postgres, postgres_reachable, private_airflo
 ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "closrads_sync"
 # Airflow's own cost of a mapped task instance that does nothing (scripts/bench_dags): the yardstick.
-FLOOR_DAG_ID = "bench_airflow_floor"
+# The yardstick DAGs (scripts/bench_dags) only this private Airflow loads.
+YARDSTICK_DAG_IDS = ("bench_airflow_floor", "bench_airflow_mechanisms")
 PARALLELISM = 8
 COMPONENTS = {
     "api-server": ("api-server", "--workers", "1"),
@@ -51,15 +52,16 @@ class SchedulerStack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     database: str | None = None
     # what the DAG processor must have parsed before a run (a campaign registry adds its DAGs)
-    dag_ids: set[str] = field(default_factory=lambda: {DAG_ID, FLOOR_DAG_ID})
+    dag_ids: set[str] = field(default_factory=lambda: {DAG_ID, *YARDSTICK_DAG_IDS})
 
     @classmethod
     def create(cls, home: Path, base_env: dict[str, str]) -> SchedulerStack:
         env = dict(base_env)
-        dags = home / "dags"  # the sync, and the yardstick DAG only this private Airflow loads
+        dags = home / "dags"  # the sync, and the yardstick DAGs
         dags.mkdir(parents=True)
         (dags / "closrads_sync.py").symlink_to(ROOT / "dags" / "closrads_sync.py")
-        (dags / f"{FLOOR_DAG_ID}.py").symlink_to(ROOT / "scripts" / "bench_dags" / f"{FLOOR_DAG_ID}.py")
+        for yardstick in YARDSTICK_DAG_IDS:
+            (dags / f"{yardstick}.py").symlink_to(ROOT / "scripts" / "bench_dags" / f"{yardstick}.py")
         database = None
         if postgres_reachable(5432):
             database = f"closrads_bench_{secrets.token_hex(4)}"

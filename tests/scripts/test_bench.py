@@ -3,6 +3,7 @@
 (The figures themselves are not tested: they are for people to read. The DAG modes take minutes.)
 """
 
+import json
 import subprocess
 import sys
 
@@ -42,3 +43,23 @@ def test_the_parse_benchmark_compares_a_registry_of_campaigns_with_the_single_ca
     assert lines[2].startswith("  registry of 3 campaigns (6 DAGs): ")
     assert lines[3].startswith("  each extra campaign (a sync and a rollback DAG): ")
     assert "Airflow alone, trivial DAGs of the same two shapes" in lines[4]
+
+
+def test_the_yardstick_dags_load_with_the_shape_the_sync_is_measured_against():
+    code = (
+        "import json\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        "bag = DagBag(dag_folder='scripts/bench_dags')\n"
+        "print(json.dumps({'errors': list(bag.import_errors), 'dags': {d: sorted(t.task_id for t in dag.tasks) "
+        "for d, dag in bag.dags.items()}, 'params': sorted(bag.dags['bench_airflow_mechanisms'].params)}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["errors"] == []
+    assert loaded["dags"] == {
+        "bench_airflow_floor": ["each_item", "list_items"],
+        "bench_airflow_mechanisms": ["each_item", "list_items", "report", "write_order"],
+    }
+    assert loaded["params"] == ["dry_run", "force", "require_approval"]  # the sync's trigger form, in size
