@@ -10,7 +10,9 @@ campaigns N    the default campaign (as it is now) plus N client campaigns (own 
 registry F     write a campaign registry for this sandbox to F: the default campaign (legacy_names: it keeps
                closrads_sync) and every client campaign (`make sandbox-campaigns` writes .sandbox/campaigns.yaml)
 latency MS     answer every CLOSRTECH/Graph request MS milliseconds late (0: at once)
-show           print the demand and each ad set's status and targeted states
+show           print the demand and each ad set's status, targeted states and Meta's learning state
+edit ID +FL -TX  edit an ad set's US states as a person in Ads Manager would (Meta records a significant
+               edit: its learning state, when it has one, restarts now); the next sync reports the change
 demand JSON|F  set CLOSRTECH's demand from JSON or a file, e.g. '{"OH": 15, "TX": 0}'
 fault JSON     queue a fault, e.g. '{"target": "closrtech", "status": 503, "times": 2}'
 faults         list the queued faults
@@ -33,6 +35,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -55,9 +58,9 @@ STATE_DIR = Path(os.environ.get("CLOSRADS_SANDBOX_DIR", Path(__file__).resolve()
 DEFAULT_PORT = int(os.environ.get("SANDBOX_PORT") or 8765)
 COMMANDS = ["serve", "start", "stop", "reset", "generate", "latency", "show", "demand", "fault", "faults",
             "clear-faults", "release", "score", "slack", "snapshot", "compare", "connections", "campaigns",
-            "registry"]  # fmt: skip
+            "registry", "edit"]  # fmt: skip
 NEEDS_ARGUMENT = {"generate", "latency", "demand", "fault", "score", "snapshot", "compare", "connections",
-                  "campaigns", "registry"}  # fmt: skip
+                  "campaigns", "registry", "edit"}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,9 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("command", choices=COMMANDS)
     parser.add_argument("arg", nargs="?")
+    parser.add_argument("changes", nargs="*", help="edit: +CODE adds a state, -CODE removes one")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--adsets", type=int, default=5, help="ACTIVE ad sets per client campaign (campaigns)")
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)  # edit's "-TX" reads as an option to argparse
+    if unknown and (args.command != "edit" or not all(re.match(r"^-[A-Za-z]{2}$", arg) for arg in unknown)):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.changes = [*args.changes, *unknown]
     if args.command in NEEDS_ARGUMENT and not args.arg:
         parser.error(f"{args.command} needs an argument (see the command list above)")
     base_url = f"http://127.0.0.1:{args.port}"
@@ -174,14 +181,24 @@ def main(argv: list[str] | None = None) -> int:
             print(message.get("text") or json.dumps(message))
         if not messages:
             print("no Slack messages received")
+    elif args.command == "edit":
+        add = [change[1:].upper() for change in args.changes if change.startswith("+")]
+        remove = [change[1:].upper() for change in args.changes if change.startswith("-")]
+        if not add and not remove:
+            parser.error("edit needs the changes, e.g. edit 120215550000000001 +FL -TX")
+        client.edit_adset(args.arg, add, remove)
+        print(f"ad set {args.arg} edited as in Ads Manager: {render_change(add, remove)}")
     elif args.command == "show":
         state = client.state()
         print(f"CLOSRTECH demand: {json.dumps(state['demand'])}")
         targeted = client.targeted_states()
         for adset in state["adsets"]:
             codes = targeted[adset["id"]]
+            info = adset.get("learning_stage_info")
+            meta = f" (Meta: {info.get('status')})" if isinstance(info, dict) else ""
             print(
-                f"{adset['name']} ({adset['id']}) [{adset['effective_status']}]: {len(codes)} states {' '.join(codes)}"
+                f"{adset['name']} ({adset['id']}) [{adset['effective_status']}]{meta}: "
+                f"{len(codes)} states {' '.join(codes)}"
             )
     elif args.command == "snapshot":
         Path(args.arg).write_text(json.dumps(client.targeted_states()))

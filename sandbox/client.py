@@ -89,8 +89,16 @@ class SandboxClient:
     def set_demand(self, demand) -> None:
         self._call("POST", "demand", demand)
 
+    def update_scenario(self, **fields) -> None:
+        """Set scenario fields, e.g. ``upgraded_versions=["v25.0"], upgrade_to="v26.0"``."""
+        self._call("POST", "scenario", fields)
+
     def update_adset(self, adset_id: str, **fields) -> dict:
         return self._call("POST", f"adsets/{adset_id}", fields)
+
+    def edit_adset(self, adset_id: str, add: list[str] = (), remove: list[str] = ()) -> dict:
+        """Edit an ad set's US states as a person in Ads Manager would: Meta records a significant edit."""
+        return self._call("POST", f"adsets/{adset_id}/edit", {"add": list(add), "remove": list(remove)})
 
     def set_score(self, budget: int | None, window: float = 60.0, block: float = 60.0) -> dict:
         """Emulate the ad account's rate-limit score (reads cost 1, writes 3); ``budget=None`` turns it off."""

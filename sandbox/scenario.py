@@ -6,6 +6,7 @@ Credentials are obviously fake; the tests still check that none of them leaks in
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass
 
 from closrads.core.regions import load_region_keys
@@ -33,7 +34,21 @@ DEFAULT_DEMAND = {
 
 def regions(*codes: str) -> list[dict]:
     """Region objects as Graph returns them in targeting."""
-    return [{"key": REGION_KEYS[c]["key"], "name": REGION_KEYS[c]["name"], "country": "US"} for c in codes]
+    return [region_entry(code) for code in codes]
+
+
+def region_entry(code: str) -> dict:
+    return {"key": REGION_KEYS[code]["key"], "name": REGION_KEYS[code]["name"], "country": "US"}
+
+
+def state_of(region: dict) -> str | None:
+    """The USPS code of a targeting region entry (``None``: not a US state)."""
+    return next((code for code, entry in REGION_KEYS.items() if entry["key"] == str(region.get("key"))), None)
+
+
+def learning(status: str, days_ago: float) -> dict:
+    """``learning_stage_info`` as Meta reports it: a status and the last significant edit (Unix seconds)."""
+    return {"status": status, "last_sig_edit_ts": int(time.time() - days_ago * 86400), "conversions": 12}
 
 
 def demanded_codes(demand: dict) -> list[str]:
@@ -48,7 +63,7 @@ def _targeting(codes, **extra) -> dict:
         "geo_locations": {"regions": regions(*codes), "location_types": ["home", "recent"]},
         "publisher_platforms": ["facebook", "instagram"],
         "facebook_positions": ["feed", "marketplace", "video_feeds"],
-        "instagram_positions": ["stream", "explore"],
+        "instagram_positions": ["stream", "story"],
         "device_platforms": ["mobile", "desktop"],
         "targeting_automation": {"advantage_audience": 0},
     }
@@ -64,8 +79,9 @@ def _adset(
     account: str = AD_ACCOUNT_ID,
     campaign_id: str = CAMPAIGN_ID,
     id_prefix: str = "12021555",
+    learning: dict | None = None,
 ) -> dict:
-    return {
+    adset = {
         "id": f"{id_prefix}000000{num:04d}",
         "name": name,
         "effective_status": status,
@@ -74,14 +90,18 @@ def _adset(
         "campaign_id": campaign_id,
         "targeting": targeting,
     }
+    if learning is not None:  # Meta's learning state; absent: Meta reports none for this ad set
+        adset["learning_stage_info"] = learning
+    return adset
 
 
 def default_scenario() -> dict:
-    """A campaign of 8 ad sets (3 pages of 3), 6 ACTIVE: most need new states, one already matches."""
+    """A campaign of 8 ad sets (3 pages of 3), 6 ACTIVE: most need new states, one already matches. Meta
+    reports a learning state for three of them (one still learning since yesterday), none for the rest."""
     wanted = demanded_codes(DEFAULT_DEMAND)
     yesterday = [c for c in wanted if c not in ("TX", "WV", "NE")] + ["AK", "MA", "VT"]
     adsets = [
-        _adset(1, "Veterans - Core - Broad", "ACTIVE", _targeting(yesterday)),
+        _adset(1, "Veterans - Core - Broad", "ACTIVE", _targeting(yesterday), learning=learning("SUCCESS", 12)),
         _adset(
             2,
             "Veterans - Spouses 45+",
@@ -92,6 +112,7 @@ def default_scenario() -> dict:
                 genders=[2],
                 interests=[{"id": "6003139266461", "name": "Military"}, {"id": "6003020834693", "name": "Veterans"}],
             ),
+            learning=learning("LEARNING", 1),  # edited yesterday: Meta is still learning it
         ),
         _adset(
             3,
@@ -114,6 +135,7 @@ def default_scenario() -> dict:
                 user_os=["iOS", "Android"],
                 flexible_spec=[{"behaviors": [{"id": "6002714895372", "name": "Veterans (US)"}]}],
             ),
+            learning=learning("SUCCESS", 30),
         ),
         _adset(
             6,

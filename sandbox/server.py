@@ -4,7 +4,9 @@ Routes
   GET  /demand.php?campaign=&email=&pass=      CLOSRTECH demand
   GET  /<version>/<campaign_id>/adsets         Graph: ad sets of a campaign, cursor paging
   GET  /<version>/<adset_id>                   Graph: read one ad set
-  POST /<version>/<adset_id>[/]                Graph: update (form field ``targeting`` = JSON)
+  POST /<version>/<adset_id>[/]                Graph: update (form field ``targeting`` = JSON); a write is a
+                                               significant edit (``learning_stage_info``), and a targeting
+                                               that still holds a retired value is refused (error 100)
   GET  /<version>/search?type=adgeolocation    Graph: region search
   POST /slack/...                              Slack incoming webhook receiver
   /_sandbox/...                                control API for tests and the demo (see ``_control``)
@@ -41,7 +43,12 @@ GRAPH_ERRORS = {
     100: ("OAuthException", 400, False, 1487756, "Invalid parameter"),
     190: ("OAuthException", 401, False, 463, "Error validating access token: The session is invalid."),
     200: ("OAuthException", 403, False, None, "(#200) Permissions error"),
+    # Meta's mutation-rate limit per ad account (Marketing API v26): too many edits in a short time.
+    613: ("OAuthException", 400, True, 5044001, "(#613) Calls to this api have exceeded the rate limit."),
 }
+# Targeting values Meta has retired: an ad set may still carry one, but a write (or a validation) of a
+# targeting that holds it is refused, whatever else the write changes (v26: the Instagram Explore placement).
+RETIRED_TARGETING = {"instagram_positions": ("explore", "Instagram Explore")}
 _ID = re.compile(r"^\d+$")
 
 
@@ -302,6 +309,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             targeting=self.form.get("targeting"),
             validate_only=self._validate_only(),
         )
+        self.api_version = self.path.split("/")[1]  # what the answer's version headers speak of
         fault = self.state.take_fault("listing" if kind == "listing" else "graph", adset_id, method)
         if fault:
             if fault.get("hold"):  # held "at Graph" until released (at most ``delay`` s), then answered as usual
@@ -365,11 +373,28 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self._send(status, {"error": error}, headers=headers)
 
     def _usage_headers(self) -> dict:
-        return self.state.score.headers(defaults.AD_ACCOUNT_ID.removeprefix("act_"))
+        """The headers of every Graph answer: the ad account's usage, and the version Meta served. A version
+        the scenario lists in ``upgraded_versions`` is answered as the newer ``upgrade_to``, with Meta's
+        version-warning header (what Meta does with calls to a version it has ended)."""
+        headers = self.state.score.headers(defaults.AD_ACCOUNT_ID.removeprefix("act_"))
+        asked = getattr(self, "api_version", None)
+        with self.state.lock:
+            upgraded = asked in (self.state.scenario.get("upgraded_versions") or [])
+            served = self.state.scenario.get("upgrade_to", "v26.0") if upgraded else asked
+        if served:
+            headers["facebook-api-version"] = served
+        if upgraded:
+            headers["x-ad-api-version-warning"] = (
+                f"The call has been auto-upgraded to {served} as {asked} has been deprecated."
+            )
+        return headers
 
     def _fields(self, obj: dict, default: tuple[str, ...] = ("id",)) -> dict:
         wanted = [f for f in (self.query.get("fields") or ",".join(default)).split(",") if f]
-        return {f: obj[f] for f in wanted if f in obj}
+        fields = {f: obj[f] for f in wanted if f in obj}
+        if obj.get("effective_status") != "ACTIVE":  # Meta reports learning only for active ad sets
+            fields.pop("learning_stage_info", None)
+        return fields
 
     def _list_adsets(self, campaign_id: str) -> None:
         with self.state.lock:
@@ -406,11 +431,30 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return self._graph_error(100, "(#100) Param targeting must be a JSON object")
         if not isinstance(targeting, dict) or not targeting.get("geo_locations"):
             return self._graph_error(100, "(#100) Targeting spec must include geo_locations")
+        for field, (value, what) in RETIRED_TARGETING.items():
+            if value in (targeting.get(field) or []):  # validate_only too: Meta validates the whole write
+                return self._retired_value_error(field, what)
         if not self._validate_only():  # Meta validates the update and answers as usual, but changes nothing
             with self.state.lock:
                 adset["targeting"] = targeting
+                significant_edit(adset)
                 self.state.save()
         self._send(200, {"success": True}, headers=self._usage_headers())
+
+    def _retired_value_error(self, field: str, what: str) -> None:
+        """Meta's refusal of a write whose targeting holds a retired value, blaming that field."""
+        error = {
+            "message": "Invalid parameter",
+            "type": "OAuthException",
+            "code": 100,
+            "error_subcode": 1885316,
+            "is_transient": False,
+            "error_user_title": f"{what} placement is no longer available",
+            "error_user_msg": f"The {what} placement is no longer available. Remove it from the ad set.",
+            "error_data": {"blame_field_specs": [["targeting", field]]},
+            "fbtrace_id": secrets.token_urlsafe(8),
+        }
+        self._send(400, {"error": error}, headers=self._usage_headers())
 
     def _validate_only(self) -> bool:
         """``execution_options=["validate_only"]``: the SDK sends the list JSON-encoded in the form."""
@@ -426,6 +470,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if adset is not None and isinstance(targeting, dict) and targeting.get("geo_locations"):
             with self.state.lock:
                 adset["targeting"] = targeting
+                significant_edit(adset)
                 self.state.save()
 
     def _search(self) -> None:
@@ -451,6 +496,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
         GET  health | state | requests | slack | faults
         POST reset [scenario]  | faults {target, times, ...} | demand {...} | adsets/<id> {fields to set}
+        POST adsets/<id>/edit {add: [codes], remove: [codes]} (a person's edit in Ads Manager)
         POST credentials {...} | scenario {partial scenario fields}
         POST score {budget, window, block} (the ad account's rate-limit score; {} turns it off)
         POST release (every Graph request a ``hold`` fault holds goes on)
@@ -495,6 +541,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if method == "POST" and route == "credentials":
                 state.credentials.update(body)
                 return self._send(200, {"ok": True})
+            if method == "POST" and len(parts) == 3 and parts[0] == "adsets" and parts[2] == "edit":
+                adset = state.adset(parts[1])
+                if adset is None:
+                    return self._send(404, {"error": f"no ad set {parts[1]}"})
+                edit_in_ads_manager(adset, (body or {}).get("add") or [], (body or {}).get("remove") or [])
+                state.save()
+                return self._send(200, adset)
             if method == "POST" and len(parts) == 2 and parts[0] == "adsets":
                 adset = state.adset(parts[1])
                 if adset is None:
@@ -503,6 +556,24 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 state.save()
                 return self._send(200, adset)
         self._send(404, {"error": f"no control route {method} /_sandbox/{route}"})
+
+
+def significant_edit(adset: dict) -> None:
+    """A targeting edit, by anyone, is a significant edit to Meta: an ad set Meta reports learning for
+    goes back into learning from now (an ad set Meta reports nothing for stays so)."""
+    info = adset.get("learning_stage_info")
+    if isinstance(info, dict):
+        info.update(status="LEARNING", last_sig_edit_ts=int(time.time()))
+
+
+def edit_in_ads_manager(adset: dict, add: list[str], remove: list[str]) -> None:
+    """What a person's edit in Ads Manager does: the ad set's US states change (``add``/``remove``: USPS
+    codes), and Meta records a significant edit."""
+    regions = [r for r in adset["targeting"]["geo_locations"].get("regions", []) if defaults.state_of(r) not in remove]
+    have = {defaults.state_of(r) for r in regions}
+    regions += [defaults.region_entry(code) for code in add if code not in have]
+    adset["targeting"]["geo_locations"]["regions"] = regions
+    significant_edit(adset)
 
 
 def _answers(fault: dict) -> bool:

@@ -191,7 +191,12 @@ def test_the_shipped_example_registry_is_valid():
     legacy, roofing = example.campaigns
     assert (legacy.sync_dag_id, roofing.sync_dag_id) == ("closrads_sync", "closrads_sync__acme_roofing")
     assert roofing.slack_conn_id == "slack_acme" and roofing.approval_threshold == 5
-    assert roofing.learning_phase == {"min_edit_interval_hours": 72, "add_at_demand": 3, "remove_after_zero_runs": 3}
+    assert roofing.learning_phase == {
+        "min_edit_interval_hours": 72,
+        "add_at_demand": 3,
+        "remove_after_zero_runs": 3,
+        "hold_while_learning": False,
+    }
     assert legacy.learning_phase is None  # off unless a campaign sets it
     assert (legacy.learning_phase_variable, roofing.learning_phase_variable) == (
         "closrads_learning_phase",

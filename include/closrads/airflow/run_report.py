@@ -20,7 +20,9 @@ from closrads.airflow.hooks.airflow_api import AirflowApiHook
 from closrads.airflow.slack import post_to_slack, run_url
 from closrads.airflow.task_run import TaskRun
 from closrads.airflow.xcom import XComKey
+from closrads.core.api_versions import current_versions
 from closrads.core.change_guard import ApprovalResult
+from closrads.core.errors import ClosradsError
 from closrads.core.messages import report_message
 from closrads.core.report import AdSetOutcome, Outcome, StepResult, StepStatus, SyncReport
 from closrads.core.run_mode import RunMode
@@ -102,6 +104,31 @@ def deliver_report(run: TaskRun, result: SyncReport, *, what: str) -> None:
     AirflowApiHook().set_run_note(run.dag_id, result.run_id, result.summary())
 
 
+def graph_api_fields(run: TaskRun, steps: list[str]) -> dict[str, Any]:
+    """The report's word on the Graph API version: the Facebook Connection's version and its announced
+    end, one warning line while that end is near, and one when Meta answered with another version
+    (``list_adsets`` noted it). Reads the Connection (no Graph request); without a usable Connection,
+    nothing: the step that needed it says why."""
+    try:
+        settings = run.facebook_hook().settings
+    except ClosradsError:
+        return {}
+    clock = settings.clock()
+    notices = [clock.warning()] if clock.warning() else []
+    served = [row for row in run.ti.xcom_pull(task_ids=steps, key=XComKey.API_VERSION_SERVED) or [] if row]
+    if served:
+        notices.append(
+            f"Meta answered with Graph API {served[0]['served']}, not the {served[0]['asked']} that the Facebook "
+            f'Connection asks for (Meta upgrades calls to a version it has ended): move its "api_version" to a '
+            f"current version ({current_versions()})"
+        )
+    return {
+        "api_version": settings.api_version,
+        "api_version_ends": clock.ends.isoformat() if clock.ends else None,
+        "notices": notices,
+    }
+
+
 def fail_unless_succeeded(result: SyncReport, what: str, problems: list[str]) -> None:
     """End a reported run that failed as failed (without a second alert: :class:`RunFailedAfterReport`)."""
     if not result.succeeded:
@@ -154,6 +181,7 @@ def adset_outcomes(listed: list[dict[str, Any]], recorded: list, tasks: RunTasks
             "held": list(plan.get("held") or []),
             "held_note": plan.get("held_note"),
             "outside_change": outside,
+            "learning": plan.get("learning") if isinstance(plan.get("learning"), dict) else None,
         }
         if state in _NEVER_STARTED:
             outcomes.append(AdSetOutcome(adset["id"], adset["name"], Outcome.NOT_RUN, **planned))

@@ -14,4 +14,5 @@ class XComKey(StrEnum):
     APPROVAL = "approval"  # approve_changes: what the change guard decided -> report
     WRITE_ORDER = "write_order"  # approve_changes: all the run's ad sets share (a WriteOrder) -> update_adset
     ADSET_OUTCOME = "adset_outcome"  # update_adset (also when it fails) -> report
+    API_VERSION_SERVED = "api_version_served"  # list_adsets: Meta answered with another Graph version -> report
     REPORT = "closrads_report"  # report -> people and tools (pushed before report fails the run)

@@ -20,7 +20,7 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -37,6 +37,7 @@ from closrads.core.names import (  # the names every campaign derives its own fr
     DRY_RUN_VARIABLE,
     GRAPH_POOL,
     LEARNING_PHASE_VARIABLE,
+    ON_OUTSIDE_CHANGE_VARIABLE,
     ROLLBACK_DAG_ID,
     SEPARATOR,
     SLACK_CONN_ID,
@@ -88,7 +89,11 @@ class Campaign(BaseModel):
     approval_timeout_minutes: int = Field(default=DEFAULT_APPROVAL_TIMEOUT_MINUTES, ge=1, le=24 * 60)
     # Learning-phase protection (closrads.core.learning_phase), off unless set: the campaign's Variable
     # overrides it. Kept as the validated mapping; parsed where a run reads it.
-    learning_phase: dict[str, int | float] | None = None
+    learning_phase: dict[str, bool | int | float] | None = None
+    # What the sync does with an ad set changed outside CLOSRADS since its last write (closrads.core.drift):
+    # overwrite (report it, apply the demand), hold (leave it alone this run) or approve (a person decides).
+    # The campaign's Variable overrides it.
+    on_outside_change: Literal["overwrite", "hold", "approve"] = "overwrite"
     # The names of a single-campaign deployment (closrads_sync, closrads_dry_run, closrads_adset_<id>, ...):
     # for the campaign a deployment had before it grew a registry, so it keeps its history, its Variables
     # and its undo. At most one entry; the default campaign (no registry) has them too.
@@ -174,6 +179,10 @@ class Campaign(BaseModel):
     @property
     def learning_phase_variable(self) -> str:
         return self._named(LEARNING_PHASE_VARIABLE)
+
+    @property
+    def on_outside_change_variable(self) -> str:
+        return self._named(ON_OUTSIDE_CHANGE_VARIABLE)
 
     @property
     def demand_history_variable(self) -> str:

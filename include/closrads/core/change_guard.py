@@ -12,12 +12,14 @@ Pure logic: :mod:`closrads.airflow.sync.approval` reads the Variables and talks 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 
 from closrads.core.autolinks import defuse_links
+from closrads.core.drift import OutsideChange
 from closrads.core.errors import ClosradsError
 from closrads.core.learning_phase import StatePolicy
+from closrads.core.learning_state import LearningState
 from closrads.core.names import (
     APPROVAL_THRESHOLD_VARIABLE,
     APPROVAL_TIMEOUT_VARIABLE,
@@ -71,6 +73,7 @@ class PlannedChange:
     held: list[str] = field(default_factory=list)
     held_note: str | None = None
     outside_change: dict | None = None  # what changed it since CLOSRADS last wrote it (OutsideChange.to_dict)
+    learning: dict | None = None  # Meta's learning state when listed (LearningState.to_dict); None: not reported
 
     @property
     def size(self) -> int:
@@ -99,25 +102,32 @@ class PlannedChange:
             held=list(plan.get("held") or []),
             held_note=plan.get("held_note"),
             outside_change=plan.get("outside_change") if isinstance(plan.get("outside_change"), dict) else None,
+            learning=plan.get("learning") if isinstance(plan.get("learning"), dict) else None,
         )
+
+    @property
+    def is_held(self) -> bool:
+        """Whether its whole change waits (``held_note``): nothing is written to it this run."""
+        return self.held_note is not None
 
     def hold(self, note: str) -> PlannedChange:
         """The whole change waits (``note``: why, until when): nothing is written to the ad set."""
         change = render_change(self.added, self.removed).split()
-        return PlannedChange(
-            self.adset_id, self.name, held=change + self.held, held_note=note, outside_change=self.outside_change
-        )
+        return replace(self, added=[], removed=[], held=change + self.held, held_note=note)
 
 
-def plan_change(adset_id: str, name: str, targeting: object, policy: StatePolicy) -> PlannedChange:
+def plan_change(
+    adset_id: str, name: str, targeting: object, policy: StatePolicy, learning: dict | None = None
+) -> PlannedChange:
     """Plan one ad set's change from the targeting the listing returned and the run's state policy
-    (learning-phase protection included); never raises for a bad targeting."""
+    (learning-phase protection included); never raises for a bad targeting. ``learning``: Meta's
+    learning state from the same listing, carried along for the plan, the report and the holds."""
     try:
         current = usable_targeting(targeting)
         plan = plan_geo_update(current, policy.regions_for(current))
     except ClosradsError as exc:
-        return PlannedChange(adset_id, name, error=str(exc))
-    return PlannedChange(adset_id, name, plan.added, plan.removed, held=policy.held_for(current))
+        return PlannedChange(adset_id, name, error=str(exc), learning=learning)
+    return PlannedChange(adset_id, name, plan.added, plan.removed, held=policy.held_for(current), learning=learning)
 
 
 @dataclass(frozen=True)
@@ -279,13 +289,14 @@ def plan_markdown(plans: list[PlannedChange], guard: ChangeGuard, reasons: list[
         f"in total. Rule: {md(guard.describe())}.",
         "Approve writes exactly this plan; an ad set that changed since is not written. Reject writes nothing.",
         "",
-        "| ad set | id | states | added | removed |",
-        "|---|---|---:|---|---|",
+        "| ad set | id | states | added | removed | Meta |",
+        "|---|---|---:|---|---|---|",
     ]
     for plan in changing[:MAX_PLAN_ROWS]:
+        state = LearningState.from_dict(plan.learning)
         lines.append(
             f"| {md(plan.name)} | {md(plan.adset_id)} | {plan.size} | "
-            f"{' '.join(plan.added) or '-'} | {' '.join(plan.removed) or '-'} |"
+            f"{' '.join(plan.added) or '-'} | {' '.join(plan.removed) or '-'} | {md(state.status) if state else '-'} |"
         )
     if len(changing) > MAX_PLAN_ROWS:
         lines.append(f"\n... and {len(changing) - MAX_PLAN_ROWS} more ad sets; the list_adsets log lists every one.")
@@ -301,6 +312,14 @@ def plan_markdown(plans: list[PlannedChange], guard: ChangeGuard, reasons: list[
         )
         if len(held) > MAX_PLAN_ROWS:
             lines.append(f"- ... and {len(held) - MAX_PLAN_ROWS} more; the list_adsets log lists every one.")
+    outside = [(plan, OutsideChange.from_dict(plan.outside_change)) for plan in plans if plan.outside_change]
+    if outside:
+        lines.append(f"\n**Changed since CLOSRADS last wrote them**, {len(outside)} ad set(s):")
+        lines.extend(
+            f"- {md(plan.name)} ({md(plan.adset_id)}): {md(change.describe())}" for plan, change in outside[:50]
+        )
+        if len(outside) > 50:
+            lines.append(f"- ... and {len(outside) - 50} more; the list_adsets log lists every one.")
     if unplannable:
         lines.append(
             f"\n{len(unplannable)} ad set(s) could not be planned and will not be written: "

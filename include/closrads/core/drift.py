@@ -13,10 +13,14 @@ that write landing late.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
 
 from closrads.core.audit import AuditRecord
+from closrads.core.errors import ClosradsError
 from closrads.core.regions import state_for_key
 from closrads.core.targeting import current_state_keys, render_change
+from closrads.core.timestamps import utc_minute
 
 # How many of an ad set's newest audit events are read to find its last write (one is enough unless
 # events not written by CLOSRADS's tasks sit on top), and to recognise a late write of an earlier one.
@@ -38,11 +42,24 @@ class OutsideChange:
         change = render_change(self.added, self.removed)
         if self.late_write_of:
             return (
-                f"changed since CLOSRADS last wrote it ({self.since}, run {self.run_id}): {change}; it holds again "
-                f"what run {self.late_write_of} wrote at {self.late_write_at}, a write that landed late (a try "
+                f"changed since CLOSRADS last wrote it ({self.since_text}, run {self.run_id}): {change}; it holds "
+                f"again what run {self.late_write_of} wrote at {self.late_write_at}, a write that landed late (a try "
                 "killed or cleared while Graph held its request)"
             )
-        return f"changed outside CLOSRADS since {self.since} (run {self.run_id}'s write): {change}"
+        return f"changed outside CLOSRADS since {self.since_text}: {change} (CLOSRADS wrote it in run {self.run_id})"
+
+    @property
+    def since_text(self) -> str:
+        """When CLOSRADS last wrote the ad set, as people read it (``2026-12-06 13:00 UTC``)."""
+        try:
+            return utc_minute(datetime.fromisoformat(self.since))
+        except ValueError:
+            return self.since[:40]
+
+    @property
+    def made_outside(self) -> bool:
+        """A change CLOSRADS did not make (not an earlier CLOSRADS write landing late)."""
+        return self.late_write_of is None
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -87,3 +104,47 @@ def outside_change(targeting: dict, records: list[AuditRecord]) -> OutsideChange
 
 def _us_keys(record: AuditRecord) -> set[str]:
     return current_state_keys({"geo_locations": {"regions": record.regions_after}})
+
+
+class OnOutsideChange(StrEnum):
+    """What a campaign's sync does with an ad set changed outside CLOSRADS since its last write."""
+
+    OVERWRITE = "overwrite"  # apply the demand as usual, and report the outside change (the default)
+    HOLD = "hold"  # leave that ad set alone this run, and say so
+    APPROVE = "approve"  # a live run waits for a person, whose plan shows the outside change
+
+
+class OutsideChangeSettingError(ClosradsError):
+    """The ``on_outside_change`` setting is not one of its three values; the message names where it is."""
+
+
+def parse_on_outside_change(raw: object, *, source: str) -> OnOutsideChange:
+    """The choice as written (a Variable's text, a registry value); anything else raises, naming ``source``."""
+    text = str(raw).strip().lower() if isinstance(raw, str) else None
+    try:
+        return OnOutsideChange(text)
+    except ValueError:
+        shown = str(raw)[:40]
+        values = ", ".join(choice.value for choice in OnOutsideChange)
+        raise OutsideChangeSettingError(f"{source} is {shown!r}; it must be one of {values}") from None
+
+
+def hold_note(change: OutsideChange) -> str:
+    """Why an ad set is left alone under ``on_outside_change`` = ``hold``."""
+    return (
+        f"held back: changed outside CLOSRADS since {change.since_text} (on_outside_change is hold); "
+        "left as it is this run: look at it in Ads Manager"
+    )
+
+
+def approval_reasons(changes: list[tuple[str, OutsideChange]]) -> list[str]:
+    """Why a live run waits under ``on_outside_change`` = ``approve`` (``changes``: the ad sets, labelled
+    ``name (id)``, that the run would write over a change made outside CLOSRADS)."""
+    reasons = [
+        f"{label} was changed outside CLOSRADS since {change.since_text} "
+        f"({render_change(change.added, change.removed)}); on_outside_change is approve"
+        for label, change in changes[:5]
+    ]
+    if len(changes) > 5:
+        reasons.append(f"... and {len(changes) - 5} more ad sets changed outside CLOSRADS")
+    return reasons

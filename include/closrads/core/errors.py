@@ -40,12 +40,19 @@ class GraphError(ClosradsError):
     """The Graph API refused or failed a call. ``retry_after``: seconds Meta says it needs (throttling)."""
 
     def __init__(
-        self, message: str, *, code: int | None = None, transient: bool = False, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        transient: bool = False,
+        retry_after: float | None = None,
+        blamed_field: str | None = None,
     ):
         super().__init__(message)
         self.code = code
         self.transient = transient
         self.retry_after = retry_after
+        self.blamed_field = blamed_field  # the field Meta blames (``targeting.instagram_positions``), when it does
 
 
 class InvalidAccessToken(GraphError):

@@ -10,8 +10,12 @@ by default, hold such edits back (docs/design.md, "Learning phase"):
 - ``remove_after_zero_runs`` M: a targeted state that one of the last M - 1 runs wanted is removed only
   after M consecutive runs at zero (the runs' demand is the campaign's demand history, a Variable,
   which survives clears); a state no recorded run wanted goes at once, as without the rule;
-- ``min_edit_interval_hours`` H: an ad set that CLOSRADS wrote less than H hours ago (its audit
-  trail) is not written again until then; its whole change waits.
+- ``min_edit_interval_hours`` H: an ad set edited less than H hours ago is not written again until
+  then; its whole change waits. Its last edit is the later of CLOSRADS's last write (its audit trail)
+  and Meta's last significant edit (by anyone: a person in Ads Manager, Meta's own adjustments), when
+  Meta reports one (:mod:`closrads.core.learning_state`);
+- ``hold_while_learning``: an ad set Meta reports in its learning phase is not written; its whole
+  change waits until Meta reports it out of learning. Where Meta reports nothing, it does not apply.
 
 What these rules hold back is never silent: every ad set says which states were held and until when.
 They never hold back a fail-safe (bad or all-zero demand is refused as before) or the change guard
@@ -51,6 +55,7 @@ class LearningPhaseRules:
     min_edit_interval_hours: float = 0
     add_at_demand: int = 1
     remove_after_zero_runs: int = 1
+    hold_while_learning: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -70,7 +75,14 @@ class LearningPhaseRules:
             parts.append(f"removed after {self.remove_after_zero_runs} runs in a row at zero")
         if self.min_edit_interval_hours:
             parts.append(f"at least {_hours(self.min_edit_interval_hours)} between two edits of an ad set")
+        if self.hold_while_learning:
+            parts.append("no edit while Meta reports an ad set learning")
         return "; ".join(parts)
+
+    @property
+    def reads_meta(self) -> bool:
+        """Whether these rules go by Meta's learning state (when Meta reports it)."""
+        return bool(self.min_edit_interval_hours) or self.hold_while_learning
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -110,15 +122,21 @@ class LearningPhaseRules:
             raise LearningPhaseSettingError(
                 f"{source}: field 'min_edit_interval_hours' must be from 0 (off) to {MAX_EDIT_INTERVAL_HOURS}"
             )
+        hold_while_learning = raw.get("hold_while_learning", False)
+        if not isinstance(hold_while_learning, bool):
+            raise LearningPhaseSettingError(f"{source}: field 'hold_while_learning' must be true or false")
         return cls(
             min_edit_interval_hours=interval,
             add_at_demand=_whole(raw, "add_at_demand", MAX_ADD_AT_DEMAND, source),
             remove_after_zero_runs=_whole(raw, "remove_after_zero_runs", MAX_ZERO_RUNS, source),
+            hold_while_learning=hold_while_learning,
         )
 
 
 _OFF = {"", "off", "false", "none", "null"}  # what a person may write to switch it off (so may {})
-_EXAMPLE = '{"min_edit_interval_hours": 72, "add_at_demand": 3, "remove_after_zero_runs": 3}'
+_EXAMPLE = (
+    '{"min_edit_interval_hours": 72, "add_at_demand": 3, "remove_after_zero_runs": 3, "hold_while_learning": true}'
+)
 
 
 def _whole(raw: dict, name: str, limit: int, source: str) -> int:
@@ -307,8 +325,17 @@ def edit_hold(last_write: datetime | None, interval: timedelta | None, now: date
     return last_write + interval
 
 
-def describe_hold(last_write: datetime, until: datetime, interval: timedelta) -> str:
+def describe_hold(last_write: datetime, until: datetime, interval: timedelta, *, by_meta: bool = False) -> str:
+    """Why an ad set's whole change waits for the minimum interval; ``by_meta``: its last edit is Meta's
+    last significant edit (someone else's, or Meta's own), later than CLOSRADS's last write."""
+    who = " (Meta's last significant edit)" if by_meta else ""
     return (
-        f"held back until {utc_minute(until)}: last edited {utc_minute(last_write)}, "
+        f"held back until {utc_minute(until)}: last edited {utc_minute(last_write)}{who}, "
         f"at least {_hours(interval.total_seconds() / 3600)} between two edits"
     )
+
+
+def describe_learning_hold(last_edit: datetime | None) -> str:
+    """Why an ad set's whole change waits while Meta reports it learning (``hold_while_learning``)."""
+    since = f" since its last significant edit {utc_minute(last_edit)}" if last_edit else ""
+    return f"held back: Meta reports it in its learning phase{since}; it is edited once Meta reports it out"

@@ -84,6 +84,8 @@ def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[d
     if report.status == RunStatus.ABORTED:
         reasons = "\n".join(f"- `{step.name}`: {escape(_step_text(step))}" for step in report.unfinished_steps)
         blocks.append(_section(f"*Nothing was changed on Facebook.*\n{reasons}"))
+    if report.notices:
+        blocks.append(_section("\n".join(f":warning: {escape(notice)}" for notice in report.notices[:5])))
     if report.approval:
         nothing = "*Nothing was changed on Facebook.*\n" if report.status == RunStatus.REJECTED else ""
         blocks.append(_section(f"{nothing}*Approval:* {escape(report.approval.describe())}"))
@@ -223,6 +225,8 @@ def _adset_line(adset: AdSetOutcome) -> str:
         parts.append(f"held back: {escape(', '.join(adset.held))}")
     if adset.outside_change_note:
         parts.append(f":warning: {escape(adset.outside_change_note)}")
+    if adset.learning_state:  # compact: the status only (the report and the map have the edit's time)
+        parts.append(f"Meta: {escape(adset.learning_state.status)}")
     if adset.error:
         parts.append(f"error: {escape(adset.error)}")
     if adset.history:

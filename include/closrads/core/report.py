@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from closrads.core.change_guard import ApprovalResult, Decision
 from closrads.core.drift import OutsideChange
+from closrads.core.learning_state import LearningState
 from closrads.core.run_mode import RunMode
 from closrads.core.targeting import render_change
 
@@ -73,6 +74,7 @@ class AdSetOutcome:
     held_note: str | None = None  # why and until when its whole change waits (the minimum edit interval)
     history: str | None = None  # what the run did across its tries, when it ran more than once and wrote
     outside_change: dict | None = None  # what changed it since CLOSRADS last wrote it (OutsideChange.to_dict)
+    learning: dict | None = None  # Meta's learning state when the run listed it (LearningState.to_dict)
 
     def __post_init__(self) -> None:
         self.outcome = Outcome(self.outcome)
@@ -151,6 +153,8 @@ class AdSetOutcome:
             del data["history"]
         if self.outside_change is None:  # it held what CLOSRADS last wrote (or CLOSRADS never wrote it)
             del data["outside_change"]
+        if self.learning is None:  # Meta reported no learning state for it
+            del data["learning"]
         return data
 
     @classmethod
@@ -166,6 +170,16 @@ class AdSetOutcome:
         """What changed the ad set since CLOSRADS last wrote it, in words (``None``: nothing did)."""
         change = OutsideChange.from_dict(self.outside_change)
         return change.describe() if change else None
+
+    @property
+    def learning_state(self) -> LearningState | None:
+        """Meta's learning state when the run listed it (``None``: Meta reported none)."""
+        return LearningState.from_dict(self.learning)
+
+    @property
+    def learning_note(self) -> str | None:
+        """Meta's learning state, in words (``None``: Meta reported none)."""
+        return self.learning_state.describe() if self.learning_state else None
 
     @property
     def has_change(self) -> bool:
@@ -199,6 +213,8 @@ class AdSetOutcome:
             parts.append(f"held back: {', '.join(self.held)}")
         if self.outside_change_note:
             parts.append(self.outside_change_note)
+        if self.learning_note:
+            parts.append(self.learning_note)
         if self.error:
             parts.append(("note: " if self.outcome == Outcome.SKIPPED else "error: ") + self.error)
         if self.history:
@@ -238,6 +254,9 @@ class SyncReport:
     shows_demand: bool = True  # a rollback applies no demand: its report has no demand line
     approval: ApprovalResult | None = None  # what the change guard decided (None: it did not decide)
     learning_phase: str | None = None  # learning-phase protection, when it is on (or ignored for the run)
+    api_version: str | None = None  # the Graph API version the Facebook Connection pins (None: unknown)
+    api_version_ends: str | None = None  # its announced end date (ISO), when Meta announced one
+    notices: list[str] = field(default_factory=list)  # run-level warnings, each said once (the API's clock, ...)
 
     @classmethod
     def from_dict(cls, data: dict) -> SyncReport:
@@ -324,6 +343,9 @@ class SyncReport:
             Outcome.SKIPPED.value: self.count(Outcome.SKIPPED),
             Outcome.FAILED.value: self.failed_count,
         }
+        for name in ("api_version", "api_version_ends"):
+            if data[name] is None:
+                del data[name]
         if self.learning_phase is None:  # protection off: the report has its usual shape
             del data["learning_phase"]
         else:
@@ -351,6 +373,7 @@ class SyncReport:
         ]
         if self.status in (RunStatus.ABORTED, RunStatus.REJECTED):
             lines.append("Nothing was changed on Facebook.")
+        lines.extend(f"Warning: {notice}" for notice in self.notices)
         if self.approval:
             lines.append(f"Approval: {self.approval.describe()}")
         if self.shows_demand:

@@ -2,6 +2,7 @@
 
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -108,7 +109,7 @@ def test_settings_repr_hides_the_token(sandbox):
     assert_no_secret(repr(FacebookAdsHook().settings), "repr(FacebookSettings)")
 
 
-@pytest.mark.parametrize(("configured", "used"), [("24.0", "v24.0"), ("v25.0", "v25.0"), ("26", "v26.0")])
+@pytest.mark.parametrize(("configured", "used"), [("25.0", "v25.0"), ("v27.0", "v27.0"), ("26", "v26.0")])
 def test_api_version_is_normalised(sandbox, configured, used):
     conn = sandbox.connections["facebook_ads_default"]
     sandbox.set_connection("facebook_ads_default", conn | {"extra": conn["extra"] | {"api_version": configured}})
@@ -318,3 +319,89 @@ def test_the_ad_account_reads_the_same_in_every_shape(sandbox, account, conn_typ
     )
     assert FacebookAdsHook().settings.ad_account_id == "act_1029384756"
     assert FacebookAdsHook().list_campaign_adsets()  # and its campaign's ad sets are that account's
+
+
+def test_the_listing_carries_metas_learning_state_where_meta_reports_one(sandbox):
+    rows = {row["id"]: row for row in FacebookAdsHook().list_campaign_adsets()}
+    listed = sandbox.requests("graph", kind="listing")
+    assert all("learning_stage_info" in request["fields"] for request in listed)  # same call, no extra request
+    core, spouses, lookalike = (rows[f"12021555000000000{n}"] for n in (1, 2, 3))
+    assert core["learning"]["status"] == "SUCCESS" and spouses["learning"]["status"] == "LEARNING"
+    edit = sandbox.adset(spouses["id"])["learning_stage_info"]["last_sig_edit_ts"]
+    assert spouses["learning"]["last_significant_edit"] == datetime.fromtimestamp(edit, UTC).isoformat()
+    assert lookalike["learning"] is None  # Meta reports none for it
+    assert rows["120215550000000004"]["learning"] is None  # nor for a paused one
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        ({"status": "learning", "last_sig_edit_ts": 1765000000}, {"status": "LEARNING"}),
+        ({"status": "<script>", "last_sig_edit_ts": 1765000000}, None),  # not a status: no learning info
+        ({"status": "SUCCESS", "last_sig_edit_ts": "soon"}, {"status": "SUCCESS"}),  # an unreadable time is left out
+        ({"status": "SUCCESS", "last_sig_edit_ts": 99999999999999}, {"status": "SUCCESS"}),
+        ("LEARNING", None),
+    ],
+)
+def test_a_learning_state_of_an_unknown_shape_is_never_guessed(sandbox, info, expected):
+    sandbox.update_adset(CORE, learning_stage_info=info)
+    (core,) = [row for row in FacebookAdsHook().list_campaign_adsets() if row["id"] == CORE]
+    learning = core["learning"]
+    assert (learning if learning is None else {"status": learning["status"]}) == expected
+
+
+def test_a_connection_pinned_to_an_ended_version_fails_before_any_request(sandbox):
+    conn = sandbox.connections["facebook_ads_default"]
+    sandbox.set_connection("facebook_ads_default", conn | {"extra": conn["extra"] | {"api_version": "v24.0"}})
+    with pytest.raises(ConnectionConfigError) as caught:
+        FacebookAdsHook().list_campaign_adsets()
+    assert str(caught.value).startswith(
+        "Airflow Connection 'facebook_ads_default' pins Graph API v24.0, which Meta ended on 2026-11-10"
+    )
+    assert sandbox.requests("graph") == []
+    ok, message = FacebookAdsHook().test_connection()
+    assert not ok and "ended on 2026-11-10" in message and sandbox.requests("graph") == []
+
+
+def test_a_version_older_than_the_table_has_ended_too(sandbox):
+    conn = sandbox.connections["facebook_ads_default"]
+    sandbox.set_connection("facebook_ads_default", conn | {"extra": conn["extra"] | {"api_version": "v19.0"}})
+    with pytest.raises(ConnectionConfigError, match=r"pins Graph API v19.0, which Meta ended before v24.0 did"):
+        FacebookAdsHook().get_adset(CORE)
+    assert sandbox.requests("graph") == []
+
+
+def test_an_answer_in_another_version_is_noted_once_without_quoting_meta(sandbox, logs):
+    sandbox.update_scenario(upgraded_versions=["v26.0"], upgrade_to="v27.0")
+    hook = FacebookAdsHook()
+    hook.list_campaign_adsets()
+    hook.get_adset(CORE)
+    assert hook.served_version == "v27.0"
+    warning = (
+        "Facebook: Meta answered with Graph API v27.0, not the v26.0 that Connection 'facebook_ads_default' asks "
+        'for (its version-warning header); move its "api_version" to a current version'
+    )
+    assert logs.text.count(warning) == 1  # once, for four answers
+    assert "auto-upgraded" not in logs.text  # Meta's header text is not quoted
+
+
+def test_a_write_refused_for_a_field_closrads_does_not_change_says_so_and_changes_nothing(sandbox, retry_waits):
+    targeting = sandbox.adset(CORE)["targeting"] | {"instagram_positions": ["stream", "explore"]}
+    sandbox.update_adset(CORE, targeting=targeting)
+    for validate_only in (False, True):
+        with pytest.raises(GraphError) as caught:
+            FacebookAdsHook().update_targeting(CORE, targeting | {"age_min": 40}, validate_only=validate_only)
+        message = str(caught.value)
+        assert message.startswith(
+            f"Meta refused the targeting of ad set {CORE} because of targeting.instagram_positions, a field "
+            "CLOSRADS does not change"
+        )
+        assert "fix it in Ads Manager" in message and not caught.value.transient
+    assert sandbox.adset(CORE)["targeting"] == targeting and retry_waits == []
+
+
+def test_the_mutation_rate_limit_is_waited_out(sandbox, retry_waits):
+    sandbox.add_fault("graph", adset_id=CORE, method="POST", code=613, times=1)
+    hook = FacebookAdsHook()
+    hook.update_targeting(CORE, sandbox.adset(CORE)["targeting"] | {"age_min": 40})
+    assert retry_waits == [5.0] and sandbox.adset(CORE)["targeting"]["age_min"] == 40

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -19,13 +20,20 @@ from airflow.sdk import BaseHook
 from closrads.airflow import retrying
 from closrads.airflow.hooks.bodies import BodyProblem, read_bounded
 from closrads.airflow.hooks.connections import extras, load_connection, require, require_https, require_secret
-from closrads.airflow.hooks.graph_responses import NonGraphHttpError, graph_error, reject_non_graph_errors
+from closrads.airflow.hooks.graph_responses import (
+    NonGraphHttpError,
+    graph_error,
+    refused_field_not_ours,
+    reject_non_graph_errors,
+)
 from closrads.airflow.masking import mask_secret_forms, redacted
 from closrads.airflow.provider import FACEBOOK_ADS_CONN_TYPE
 from closrads.airflow.retrying import GRAPH_BACKOFF, call_with_backoff
+from closrads.core.api_versions import VersionClock, version_clock
 from closrads.core.errors import ClosradsError, ConnectionConfigError, GraphError, network_reason
-from closrads.core.graph_errors import is_transient
+from closrads.core.graph_errors import is_transient, outside_regions
 from closrads.core.graph_usage import GraphUsage, parse_usage
+from closrads.core.learning_state import LearningState
 
 if TYPE_CHECKING:
     from facebook_business.api import FacebookAdsApi
@@ -34,14 +42,18 @@ if TYPE_CHECKING:
 # "v26.0", "26.0", "26": the Graph API version, normalised to "v26.0".
 _API_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?$")
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
-# targeting too: a live run plans every change from the listing before the change guard decides.
-LISTING_FIELDS = ("id", "name", "effective_status", "account_id", "targeting")
+# targeting too: a live run plans every change from the listing before the change guard decides; and
+# Meta's learning state, which the same call returns at no extra request (closrads.core.learning_state).
+LISTING_FIELDS = ("id", "name", "effective_status", "account_id", "targeting", "learning_stage_info")
 LISTING_PAGE_SIZE = 100
 # 100 pages of 100 ad sets: far above any real campaign, and a bound on a listing that never ends.
 MAX_LISTING_PAGES = 100
 # A listing page of 100 ad sets with their targeting is well under 2 MB; a body past this is not Graph's.
 MAX_GRAPH_BODY_BYTES = 16_000_000
 READ_FIELDS = ("id", "name", "effective_status", "targeting")
+# Meta's answer when it served another version than the one asked for (an ended version, upgraded).
+VERSION_WARNING_HEADER = "x-ad-api-version-warning"
+SERVED_VERSION_HEADER = "facebook-api-version"
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,10 @@ class FacebookSettings:
             f"FacebookSettings(ad_account_id={self.ad_account_id!r}, campaign_id={self.campaign_id!r}, "
             f"api_version={self.api_version!r}, graph_url={self.graph_url!r})"
         )
+
+    def clock(self, today=None) -> VersionClock:
+        """What Meta's announced dates say of this Connection's API version today (UTC)."""
+        return version_clock(self.api_version, today or datetime.now(UTC).date())
 
 
 class FacebookAdsHook(BaseHook):
@@ -89,6 +105,7 @@ class FacebookAdsHook(BaseHook):
         self.timeout = timeout
         self.ad_account_id = ad_account_id
         self.usage: GraphUsage | None = None  # from the usage headers of the last Graph answer
+        self.served_version: str | None = None  # set when Meta answered with another version than asked
 
     @cached_property
     def settings(self) -> FacebookSettings:
@@ -134,14 +151,21 @@ class FacebookAdsHook(BaseHook):
 
     @cached_property
     def api(self) -> FacebookAdsApi:
-        """This hook's own SDK API object; created on first use, so ``__init__`` stays I/O-free."""
+        """This hook's own SDK API object; created on first use, so ``__init__`` stays I/O-free. Refuses a
+        Connection pinned to an API version Meta has ended, before any request: Meta would fail the
+        call, or upgrade it to a version whose rules CLOSRADS's writes were never checked against."""
         from facebook_business.api import FacebookAdsApi
         from facebook_business.session import FacebookSession
 
         settings = self.settings
+        clock = settings.clock()
+        if clock.ended:
+            raise ConnectionConfigError(clock.ended_message(self.facebook_conn_id))
         session = FacebookSession(access_token=settings.access_token, timeout=self.timeout)
         session.GRAPH = settings.graph_url  # instance attribute: other hooks keep the real Graph URL
-        session.requests.hooks["response"].extend([self._read_body, self._note_usage, reject_non_graph_errors])
+        session.requests.hooks["response"].extend(
+            [self._read_body, self._note_usage, self._note_served_version, reject_non_graph_errors]
+        )
         return FacebookAdsApi(session, api_version=settings.api_version)
 
     def get_conn(self) -> FacebookAdsApi:
@@ -175,8 +199,9 @@ class FacebookAdsHook(BaseHook):
     # -- calls -------------------------------------------------------------------------------
 
     def list_campaign_adsets(self) -> list[dict[str, str]]:
-        """Every ad set of the configured campaign over all pages: ``[{id, name, effective_status, targeting}]``
-        (``targeting`` as Graph returned it, unchecked; ``None`` when absent).
+        """Every ad set of the configured campaign over all pages: ``[{id, name, effective_status, targeting,
+        learning}]`` (``targeting`` as Graph returned it, unchecked, ``None`` when absent; ``learning``: Meta's
+        learning state (:class:`~closrads.core.learning_state.LearningState` as a dict), ``None`` when absent).
 
         Refuses a campaign whose ad sets belong to another ad account than the configured one:
         that is a mis-typed id, and writing to it would spend someone else's budget.
@@ -192,12 +217,14 @@ class FacebookAdsHook(BaseHook):
                     f"campaign {settings.campaign_id} has ad set {row.get('id')} in ad account act_{account}, "
                     f"not the configured {settings.ad_account_id}; check Connection '{self.facebook_conn_id}'"
                 )
+            learning = LearningState.from_graph(row.get("learning_stage_info"))
             adsets.append(
                 {
                     "id": str(row["id"]),
                     "name": str(row.get("name") or ""),
                     "effective_status": str(row.get("effective_status")),
                     "targeting": row.get("targeting"),
+                    "learning": learning.to_dict() if learning else None,
                 }
             )
         return adsets
@@ -264,7 +291,12 @@ class FacebookAdsHook(BaseHook):
         if validate_only:
             params["execution_options"] = ["validate_only"]
         what = f"{'validating' if validate_only else 'updating'} the targeting of ad set {adset_id}"
-        self.call(what, lambda: AdSet(adset_id, api=self.api).api_update(params=params))
+        try:
+            self.call(what, lambda: AdSet(adset_id, api=self.api).api_update(params=params))
+        except GraphError as exc:
+            if not exc.transient and outside_regions(exc.blamed_field):
+                raise refused_field_not_ours(exc, adset_id) from None
+            raise
 
     # -- Meta's rate limits ------------------------------------------------------------------
 
@@ -291,6 +323,25 @@ class FacebookAdsHook(BaseHook):
             self.usage = usage
             if usage.is_high:
                 self.log.warning("Facebook: high API usage: %s", usage.describe())
+        return response
+
+    def _note_served_version(self, response, *args, **kwargs):
+        """``requests`` response hook: Meta served another API version than the Connection asks for (it
+        upgrades calls to an ended version, and says so in a warning header). Logged once per hook; the
+        header's own text is Meta's and is not quoted, only the version it names as served."""
+        served = str(response.headers.get(SERVED_VERSION_HEADER) or "").strip()
+        warned = VERSION_WARNING_HEADER in response.headers
+        if not (warned or (served and served != self.settings.api_version)) or self.served_version:
+            return response
+        self.served_version = served if _API_VERSION.match(served) else "another version"
+        self.log.warning(
+            "Facebook: Meta answered with Graph API %s, not the %s that Connection '%s' asks for%s; move its "
+            '"api_version" to a current version',
+            self.served_version,
+            self.settings.api_version,
+            self.facebook_conn_id,
+            " (its version-warning header)" if warned else "",
+        )
         return response
 
     def _pace(self, what: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from closrads.airflow.masking import redacted
 from closrads.core.errors import GraphError, InvalidAccessToken
-from closrads.core.graph_errors import INVALID_TOKEN_CODE, is_transient
+from closrads.core.graph_errors import INVALID_TOKEN_CODE, blamed_field, is_transient
 from closrads.core.graph_usage import parse_usage, throttle_wait
 
 
@@ -62,4 +62,17 @@ def graph_error(exc, what: str, conn_id: str) -> GraphError:
     wait = throttle_wait(code, parse_usage(exc.http_headers()))
     if wait is not None:
         detail += f" (rate limited: Meta needs about {wait:g} s before the next call)"
-    return GraphError(f"{what}: {detail}", code=code, transient=transient, retry_after=wait)
+    blamed = blamed_field(body.get("error")) if isinstance(body, dict) else None
+    return GraphError(f"{what}: {detail}", code=code, transient=transient, retry_after=wait, blamed_field=blamed)
+
+
+def refused_field_not_ours(error: GraphError, adset_id: str) -> GraphError:
+    """A targeting write Meta refused because of a field CLOSRADS does not change (a value Meta has since
+    retired, say): said so, for a person to fix in Ads Manager. CLOSRADS never strips or changes it."""
+    return GraphError(
+        f"Meta refused the targeting of ad set {adset_id} because of {error.blamed_field}, a field CLOSRADS does "
+        f"not change (only the US regions); CLOSRADS leaves it as it is: fix it in Ads Manager, then clear this "
+        f"ad set's task. Meta said: {error}",
+        code=error.code,
+        blamed_field=error.blamed_field,
+    )

@@ -17,7 +17,13 @@ from typing import Any
 from airflow.sdk import Variable, get_current_context
 
 from closrads.airflow.audit_trail import campaign_events, trusted_record
-from closrads.airflow.run_report import RunTasks, assemble_report, deliver_report, fail_unless_succeeded
+from closrads.airflow.run_report import (
+    RunTasks,
+    assemble_report,
+    deliver_report,
+    fail_unless_succeeded,
+    graph_api_fields,
+)
 from closrads.airflow.targeting_writes import StaleGuard, write_targeting
 from closrads.airflow.task_failures import recording_adset_outcome, recording_step_errors
 from closrads.airflow.task_run import TaskRun, announce_mode, decide_mode
@@ -179,6 +185,7 @@ def report_rollback(changes: list[dict] | None, outcomes: Sequence[dict]) -> Non
         listed=[{"id": c["adset_id"], "name": c["adset_name"]} for c in changes or []],
         outcomes=list(outcomes[:]),
         shows_demand=False,
+        **graph_api_fields(run, tasks.steps),
     )
     deliver_report(run, result, what="rollback report")
     fail_unless_succeeded(result, "CLOSRADS rollback", [result.summary()])

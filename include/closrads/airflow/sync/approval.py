@@ -25,6 +25,7 @@ from closrads.core.change_guard import (
     parse_threshold,
     parse_timeout_minutes,
 )
+from closrads.core.drift import OnOutsideChange, OutsideChange, approval_reasons
 from closrads.core.errors import GuardStateUnavailable
 from closrads.core.learning_phase import policy_of
 from closrads.core.run_mode import RunMode
@@ -45,15 +46,31 @@ def read_guard(campaign: Campaign, *, require_approval: bool) -> ChangeGuard:
     return ChangeGuard(guard.threshold, require_approval, guard.warning, variable)
 
 
-def dry_run_result(campaign: Campaign, plans: list[PlannedChange], *, require_approval: bool) -> ApprovalResult:
+def outside_change_reasons(plans: list[PlannedChange], mapping: dict | None) -> list[str]:
+    """Why a live run waits under ``on_outside_change`` = ``approve`` (``mapping``: ``map_regions``'s result,
+    which carries the campaign's choice): an ad set it would write over a change made outside CLOSRADS."""
+    if (mapping or {}).get("on_outside_change") != OnOutsideChange.APPROVE:
+        return []
+    changes = []
+    for plan in plans:
+        change = OutsideChange.from_dict(plan.outside_change)
+        if plan.size and change and change.made_outside:
+            changes.append((f"{plan.name} ({plan.adset_id})", change))
+    return approval_reasons(changes)
+
+
+def dry_run_result(
+    campaign: Campaign, plans: list[PlannedChange], *, require_approval: bool, also: list[str] = ()
+) -> ApprovalResult:
     """A dry run is never asked, but its report says when the same plan, live, would wait for a person
-    (a guard Variable it cannot read only costs it that sentence: a dry run writes nothing)."""
+    (a guard Variable it cannot read only costs it that sentence: a dry run writes nothing). ``also``:
+    further reasons the plan would wait (an outside change under ``approve``)."""
     try:
         guard = read_guard(campaign, require_approval=require_approval)
     except GuardStateUnavailable as exc:
         log.warning("Dry run: cannot tell whether this plan would need approval live: %s", exc)
         return ApprovalResult(Decision.NOT_ASKED, DRY_RUN)
-    reasons = guard.reasons(plans)
+    reasons = guard.reasons(plans) + list(also)
     if reasons:
         log.warning("Dry run: no approval asked; live, this plan would wait for a person (%s)", "; ".join(reasons))
         return ApprovalResult(Decision.NOT_ASKED, "; ".join(reasons), guard.threshold, guard.require_approval)

@@ -100,12 +100,14 @@ class ChangeApprovalOperator(ApprovalOperator):
         plans = [PlannedChange.from_row(row) for row in self.planned or []]
         # A typed boolean param (Airflow validated it); anything but false asks: never skip a person by mistake.
         require = run.params.get(REQUIRE_APPROVAL_PARAM, False) is not False
+        outside = approval.outside_change_reasons(plans, self.mapping)
         if mode.dry_run:  # never waits, but says whether the same plan, live, would
-            return self._decided(run.ti, approval.dry_run_result(run.campaign, plans, require_approval=require))
+            result = approval.dry_run_result(run.campaign, plans, require_approval=require, also=outside)
+            return self._decided(run.ti, result)
         guard = approval.read_guard(run.campaign, require_approval=require)
         if guard.warning:
             log.error("Change guard: %s; asking for every change", guard.warning)
-        reasons = guard.reasons(plans)
+        reasons = guard.reasons(plans) + outside
         if not reasons:
             return self._decided(run.ti, approval.no_person_needed(guard, plans))
 

@@ -19,7 +19,14 @@ from closrads.airflow.audit_trail import campaign_events, latest_records_of, tru
 from closrads.airflow.guard_state import read_variable, write_variable
 from closrads.core.campaigns import Campaign
 from closrads.core.change_guard import PlannedChange
-from closrads.core.drift import RECORDS_PER_ADSET, outside_change
+from closrads.core.drift import (
+    RECORDS_PER_ADSET,
+    OnOutsideChange,
+    OutsideChange,
+    hold_note,
+    outside_change,
+    parse_on_outside_change,
+)
 from closrads.core.errors import CampaignTooLarge, ClosradsError, GuardStateUnavailable
 from closrads.core.learning_phase import (
     FORCE_PARAM,
@@ -27,11 +34,13 @@ from closrads.core.learning_phase import (
     LearningPhaseRules,
     StatePolicy,
     describe_hold,
+    describe_learning_hold,
     earlier_runs,
     edit_hold,
     recorded_history,
     state_policy,
 )
+from closrads.core.learning_state import LearningState
 from closrads.core.targeting import usable_targeting
 
 log = logging.getLogger(__name__)
@@ -90,8 +99,9 @@ def refuse_more_than_airflow_maps(count: int, campaign_id: str) -> None:
 
 
 def hold_recent_edits(campaign: Campaign, plans: list[PlannedChange], policy: StatePolicy) -> list[PlannedChange]:
-    """Hold back the whole change of every ad set CLOSRADS wrote less than the minimum interval ago (its
-    last write in the campaign's audit trail, by a sync or a rollback). Reads only that window."""
+    """Hold back the whole change of every ad set edited less than the minimum interval ago: its last
+    edit is the later of CLOSRADS's last write (the campaign's audit trail, by a sync or a rollback; only
+    that window is read) and Meta's last significant edit by anyone, when Meta reported one."""
     interval = policy.interval
     if interval is None or not any(plan.size for plan in plans):
         return plans
@@ -108,8 +118,53 @@ def hold_recent_edits(campaign: Campaign, plans: list[PlannedChange], policy: St
         last_write[record.adset_id] = max(written, last_write.get(record.adset_id, written))
     held = []
     for plan in plans:
-        until = edit_hold(last_write.get(plan.adset_id), interval, now) if plan.size else None
-        held.append(plan.hold(describe_hold(last_write[plan.adset_id], until, interval)) if until else plan)
+        ours = last_write.get(plan.adset_id)
+        state = LearningState.from_dict(plan.learning)
+        metas = state.last_edit if state else None
+        last = max(edit for edit in (ours, metas) if edit is not None) if ours or metas else None
+        until = edit_hold(last, interval, now) if plan.size and not plan.is_held else None
+        if until:
+            plan = plan.hold(describe_hold(last, until, interval, by_meta=last != ours))
+        held.append(plan)
+    return held
+
+
+def hold_while_learning(plans: list[PlannedChange], policy: StatePolicy) -> list[PlannedChange]:
+    """``hold_while_learning``: the whole change of an ad set Meta reports learning waits (not when the
+    run ignores learning-phase protection, nor where Meta reported nothing)."""
+    if policy.forced or not policy.rules.hold_while_learning:
+        return plans
+    held = []
+    for plan in plans:
+        state = LearningState.from_dict(plan.learning)
+        if state and state.learning and plan.size and not plan.is_held:
+            plan = plan.hold(describe_learning_hold(state.last_edit))
+        held.append(plan)
+    return held
+
+
+def outside_change_choice(campaign: Campaign) -> OnOutsideChange:
+    """What the campaign's sync does with an ad set changed outside CLOSRADS: its Variable when set, else
+    its registry entry (``overwrite`` by default). Fails closed: an unreadable Variable is a transient
+    error; a wrong value fails the run, naming it."""
+    variable = campaign.on_outside_change_variable
+    raw = read_variable(variable, "the outside-change setting")
+    if raw is not None and str(raw).strip():
+        return parse_on_outside_change(raw, source=f"Variable {variable}")
+    return parse_on_outside_change(campaign.on_outside_change, source="the registry's on_outside_change")
+
+
+def hold_outside_changes(plans: list[PlannedChange], choice: OnOutsideChange) -> list[PlannedChange]:
+    """``on_outside_change`` = ``hold``: an ad set changed outside CLOSRADS (not a late CLOSRADS write)
+    is left alone this run, and says so."""
+    if choice != OnOutsideChange.HOLD:
+        return plans
+    held = []
+    for plan in plans:
+        change = OutsideChange.from_dict(plan.outside_change)
+        if change and change.made_outside and plan.size and not plan.is_held:
+            plan = plan.hold(hold_note(change))
+        held.append(plan)
     return held
 
 

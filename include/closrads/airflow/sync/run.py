@@ -23,23 +23,30 @@ from closrads.airflow.run_report import (
     assemble_report,
     deliver_report,
     fail_unless_succeeded,
+    graph_api_fields,
     recorded_approval,
     recorded_mode,
 )
 from closrads.airflow.sync.planning import (
+    hold_outside_changes,
     hold_recent_edits,
+    hold_while_learning,
     note_outside_changes,
+    outside_change_choice,
     refuse_more_than_airflow_maps,
     run_state_policy,
 )
 from closrads.airflow.targeting_writes import StaleGuard, write_targeting
 from closrads.airflow.task_failures import recording_adset_outcome, recording_step_errors
 from closrads.airflow.task_run import TaskRun, announce_mode, decide_mode
+from closrads.airflow.xcom import XComKey
 from closrads.core.audit import ChangeKind
 from closrads.core.change_guard import PlannedChange, check_write_allowed, plan_change
 from closrads.core.demand import states_with_demand
+from closrads.core.drift import OnOutsideChange
 from closrads.core.errors import DemandDataError
 from closrads.core.learning_phase import FORCE_PARAM, DemandObservation, policy_of
+from closrads.core.learning_state import LearningState, missing_learning_notice
 from closrads.core.regions import map_states
 from closrads.core.report import AdSetOutcome, Outcome
 from closrads.core.targeting import plan_geo_update, render_change, targeting_with_regions, usable_targeting
@@ -88,7 +95,14 @@ def map_regions(demand: dict[str, Any]) -> dict[str, Any]:
         log.info("Mapped %d states to Facebook regions: %s", len(mapping.states), ", ".join(mapping.states))
         current = DemandObservation(run.run_id, demand["fetched_at"], dict(demand["states"]))
         policy = run_state_policy(run.campaign, current, mapping.regions, forced=run.flag(FORCE_PARAM))
-        return {"regions": mapping.regions, "unmapped": mapping.unmapped, "policy": policy.to_dict()}
+        choice = outside_change_choice(run.campaign)
+        log.info("An ad set changed outside CLOSRADS since its last write: %s (on_outside_change)", choice.value)
+        return {
+            "regions": mapping.regions,
+            "unmapped": mapping.unmapped,
+            "policy": policy.to_dict(),
+            "on_outside_change": choice.value,
+        }
 
 
 def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
@@ -109,14 +123,22 @@ def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
             ", ".join(others) or "none",
         )
         refuse_more_than_airflow_maps(len(active), hook.settings.campaign_id)
+        if hook.served_version:  # Meta upgraded the listing's API version: the report says so once
+            run.ti.xcom_push(
+                key=XComKey.API_VERSION_SERVED,
+                value={"asked": hook.settings.api_version, "served": hook.served_version},
+            )
         policy = policy_of(mapping)
-        plans = [plan_change(row["id"], row["name"], row["targeting"], policy) for row in active]
+        plans = [plan_change(row["id"], row["name"], row["targeting"], policy, row.get("learning")) for row in active]
         plans = hold_recent_edits(run.campaign, plans, policy)
+        plans = hold_while_learning(plans, policy)
         plans = note_outside_changes(run.campaign, active, plans)
+        plans = hold_outside_changes(plans, OnOutsideChange(mapping.get("on_outside_change") or "overwrite"))
         for plan in plans:
             change = plan.error or plan.held_note or render_change(plan.added, plan.removed)
             held = f"; held back: {', '.join(plan.held)}" if plan.held else ""
-            log.info("Plan for %s (%s): %s%s", plan.name, plan.adset_id, change, held)
+            meta = f"; {LearningState.from_dict(plan.learning).describe()}" if plan.learning else ""
+            log.info("Plan for %s (%s): %s%s%s", plan.name, plan.adset_id, change, held, meta)
         return [plan.to_row() for plan in plans]
 
 
@@ -135,7 +157,8 @@ def update_adset(adset: dict[str, Any], order: dict[str, Any]) -> None:
 
 def apply_demand(run: TaskRun, outcome: AdSetOutcome, planned: PlannedChange, order: WriteOrder) -> None:
     """Write the run's demand to one ad set, read fresh, as the plan the run showed said it would."""
-    outcome.outside_change = planned.outside_change  # reported whatever this ad set's task does now
+    # reported whatever this ad set's task does now
+    outcome.outside_change, outcome.learning = planned.outside_change, planned.learning
     if planned.held_note:  # its whole change waits (edited recently): nothing to read or write now
         outcome.outcome, outcome.held, outcome.held_note = Outcome.HELD, planned.held, planned.held_note
         log.warning("Ad set %s: %s (%s)", outcome.adset_id, planned.held_note, ", ".join(planned.held))
@@ -195,6 +218,11 @@ def report(
     # What the run wrote across its tries (its audit trail): a live run's outcomes include earlier tries.
     writes = {} if mode.dry_run else run_writes(run, context["dag_run"].run_after.isoformat())
     policy = policy_of(mapping) if mapping else None
+    api = graph_api_fields(run, tasks.steps)
+    if policy and policy.rules.reads_meta and not policy.forced:
+        missing = sum(1 for row in adsets or [] if not (row.get("plan") or {}).get("learning"))
+        if missing:
+            api["notices"] = [*api.get("notices", []), missing_learning_notice(missing, len(adsets))]
     result = assemble_report(
         run,
         tasks,
@@ -206,6 +234,7 @@ def report(
         unmapped_states=(mapping or {}).get("unmapped") or [],
         approval=recorded_approval(run.ti, tasks.steps),
         learning_phase=policy.describe() if policy and (policy.rules.enabled or policy.forced) else None,
+        **api,
     )
     if result.rejected:
         for outcome in result.adsets:
