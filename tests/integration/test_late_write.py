@@ -14,6 +14,7 @@ import urllib.request
 
 import pytest
 
+from closrads.core.timestamps import utc_minute
 from sandbox import scenario as defaults
 from tests.helpers import block_texts
 
@@ -60,7 +61,7 @@ def test_a_late_write_that_undid_a_newer_run_is_reported_by_the_next_run(sandbox
     note = next(a for a in following.report["adsets"] if a["adset_id"] == CORE)
     assert note["outside_change"] == change
     text = block_texts(sandbox.slack_messages()[-1])
-    assert f"changed since CLOSRADS last wrote it ({change['since']}, run {newer.run_id})" in text
+    assert f"changed since CLOSRADS last wrote it ({utc_minute(change['since'])}, run {newer.run_id})" in text
     assert f"it holds again what run {older.run_id} wrote at" in text
     assert "a write that landed late" in text
     assert outcome["outcome"] == "updated"  # and the demand is back
@@ -82,7 +83,8 @@ def test_an_edit_made_outside_closrads_is_reported_and_a_never_written_adset_has
     change = second.outcomes()[CORE]["outside_change"]
     assert (change["added"], change["removed"], change["run_id"]) == (["AK"], [], first.run_id)
     assert "late_write_of" not in change
-    assert f"changed outside CLOSRADS since {change['since']} (run {first.run_id}'s write): +AK" in (
-        block_texts(sandbox.slack_messages()[-1])
+    assert (
+        f"changed outside CLOSRADS since {utc_minute(change['since'])}: +AK (CLOSRADS wrote it in run {first.run_id})"
+        in (block_texts(sandbox.slack_messages()[-1]))
     )
     assert never_written and all("outside_change" not in second.outcomes()[i] for i in never_written)
