@@ -65,7 +65,9 @@ def written(regions_after, run_id="scheduled__1"):
 
 def test_an_adset_changed_since_closrads_wrote_it_carries_the_change_in_its_plan(monkeypatch):
     trail = {"1": [written(regions("OH", "TX"))], "2": [written(regions("OH"))], "3": []}
-    monkeypatch.setattr(planning, "latest_records_of", lambda campaign, adset_ids, limit: {i: trail[i] for i in adset_ids})
+    monkeypatch.setattr(
+        planning, "latest_records_of", lambda campaign, adset_ids, limit: {i: trail[i] for i in adset_ids}
+    )
     rows = [
         {"id": "1", "targeting": {"geo_locations": {"regions": regions("OH", "FL")}}},  # a person swapped TX for FL
         {"id": "2", "targeting": {"geo_locations": {"regions": regions("OH")}}},  # as CLOSRADS left it
