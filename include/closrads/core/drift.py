@@ -120,7 +120,8 @@ class OutsideChangeSettingError(ClosradsError):
 
 def parse_on_outside_change(raw: object, *, source: str) -> OnOutsideChange:
     """The choice as written (a Variable's text, a registry value); anything else raises, naming ``source``."""
-    text = str(raw).strip().lower() if isinstance(raw, str) else None
+    # A Variable set as JSON ("hold", quotes included) reads as the word it quotes.
+    text = str(raw).strip().strip("\"'").strip().lower() if isinstance(raw, str) else None
     try:
         return OnOutsideChange(text)
     except ValueError:
