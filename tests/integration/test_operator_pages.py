@@ -242,3 +242,21 @@ def test_the_undo_form_behind_a_proxy_is_accepted_from_the_configured_address_an
     rollback_run(new_run_id(answer.headers["location"]))
     form = airflow_api.get(undo)
     assert form.headers["content-security-policy"] == "frame-ancestors 'self'"
+
+
+def test_the_run_page_and_the_history_show_metas_learning_state_and_an_outside_change(sandbox, run_dag, airflow_api):
+    spouses = "120215550000000002"  # Meta reports it learning since yesterday (the sandbox's scenario)
+    first = run_dag({"dry_run": False})
+    sandbox.edit_adset(CORE, add=["AK"])  # a person, in Ads Manager
+    second = run_dag({"dry_run": True})
+    assert first.state == second.state == "success"
+
+    html = airflow_api.get(f"/closrads/runs/closrads_sync/{quote(second.run_id)}").text
+    row = re.search(rf'<tr data-adset="{CORE}".*?</tr>', html, re.S).group(0)
+    assert 'data-testid="outside-change">&#9888; changed outside CLOSRADS since' in row and ": +AK (" in row
+    assert re.search(rf'<tr data-adset="{spouses}".*?data-testid="learning"[^>]*>Meta: LEARNING<', html, re.S)
+
+    history = airflow_api.get(f"/closrads/adsets/closrads_sync/{CORE}").text
+    banner = re.search(r'data-testid="last-seen">(.*?)</p>', history, re.S).group(1)
+    assert second.run_id in banner and "changed outside CLOSRADS since" in banner and ": +AK (" in banner
+    assert "Meta: LEARNING" in banner  # the first run's write put it back into learning

@@ -85,6 +85,9 @@ class AdSetOnMap:
     held_states: tuple[str, ...] = ()  # the state codes whose change it held back
     held_entries: tuple[str, ...] = ()  # ``held`` one entry at a time (each state's hold, then the note)
     history: str = ""  # what the run did across its tries ("updated on try 1; nothing left to do on try 2")
+    learning: str = ""  # Meta's learning status when the run listed it ("LEARNING"), "" when Meta reported none
+    learning_note: str = ""  # the same in words, with the last significant edit
+    outside_change: str = ""  # what changed it since CLOSRADS last wrote it, in words
 
     @property
     def status(self) -> str:
@@ -107,6 +110,7 @@ class RunMap:
     approval: str | None = None  # what the change guard decided (a dry run: whether live would wait)
     shows_demand: bool = True  # False for a rollback: it applies no demand, its map shows what it restored
     learning_phase: str | None = None
+    notices: list[str] = field(default_factory=list)  # run-level warnings (the API's clock, Meta's learning info)
 
     def state(self, code: str) -> StateOnMap:
         return next(state for state in self.states if state.code == code)
@@ -138,6 +142,9 @@ def run_map(report: dict, demand: dict[str, int] | None) -> RunMap:
             held_states=held_states(a.held),
             held_entries=tuple(filter(None, [*a.held, a.held_note])),
             history=a.history or "",
+            learning=a.learning_state.status if a.learning_state else "",
+            learning_note=a.learning_note or "",
+            outside_change=a.outside_change_note or "",
         )
         for a in result.adsets
     ]
@@ -166,4 +173,5 @@ def run_map(report: dict, demand: dict[str, int] | None) -> RunMap:
         approval=result.approval.describe() if result.approval else None,
         shows_demand=result.shows_demand,
         learning_phase=result.learning_phase,
+        notices=list(result.notices),
     )

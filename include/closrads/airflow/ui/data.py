@@ -118,6 +118,43 @@ def adset_history(session: Session, campaign: Campaign, adset_id: str) -> list[H
 
 
 @dataclass(frozen=True)
+class LastSeen:
+    """What the campaign's latest reported sync run saw of one ad set: Meta's learning state and a
+    change made since CLOSRADS last wrote it (empty: none)."""
+
+    run_id: str
+    learning: str
+    outside_change: str
+
+
+def last_seen(session: Session, campaign: Campaign, adset_id: str) -> LastSeen | None:
+    """The ad set as the campaign's latest sync report saw it (one XCom read; ``None``: no report lists it)."""
+    from airflow.models.xcom import XComModel
+
+    from closrads.core.report import AdSetOutcome
+
+    row = session.scalars(
+        select(XComModel)
+        .where(
+            XComModel.dag_id == campaign.sync_dag_id,
+            XComModel.task_id == REPORT_TASK[False],
+            XComModel.key == XComKey.REPORT,
+        )
+        .order_by(XComModel.timestamp.desc())
+        .limit(1)
+    ).first()
+    report = XComModel.deserialize_value(row) if row is not None else None
+    adsets = report.get("adsets") if isinstance(report, dict) else None
+    found = next((a for a in adsets or [] if isinstance(a, dict) and a.get("adset_id") == adset_id), None)
+    if found is None:
+        return None
+    outcome = AdSetOutcome.from_dict(found)
+    return LastSeen(
+        str(report.get("run_id") or row.run_id), outcome.learning_note or "", outcome.outside_change_note or ""
+    )
+
+
+@dataclass(frozen=True)
 class CampaignRow:
     dag_id: str
     campaign: str
