@@ -182,6 +182,14 @@ def test_a_version_near_its_end_warns_once_in_the_report_and_slack(sandbox, run_
     assert block_texts(sandbox.slack_messages()[-1]).count(warning) == 1
     assert f"Warning: {warning}" in run.log
 
+    # Every Slack message says it: the approval request and a failure alert too.
+    sandbox.add_fault("graph", adset_id=A, method="POST", code=100, times=5)
+    live = run_dag({"dry_run": False, "require_approval": True}, dag_id=campaign.sync_dag_id, answer="Approve")
+    assert live.state == "failed" and live.outcomes()[A]["outcome"] == "failed"
+    messages = [block_texts(message) for message in sandbox.slack_messages()[1:]]
+    assert len(messages) == 3  # the approval request, the alert for A, the report
+    assert all(text.count(warning) == 1 for text in messages), messages
+
 
 def test_metas_answer_in_another_version_is_reported_once(sandbox, run_dag, campaign):
     sandbox.update_scenario(upgraded_versions=["v26.0"], upgrade_to="v27.0")

@@ -90,6 +90,7 @@ def _alert(context, *, will_retry: bool) -> None:
         log_url=getattr(ti, "log_url", None) or task_log_url(dag_id, run_id, task_id, map_index),
         will_retry=will_retry,
         cleared_by=cleared_by,
+        notice=_version_warning(dag_id),
     )
     post_to_slack(*failure_message(failure), what=f"failure alert for {failure.task_label}", conn_id=_slack_of(dag_id))
 
@@ -113,6 +114,16 @@ def _why_it_stopped(dag_id: str, run_id: str, task_id: str) -> tuple[str, str | 
         "last wrote it"
     )
     return why, user
+
+
+def _version_warning(dag_id: str) -> str | None:
+    """The Graph API version's warning line, when its end is near; never a reason not to alert."""
+    from closrads.airflow.api_clock import version_warning
+
+    try:
+        return version_warning(campaign_for_dag(dag_id))
+    except Exception:  # noqa: BLE001 - an unknown DAG or registry: the alert goes out without the line
+        return None
 
 
 def _slack_of(dag_id: str) -> str | None:

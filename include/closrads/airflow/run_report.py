@@ -114,7 +114,7 @@ def graph_api_fields(run: TaskRun, steps: list[str]) -> dict[str, Any]:
     except ClosradsError:
         return {}
     clock = settings.clock()
-    notices = [clock.warning()] if clock.warning() else []
+    notices = [clock.warning()] if clock.warning() else []  # as every message says it (api_clock)
     served = [row for row in run.ti.xcom_pull(task_ids=steps, key=XComKey.API_VERSION_SERVED) or [] if row]
     if served:
         notices.append(

@@ -45,6 +45,7 @@ class TaskFailure:
     max_tries: int | None = None  # retries + 1; None when unknown
     will_retry: bool = False  # Airflow retries it by itself: the operator need not act yet
     cleared_by: str | None = None  # the user who cleared it while it ran (Airflow's audit log): not a failure
+    notice: str | None = None  # a warning every message carries (the Graph API version's end is near)
 
     @property
     def tries(self) -> str:
@@ -151,13 +152,16 @@ def failure_message(failure: TaskFailure) -> tuple[str, list[dict]]:
         _section(f"*Error:* {escape(failure.error)}"),
         _section(next_step),
     ]
+    if failure.notice:
+        blocks.append(_section(f":warning: {escape(failure.notice)}"))
+        text += f"\nWarning: {escape(failure.notice)}"
     if failure.log_url:
         blocks.append(_context(f"<{failure.log_url}|Open the task log>"))
     return _cut(text, MAX_FALLBACK_CHARS), blocks
 
 
 def approval_request_message(
-    *, dag_id: str, run_id: str, reasons: list[str], changing: int, deadline: str, url: str
+    *, dag_id: str, run_id: str, reasons: list[str], changing: int, deadline: str, url: str, notice: str | None = None
 ) -> tuple[str, list[dict]]:
     """``(fallback text, blocks)`` for a live run that waits for a person to approve its plan (``dag_id``
     says which campaign, when one Slack channel hears several)."""
@@ -174,8 +178,11 @@ def approval_request_message(
             f"*Answer by:* {escape(deadline)} (no answer writes nothing)"
         ),
         _section(f"*Why it asks:*\n{why}"),
+        *([_section(f":warning: {escape(notice)}")] if notice else []),
         _context(f"<{url}|Review the plan and Approve or Reject in Airflow>"),
     ]
+    if notice:
+        text += f"\nWarning: {escape(notice)}"
     return _cut(text, MAX_FALLBACK_CHARS), blocks
 
 

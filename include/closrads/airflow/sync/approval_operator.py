@@ -44,6 +44,7 @@ class ApprovalRequestNotifier(BaseNotifier):
     """Tells Slack that a run waits for an approval, what it would change and where to answer it."""
 
     def notify(self, context) -> None:
+        from closrads.airflow.api_clock import version_warning
         from closrads.airflow.slack import airflow_ui_url, post_to_slack
         from closrads.airflow.task_run import campaign_for_dag
         from closrads.core.messages import approval_request_message
@@ -51,6 +52,7 @@ class ApprovalRequestNotifier(BaseNotifier):
         operator: ChangeApprovalOperator = context["task"]
         ti = context["ti"]
         url = operator.generate_link_to_ui(task_instance=ti, base_url=airflow_ui_url())
+        campaign = campaign_for_dag(ti.dag_id)
         text, blocks = approval_request_message(
             dag_id=ti.dag_id,
             run_id=ti.run_id,
@@ -58,8 +60,9 @@ class ApprovalRequestNotifier(BaseNotifier):
             changing=operator.waiting_count,
             deadline=operator.waiting_deadline,
             url=url,
+            notice=version_warning(campaign),
         )
-        post_to_slack(text, blocks, what="approval request", conn_id=campaign_for_dag(ti.dag_id).slack_conn_id)
+        post_to_slack(text, blocks, what="approval request", conn_id=campaign.slack_conn_id)
 
 
 class ChangeApprovalOperator(ApprovalOperator):
