@@ -143,3 +143,13 @@ def test_the_history_keeps_this_run_and_the_latest_others_once_each_and_is_bound
     kept = recorded_history(current, [*older, "junk"])
     assert len(kept) == 30 and kept[0] == current.to_extra()
     assert [entry["run_id"] for entry in kept[1:3]] == ["run_38", "run_37"]
+
+
+def test_holding_while_meta_reports_learning_is_a_rule_of_its_own():
+    rules = LearningPhaseRules.parse('{"hold_while_learning": true}', source="Variable v")
+    assert rules.enabled and rules.reads_meta and not rules.hysteresis
+    assert rules.describe() == "no edit while Meta reports an ad set learning"
+    assert LearningPhaseRules.parse({"min_edit_interval_hours": 24}, source="s").reads_meta
+    assert not LearningPhaseRules.parse({"add_at_demand": 3}, source="s").reads_meta
+    with pytest.raises(LearningPhaseSettingError, match="field 'hold_while_learning' must be true or false"):
+        LearningPhaseRules.parse({"hold_while_learning": "yes"}, source="Variable v")

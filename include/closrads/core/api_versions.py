@@ -59,7 +59,7 @@ class VersionClock:
         """One line for every report while the end is near (``None`` otherwise)."""
         if not self.ends_soon:
             return None
-        days = "today" if self.days_left == 0 else f"in {self.days_left} day{'s' if self.days_left != 1 else ''}"
+        days = f"in {self.days_left} day{'s' if self.days_left != 1 else ''}"
         return (
             f"Graph API {self.version} ends on {self.ends.isoformat()} ({days}): move the Facebook Connection's "
             f'"api_version" to a newer version before then'

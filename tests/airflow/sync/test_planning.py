@@ -1,14 +1,18 @@
 """What the sync plans before it writes: the learning-phase settings and demand history it reads and
 records, the map-length bound, and each ad set's outside change from its audit trail."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from closrads.airflow.sync import planning
 from closrads.core.audit import AuditRecord, ChangeKind
 from closrads.core.campaigns import DEFAULT_CAMPAIGN
 from closrads.core.change_guard import PlannedChange
+from closrads.core.drift import OnOutsideChange, OutsideChange, OutsideChangeSettingError
 from closrads.core.errors import CampaignTooLarge, GuardStateUnavailable
-from closrads.core.learning_phase import DemandObservation, LearningPhaseRules, LearningPhaseSettingError
+from closrads.core.learning_phase import DemandObservation, LearningPhaseRules, LearningPhaseSettingError, StatePolicy
+from closrads.core.learning_state import LearningState
 from sandbox.scenario import regions
 
 SETTING, HISTORY = DEFAULT_CAMPAIGN.learning_phase_variable, DEFAULT_CAMPAIGN.demand_history_variable
@@ -86,3 +90,73 @@ def test_a_trail_that_cannot_be_read_is_never_guessed(monkeypatch):
     monkeypatch.setattr(planning, "latest_records_of", unreachable)
     with pytest.raises(GuardStateUnavailable, match="could not read the audit trail of campaign default"):
         planning.note_outside_changes(DEFAULT_CAMPAIGN, [{"id": "1", "targeting": {}}], [PlannedChange("1", "Core")])
+
+
+def learning_info(status, hours_ago):
+    edit = datetime.now(UTC) - timedelta(hours=hours_ago)
+    return LearningState(status, edit.isoformat()).to_dict()
+
+
+def policy_with(**rules):
+    return StatePolicy(add=["OH"], rules=LearningPhaseRules(**rules))
+
+
+def test_the_minimum_interval_counts_metas_last_significant_edit_too(monkeypatch):
+    monkeypatch.setattr(planning, "campaign_events", lambda campaign: FakeTrail([]))  # CLOSRADS never wrote them
+    plans = [
+        PlannedChange("1", "Edited by a person 2 h ago", ["OH"], learning=learning_info("SUCCESS", 2)),
+        PlannedChange("2", "Edited 3 days ago", ["OH"], learning=learning_info("SUCCESS", 72)),
+        PlannedChange("3", "Meta reports nothing", ["OH"]),
+    ]
+    held, edited_long_ago, unreported = planning.hold_recent_edits(
+        DEFAULT_CAMPAIGN, plans, policy_with(min_edit_interval_hours=24)
+    )
+    assert held.is_held and held.added == [] and held.held == ["+OH"]
+    assert "(Meta's last significant edit), at least 24 h between two edits" in held.held_note
+    assert edited_long_ago == plans[1] and unreported == plans[2]
+
+
+def test_an_adset_meta_reports_learning_waits_only_when_the_rule_is_on_and_the_run_is_not_forced():
+    plans = [
+        PlannedChange("1", "Learning", ["OH"], learning=learning_info("LEARNING", 5)),
+        PlannedChange("2", "Learnt", ["OH"], learning=learning_info("SUCCESS", 5)),
+        PlannedChange("3", "Learning, nothing to change", learning=learning_info("LEARNING", 5)),
+    ]
+    assert planning.hold_while_learning(plans, policy_with()) == plans  # off by default
+    forced = StatePolicy(add=["OH"], rules=LearningPhaseRules(hold_while_learning=True), forced=True)
+    assert planning.hold_while_learning(plans, forced) == plans
+    held, learnt, unchanged = planning.hold_while_learning(plans, policy_with(hold_while_learning=True))
+    assert held.held_note.startswith("held back: Meta reports it in its learning phase since its last significant")
+    assert learnt == plans[1] and unchanged == plans[2]
+
+
+def test_hold_leaves_an_adset_changed_outside_closrads_alone_but_not_a_late_closrads_write():
+    outside = OutsideChange("2026-12-06T13:00:00+00:00", "scheduled__1", ["AK"]).to_dict()
+    late = OutsideChange("2026-12-06T13:00:00+00:00", "scheduled__2", ["AK"], late_write_of="scheduled__1").to_dict()
+    plans = [
+        PlannedChange("1", "Edited in Ads Manager", removed=["AK"], outside_change=outside),
+        PlannedChange("2", "A late write", removed=["AK"], outside_change=late),
+    ]
+    assert planning.hold_outside_changes(plans, OnOutsideChange.OVERWRITE) == plans
+    held, overwritten = planning.hold_outside_changes(plans, OnOutsideChange.HOLD)
+    assert held.held_note.startswith("held back: changed outside CLOSRADS since 2026-12-06 13:00 UTC")
+    assert held.outside_change == outside and overwritten == plans[1]
+
+
+def test_the_campaigns_variable_overrides_its_outside_change_choice(variable):
+    name = DEFAULT_CAMPAIGN.on_outside_change_variable
+    variable(by_name={})
+    assert planning.outside_change_choice(DEFAULT_CAMPAIGN) == OnOutsideChange.OVERWRITE  # the registry's default
+    variable(by_name={name: "approve"})
+    assert planning.outside_change_choice(DEFAULT_CAMPAIGN) == OnOutsideChange.APPROVE
+    variable(by_name={name: "always"})
+    with pytest.raises(OutsideChangeSettingError, match=f"Variable {name} is 'always'"):
+        planning.outside_change_choice(DEFAULT_CAMPAIGN)
+    variable(get_error=ConnectionError("API server away"))
+    with pytest.raises(GuardStateUnavailable):
+        planning.outside_change_choice(DEFAULT_CAMPAIGN)
+
+
+class FakeTrail(list):
+    def after(self, since):
+        return self
