@@ -3,7 +3,9 @@ run against the sandbox, then what it did.
 
 Starts the sandbox when it is not running (and stops it again afterwards), loads the sandbox
 Connections into the local Airflow, runs ``airflow dags test closrads_sync -c '{"dry_run": false}'``
-and prints the run's report and each ad set's targeting before and after. When the run waits for
+and prints the run's report (with Meta's learning state of each ad set) and each ad set's targeting
+before and after. Then it plays a person who edits an ad set in Ads Manager, and a dry run shows the
+change made outside CLOSRADS. When the run waits for
 approval (the change guard trips on the default scenario), the demo plays the operator: it prints
 the plan and approves it through Airflow's REST API (its app in process). Ad set state persists
 in ``.sandbox/state.json``, so a second demo shows every ad set skipped; ``make sandbox-reset``
@@ -55,20 +57,7 @@ def main() -> int:
         before = sandbox.targeted_states()
 
         log_file = airflow_home / "demo-last-run.log"
-        print(f"Running: airflow dags test {DAG_ID} -c '{{\"dry_run\": false}}'  (full log: {log_file})", flush=True)
-        with log_file.open("wb") as log:
-            run = subprocess.Popen(
-                [airflow, "dags", "test", DAG_ID, "-c", '{"dry_run": false}'],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                env=os.environ
-                | {"CLOSRADS_CAMPAIGNS_FILE": "none"},  # the default campaign, on the sandbox's Connections
-            )
-            copying = threading.Thread(target=copy_without_mask_requests, args=(run.stdout, log), daemon=True)
-            copying.start()
-            approve_while_running(run)
-            copying.join(timeout=30)
-
+        returncode = run_sync(airflow, {"dry_run": False}, log_file)
         state, report = latest_run_report()
         print()
         print(SyncReport.from_dict(report).render_text() if report else "(the report task left no report)")
@@ -76,7 +65,10 @@ def main() -> int:
         print_comparison(sandbox, before)
         print()
         print(f"DAG run state: {state}")
-        return 0 if run.returncode == 0 and state == "success" else 1
+        if returncode != 0 or state != "success":
+            return 1
+        show_an_outside_edit(airflow, sandbox, airflow_home / "demo-dry-run.log")
+        return 0
     finally:
         if started_here:
             subprocess.run([sys.executable, "-m", "sandbox", "stop"], cwd=ROOT, stdout=subprocess.DEVNULL)
@@ -86,6 +78,40 @@ def main() -> int:
 # with its body; a ``MaskSecret`` request's body is the secret being registered with the masker, and the
 # masker does not look inside it. The scheduler's supervisor does not log these bodies.
 MASK_REQUEST = b"MaskSecret("
+
+
+def run_sync(airflow: str, conf: dict, log_file: Path) -> int:
+    """``airflow dags test closrads_sync -c <conf>``, its output to ``log_file``, approving what it asks."""
+    shown = json.dumps(conf)
+    print(f"Running: airflow dags test {DAG_ID} -c '{shown}'  (full log: {log_file})", flush=True)
+    with log_file.open("wb") as log:
+        run = subprocess.Popen(
+            [airflow, "dags", "test", DAG_ID, "-c", shown],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=os.environ | {"CLOSRADS_CAMPAIGNS_FILE": "none"},  # the default campaign, on the sandbox's Connections
+        )
+        copying = threading.Thread(target=copy_without_mask_requests, args=(run.stdout, log), daemon=True)
+        copying.start()
+        approve_while_running(run)
+        copying.join(timeout=30)
+    return run.returncode
+
+
+def show_an_outside_edit(airflow: str, sandbox: SandboxClient, log_file: Path) -> None:
+    """Play a person who edits an ad set in Ads Manager, then show what a dry run sees of it."""
+    adset = sandbox.state()["adsets"][0]
+    sandbox.edit_adset(adset["id"], add=["AK"])
+    print(f"\nA person adds Alaska to {adset['name']} ({adset['id']}) in Ads Manager. A dry run sees it:\n")
+    run_sync(airflow, {"dry_run": True}, log_file)
+    _, report = latest_run_report()
+    if report:
+        result = SyncReport.from_dict(report)
+        print(result.summary())
+        for outcome in result.adsets:
+            if outcome.outside_change:
+                print(f"  - {outcome.describe()}")
+    print("(the next live sync writes over it and says so; a campaign's on_outside_change may hold it or ask a person)")
 
 
 def copy_without_mask_requests(source, log) -> None:

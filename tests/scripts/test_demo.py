@@ -28,6 +28,9 @@ def test_make_demo_runs_one_live_sync_and_sandbox_reset_starts_over(tmp_path):
         out = make("demo")
         assert "Status: SUCCESS" in out and "Ad sets processed: 6 | Updated: 5 | Skipped: 1 | Failed: 0" in out
         assert "change: +NE +TX +WV -AK -MA -VT" in out and "DAG run state: success" in out
+        assert "| Meta: LEARNING, last significant edit 20" in out  # Meta's learning state of each ad set
+        assert "A person adds Alaska to Veterans - Core - Broad" in out
+        assert "DRY RUN: 1 would update" in out and ": +AK (CLOSRADS wrote it in run manual__" in out
         assert "sandbox reset to the default scenario" in make("sandbox-reset")
         # Started over: the same changes again, this time with Airflow logging at DEBUG. No secret in any
         # form, on the console or in the run's log (Airflow's in-process supervisor quotes MaskSecret bodies).
