@@ -217,6 +217,8 @@ def test_an_operator_walks_readme_in_a_real_browser(local_airflow, browser):
     tab = open_tab(page, airflow, "closrads_sync", run_id)
     tab.locator('.tile[data-state="TX"]').wait_for(timeout=60_000)
     assert fits_in_its_frame(page, ".grid") and fits_in_its_frame(page, '[data-testid="changes"]')
+    # Meta's learning state of each ad set, as the run listed it (the sandbox's ad set 2 is learning)
+    assert tab.locator('tr[data-adset="120215550000000002"] [data-testid="learning"]').inner_text() == "Meta: LEARNING"
     page.screenshot(path=str(ARTIFACTS / "walk-run-tab-1024.png"))
 
     # 3. Clear the written ad set's update_adset and report (README's REST command): nothing left to do,
@@ -267,6 +269,18 @@ def test_an_operator_walks_readme_in_a_real_browser(local_airflow, browser):
     assert "+AK (demand 1, added at 2)" in tab.locator(f'tr[data-adset="{CORE}"] td.held.wide').inner_text()
     assert fits_in_its_frame(page, '[data-testid="changes"]')
     page.screenshot(path=str(ARTIFACTS / "walk-held-back-1024.png"))
+
+    # 5b. A person edits an ad set in Ads Manager: a dry run's tab says so on its row, and still fits.
+    mobile = "120215550000000005"
+    airflow.sandbox.edit_adset(mobile, remove=["OH"])
+    drift_run = airflow.api("POST", "/api/v2/dags/closrads_sync/dagRuns", {"logical_date": None, "conf": {}})
+    assert airflow.wait_finished("closrads_sync", drift_run["dag_run_id"])["state"] == "success"
+    tab = open_tab(page, airflow, "closrads_sync", drift_run["dag_run_id"])
+    line = tab.locator(f'tr[data-adset="{mobile}"] [data-testid="outside-change"]')
+    line.wait_for(timeout=60_000)
+    assert "changed outside CLOSRADS since" in line.inner_text() and ": -OH (" in line.inner_text()
+    assert fits_in_its_frame(page, '[data-testid="changes"]')
+    page.screenshot(path=str(ARTIFACTS / "walk-outside-change-1024.png"))
 
     # 6. The same tab on a wide screen.
     wide = logged_in(browser, airflow, WIDE)
