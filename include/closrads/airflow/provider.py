@@ -48,7 +48,7 @@ def get_provider_info() -> dict[str, Any]:
                     "hidden-fields": ["host", "schema", "login", "port"],
                     "relabeling": {"password": "System User token"},
                     "placeholders": {
-                        "extra": '{"ad_account_id": "act_...", "campaign_id": "...", "api_version": "v25.0"}',
+                        "extra": '{"ad_account_id": "act_...", "campaign_id": "...", "api_version": "v26.0"}',
                     },
                 },
             },
