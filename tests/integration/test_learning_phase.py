@@ -10,14 +10,12 @@ this worker wrote to the shared metadata DB.
 from __future__ import annotations
 
 import json
-import uuid
 from collections import Counter
 from urllib.parse import quote
 
 import pytest
 
-from closrads.core.campaigns import Campaign, load_registry
-from sandbox.scenario import AD_ACCOUNT_ID, DEFAULT_DEMAND, generated_scenario
+from sandbox.scenario import DEFAULT_DEMAND
 from tests.helpers import block_texts
 
 pytestmark = pytest.mark.integration
@@ -25,26 +23,6 @@ pytestmark = pytest.mark.integration
 # The sandbox's ad sets target yesterday's states; today's demand differs from them by TX, WV, NE
 # (added) and AK, MA, VT (removed). NV and WV are the states that flicker in these tests.
 FLICKER = [{"NV": 1, "WV": 3}, {"NV": 0, "WV": 0}, {"NV": 1, "WV": 3}, {"NV": 0, "WV": 0}, {"NV": 1, "WV": 3}]
-
-
-@pytest.fixture
-def campaign(sandbox, campaign_registry) -> Campaign:
-    """A campaign of 3 ACTIVE ad sets, of its own (fresh slug), change guard open (51 states)."""
-    sandbox.reset(generated_scenario(3))
-    campaign_registry(
-        [
-            {
-                "slug": f"lp_{uuid.uuid4().hex[:10]}",
-                "closrtech_conn_id": "closrtech_default",
-                "facebook_conn_id": "facebook_ads_default",
-                "ad_account_id": AD_ACCOUNT_ID,
-                "schedule": None,
-                "approval_threshold": 51,
-            }
-        ]
-    )
-    (entry,) = load_registry().campaigns
-    return entry
 
 
 def variable(key: str) -> str | None:

@@ -8,40 +8,18 @@ Connections), so its audit trail and Variables hold only its own runs.
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import date, timedelta
 
 import pytest
 
 from closrads.core import api_versions
-from closrads.core.campaigns import Campaign, load_registry
 from closrads.core.timestamps import utc_minute
-from sandbox.scenario import AD_ACCOUNT_ID, generated_scenario, learning
+from sandbox.scenario import learning
 from tests.helpers import block_texts
 
 pytestmark = pytest.mark.integration
 
 A, B, C = "120215550000000001", "120215550000000002", "120215550000000003"
-
-
-@pytest.fixture
-def campaign(sandbox, campaign_registry) -> Campaign:
-    """A campaign of 3 ACTIVE ad sets (each needs a 6-state change), of its own, change guard open."""
-    sandbox.reset(generated_scenario(3))
-    campaign_registry(
-        [
-            {
-                "slug": f"meta_{uuid.uuid4().hex[:10]}",
-                "closrtech_conn_id": "closrtech_default",
-                "facebook_conn_id": "facebook_ads_default",
-                "ad_account_id": AD_ACCOUNT_ID,
-                "schedule": None,
-                "approval_threshold": 51,
-            }
-        ]
-    )
-    (entry,) = load_registry().campaigns
-    return entry
 
 
 def set_variable(key: str, value: object) -> None:
