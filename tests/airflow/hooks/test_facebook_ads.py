@@ -181,7 +181,7 @@ def test_a_listing_that_repeats_an_adset_is_stopped(sandbox):
 
 
 def test_a_listing_longer_than_the_page_cap_is_stopped(sandbox, monkeypatch):
-    monkeypatch.setattr("closrads.airflow.hooks.facebook_ads.MAX_LISTING_PAGES", 2)  # the sandbox has 3 pages
+    monkeypatch.setattr("closrads.airflow.hooks.graph_listing.MAX_LISTING_PAGES", 2)  # the sandbox has 3 pages
     with pytest.raises(GraphError, match="did not end within 2 pages"):
         FacebookAdsHook().list_campaign_adsets()
     assert len(sandbox.requests("graph", kind="listing")) == 2

@@ -20,6 +20,7 @@ from airflow.sdk import BaseHook
 from closrads.airflow import retrying
 from closrads.airflow.hooks.bodies import BodyProblem, read_bounded
 from closrads.airflow.hooks.connections import extras, load_connection, require, require_https, require_secret
+from closrads.airflow.hooks.graph_listing import all_listing_pages
 from closrads.airflow.hooks.graph_responses import (
     NonGraphHttpError,
     graph_error,
@@ -45,9 +46,6 @@ DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 # targeting too: a live run plans every change from the listing before the change guard decides; and
 # Meta's learning state, which the same call returns at no extra request (closrads.core.learning_state).
 LISTING_FIELDS = ("id", "name", "effective_status", "account_id", "targeting", "learning_stage_info")
-LISTING_PAGE_SIZE = 100
-# 100 pages of 100 ad sets: far above any real campaign, and a bound on a listing that never ends.
-MAX_LISTING_PAGES = 100
 # A listing page of 100 ad sets with their targeting is well under 2 MB; a body past this is not Graph's.
 MAX_GRAPH_BODY_BYTES = 16_000_000
 READ_FIELDS = ("id", "name", "effective_status", "targeting")
@@ -207,7 +205,10 @@ class FacebookAdsHook(BaseHook):
         that is a mis-typed id, and writing to it would spend someone else's budget.
         """
         settings = self.settings
-        rows = self.call(f"listing the ad sets of campaign {settings.campaign_id}", self._all_listing_pages)
+        rows = self.call(
+            f"listing the ad sets of campaign {settings.campaign_id}",
+            lambda: all_listing_pages(self.api, settings.campaign_id, LISTING_FIELDS),
+        )
         expected_account = settings.ad_account_id.removeprefix("act_")
         adsets = []
         for row in rows:
@@ -228,46 +229,6 @@ class FacebookAdsHook(BaseHook):
                 }
             )
         return adsets
-
-    def _all_listing_pages(self) -> list[dict[str, Any]]:
-        """Follow the listing's cursors, bounded: a repeated cursor, a repeated ad set id or more than
-        ``MAX_LISTING_PAGES`` pages stop it (a buggy proxy must not drain the ad account's quota)."""
-        campaign_id = self.settings.campaign_id
-        params: dict[str, Any] = {"fields": ",".join(LISTING_FIELDS), "limit": LISTING_PAGE_SIZE}
-        rows: list[dict[str, Any]] = []
-        seen_ids: set[str] = set()
-        seen_cursors: set[str] = set()
-        for page in range(1, MAX_LISTING_PAGES + 1):
-            body = self.api.call("GET", (campaign_id, "adsets"), params=params).json()
-            data = body.get("data") if isinstance(body, dict) else None
-            if not isinstance(data, list):
-                raise GraphError(f"page {page} of the ad set listing of campaign {campaign_id} has no data list")
-            for row in data:
-                adset_id = str(row.get("id") or "") if isinstance(row, dict) else ""
-                if not adset_id:
-                    raise GraphError(f"the ad set listing of campaign {campaign_id} has an entry without id")
-                if adset_id in seen_ids:
-                    raise GraphError(
-                        f"the ad set listing of campaign {campaign_id} returned ad set {adset_id} twice (page {page}); "
-                        "stopped instead of following a listing that repeats itself"
-                    )
-                seen_ids.add(adset_id)
-                rows.append(row)
-            paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
-            cursor = (paging.get("cursors") or {}).get("after") if isinstance(paging.get("cursors"), dict) else None
-            if not paging.get("next") or not cursor:
-                return rows
-            if cursor in seen_cursors:
-                raise GraphError(
-                    f"the ad set listing of campaign {campaign_id} repeated a paging cursor (page {page}); "
-                    "stopped instead of following a listing that repeats itself"
-                )
-            seen_cursors.add(cursor)
-            params = params | {"after": cursor}
-        raise GraphError(
-            f"the ad set listing of campaign {campaign_id} did not end within {MAX_LISTING_PAGES} pages of "
-            f"{LISTING_PAGE_SIZE}; stopped"
-        )
 
     def get_adset(self, adset_id: str) -> dict[str, Any]:
         """One ad set as Graph returns it now: ``{id, name, effective_status, targeting}``, unchecked
