@@ -8,6 +8,9 @@ Routes
                                                significant edit (``learning_stage_info``), and a targeting
                                                that still holds a retired value is refused (error 100)
   GET  /<version>/search?type=adgeolocation    Graph: region search
+  GET  /<version>/act_<id>?fields=currency,...  Graph: the ad account (currency, time zone)
+  GET  /<version>/<campaign_id>/insights        Graph Insights: spend per region (breakdowns=region) for
+                                               each of ``time_ranges``, following each ad set's targeting
   POST /slack/...                              Slack incoming webhook receiver
   /_sandbox/...                                control API for tests and the demo (see ``_control``)
 """
@@ -20,6 +23,7 @@ import re
 import secrets
 import threading
 import time
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -298,7 +302,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
         accounts = self.state.token_accounts(token)  # None: not a token; "*": every ad account
         token_ok = accounts is not None
         adset_id = parts[0] if len(parts) == 1 else None
-        kind = "listing" if parts[-1:] == ["adsets"] else "search" if parts == ["search"] else "adset"
+        kind = (
+            "listing"
+            if parts[-1:] == ["adsets"]
+            else "insights"
+            if parts[-1:] == ["insights"]
+            else "account"
+            if len(parts) == 1 and parts[0].startswith("act_")
+            else "search"
+            if parts == ["search"]
+            else "adset"
+        )
         self._record(
             "graph",
             kind=kind,
@@ -310,7 +324,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             validate_only=self._validate_only(),
         )
         self.api_version = self.path.split("/")[1]  # what the answer's version headers speak of
-        fault = self.state.take_fault("listing" if kind == "listing" else "graph", adset_id, method)
+        target = kind if kind in ("listing", "insights") else "graph"
+        fault = self.state.take_fault(target, adset_id, method)
         if fault:
             if fault.get("hold"):  # held "at Graph" until released (at most ``delay`` s), then answered as usual
                 self.state.held.wait(fault.get("delay", 60))
@@ -347,6 +362,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             )
         if kind == "listing" and method == "GET":
             return self._list_adsets(parts[0])
+        if kind == "insights" and method == "GET":
+            return self._insights(parts[0])
+        if kind == "account" and method == "GET":
+            return self._read_account(parts[0])
         if kind == "search" and method == "GET":
             return self._search()
         if kind == "adset" and len(parts) == 1 and _ID.match(parts[0]):
@@ -416,6 +435,48 @@ class SandboxHandler(BaseHTTPRequestHandler):
                     f"http://{host}{urlsplit(self.path).path}?limit={page_size}&after={cursors['after']}"
                 )
         self._send(200, body, headers=self._usage_headers())
+
+    def _read_account(self, account: str) -> None:
+        with self.state.lock:
+            spend = spend_settings(self.state.scenario)
+        body = {"id": account, "currency": spend["currency"], "timezone_name": spend["timezone"]}
+        self._send(200, self._fields(body, ("id",)) | {"id": account}, headers=self._usage_headers())
+
+    def _insights(self, campaign_id: str) -> None:
+        """Spend per region, as Insights reports it (``level=campaign&breakdowns=region``), per time range."""
+        try:
+            ranges = json.loads(self.query.get("time_ranges") or "[]")
+            ranges = [(date.fromisoformat(r["since"]), date.fromisoformat(r["until"])) for r in ranges]
+        except (ValueError, KeyError, TypeError):
+            return self._graph_error(100, "(#100) Param time_ranges must be an array of {since, until}")
+        with self.state.lock:
+            settings = spend_settings(self.state.scenario)
+            adsets = [a for a in self.state.scenario["adsets"] if a["campaign_id"] == campaign_id]
+            daily = daily_spend_by_region(adsets, settings)
+        rows = []
+        for since, until in ranges:
+            days = (until - since).days + 1
+            for region, spent in sorted(daily.items()):
+                rows.append(
+                    {
+                        "region": region,
+                        "spend": f"{spent * days:.2f}",
+                        "impressions": str(int(spent * days * 90)),
+                        "clicks": str(int(spent * days * 2)),
+                        "date_start": since.isoformat(),
+                        "date_stop": until.isoformat(),
+                    }
+                )
+        start = int(base64.b64decode(self.query["after"]).decode()) if self.query.get("after") else 0
+        page_size = min(int(self.query.get("limit") or 25), int(settings["page_size"]))
+        page = rows[start : start + page_size]
+        body: dict = {"data": page}
+        if start + len(page) < len(rows):
+            after = base64.b64encode(str(start + len(page)).encode()).decode()
+            body["paging"] = {"cursors": {"after": after}, "next": f"http://sandbox/insights?after={after}"}
+        throttle = {"app_id_util_pct": settings["throttle"], "acc_id_util_pct": settings["throttle"]}
+        headers = self._usage_headers() | {"x-fb-ads-insights-throttle": json.dumps(throttle)}
+        self._send(200, body, headers=headers)
 
     def _read_adset(self, adset: dict) -> None:
         with self.state.lock:
@@ -556,6 +617,53 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 state.save()
                 return self._send(200, adset)
         self._send(404, {"error": f"no control route {method} /_sandbox/{route}"})
+
+
+# What the sandbox's campaigns spend, unless the scenario's ``spend`` says otherwise: each ACTIVE ad set
+# spends ``daily_per_adset`` a day, shared by the US states it targets, but for ``leak_percent`` of it that
+# goes to ``leak_states`` it does not target (people recently there, location expansion), and ``unknown``
+# a day that Insights cannot place.
+SPEND_DEFAULTS = {
+    "currency": "USD",
+    "timezone": "America/New_York",
+    "daily_per_adset": 40.0,
+    "leak_percent": 5.0,
+    "leak_states": ["AK", "VT"],
+    "unknown": 1.5,
+    "page_size": 100,  # rows per Insights page (two periods of ~41 regions: one page; 25: four)
+    "throttle": 4,
+}
+# Insights names the District as Meta spells it, not as the region table does.
+INSIGHTS_NAMES = {"DC": "Washington, District of Columbia"}
+
+
+def spend_settings(scenario: dict) -> dict:
+    return SPEND_DEFAULTS | (scenario.get("spend") or {})
+
+
+def daily_spend_by_region(adsets: list[dict], settings: dict) -> dict[str, float]:
+    """One day's spend per Insights region name, following each ACTIVE ad set's targeting."""
+    spent: dict[str, float] = {}
+
+    def add(code: str | None, value: float) -> None:
+        name = INSIGHTS_NAMES.get(code) or (defaults.REGION_KEYS[code]["name"] if code else "Unknown")
+        spent[name] = spent.get(name, 0.0) + value
+
+    for adset in adsets:
+        if adset.get("effective_status") != "ACTIVE":
+            continue
+        regions = adset["targeting"].get("geo_locations", {}).get("regions", [])
+        targeted = sorted({code for code in map(defaults.state_of, regions) if code})
+        leaks = [code for code in settings["leak_states"] if code not in targeted]
+        budget = float(settings["daily_per_adset"])
+        leak = budget * float(settings["leak_percent"]) / 100 if leaks and targeted else 0.0
+        for code in targeted:
+            add(code, (budget - leak) / len(targeted))
+        for code in leaks if leak else []:
+            add(code, leak / len(leaks))
+    if adsets and settings["unknown"]:
+        add(None, float(settings["unknown"]))
+    return spent
 
 
 def significant_edit(adset: dict) -> None:

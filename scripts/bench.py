@@ -163,7 +163,8 @@ def campaign_registry(home: Path, base_url: str, count: int) -> tuple[dict[str, 
 def table_row(
     size: int, mode: str, figures: dict, requests: list[dict], plain_wall: float | None, campaigns: int = 1
 ) -> dict:
-    graph = [r for r in requests if r["service"] == "graph"]
+    graph = [r for r in requests if r["service"] == "graph" and r.get("kind") in ("listing", "adset")]
+    insights = [r for r in requests if r["service"] == "graph" and r.get("kind") in ("insights", "account")]
     external = mode not in YARDSTICKS  # the yardsticks call no external service
     pages = campaigns * math.ceil(size / campaigns / 100)
     return {
@@ -178,6 +179,7 @@ def table_row(
         else "-",
         "Graph req (min)": f"{len(graph)} ({pages + 2 * size})" if external else "-",
         "Graph writes": sum(1 for r in graph if r["method"] == "POST") if external else "-",
+        "Insights req": len(insights) if external else "-",  # measure_spend: the ad account and the pages
         "peak RSS MB": round(figures["max_rss_kb"] / 1024),
     }
 

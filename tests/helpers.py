@@ -54,6 +54,11 @@ class Sandbox(SandboxClient):
         else:
             self.monkeypatch.setenv(name, json.dumps(conn))
 
+    def sync_calls(self, **match) -> list[dict]:
+        """The Graph requests of the sync's listing and ad sets, without ``measure_spend``'s (Insights and
+        the ad account), which tests of the write path do not count."""
+        return [r for r in self.requests("graph", **match) if r.get("kind") not in ("insights", "account")]
+
     def active_ids(self) -> list[str]:
         return sorted(a["id"] for a in self.state()["adsets"] if a["effective_status"] == "ACTIVE")
 

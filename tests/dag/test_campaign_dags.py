@@ -75,6 +75,7 @@ def test_a_registry_of_three_campaigns_parses_into_three_syncs_and_their_rollbac
         assert {t.task_id: t.pool for t in sync.tasks if t.pool != "default_pool"} == {
             "list_adsets": pool,
             "update_adset": pool,
+            "measure_spend": pool,
             "report": pool,
         }
         assert rollback.get_task("rollback_adset").pool == pool

@@ -48,17 +48,19 @@ def test_the_rollback_is_manual_dry_by_default_and_audited(bag):
 
 def test_task_ids_and_order(dag):
     assert sorted(dag.task_ids) == sorted(
-        ["fetch_demand", "map_regions", "list_adsets", "approve_changes", "update_adset", "report"]
+        ["fetch_demand", "map_regions", "list_adsets", "approve_changes", "update_adset", "measure_spend", "report"]
     )
     downstream = {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
     assert downstream == {
-        "fetch_demand": ["approve_changes", "map_regions", "report"],
-        "map_regions": ["approve_changes", "list_adsets", "report"],
+        "fetch_demand": ["approve_changes", "map_regions", "measure_spend", "report"],
+        "map_regions": ["approve_changes", "list_adsets", "measure_spend", "report"],
         "list_adsets": ["approve_changes", "report", "update_adset"],
         # report depends on approve_changes through update_adset only: Airflow's ApprovalOperator
         # skips its direct downstream tasks on Reject, and the report must still run then
         "approve_changes": ["update_adset"],
         "update_adset": ["report"],
+        # beside the listing: the spend is read for the report, never upstream of a write
+        "measure_spend": ["report"],
         "report": [],
     }
 
@@ -99,6 +101,7 @@ def test_report_receives_what_the_tasks_produced(dag):
         "mapping": ("map_regions", "return_value"),
         "adsets": ("list_adsets", "return_value"),
         "outcomes": ("update_adset", "adset_outcome"),
+        "spend": ("measure_spend", "return_value"),
     }
 
 

@@ -54,7 +54,7 @@ def test_invalid_token_aborts_at_listing_with_a_clear_message(sandbox, run_dag):
     error = result.step_error("list_adsets")
     assert "the access token was rejected by Facebook (Graph error 190/463" in error
     assert "facebook_ads_default" in error
-    assert len(sandbox.requests("graph")) == 1  # 190 is permanent: not retried
+    assert len(sandbox.sync_calls()) == 1  # 190 is permanent: not retried
     assert result.report["status"] == "aborted"
     assert sandbox.graph_writes() == []
 
@@ -245,7 +245,7 @@ def test_an_ad_account_near_its_rate_limit_is_paced_and_a_throttled_call_waits_t
     assert result.state == "success"
     assert result.report["counts"]["updated"] == 5
     # The minimum is 3 listing pages + 6 reads + 5 writes; the call the exhausted score refused came again.
-    assert len(sandbox.requests("graph")) == 3 + 6 + 5 + 1
+    assert len(sandbox.sync_calls()) == 3 + 6 + 5 + 1
     assert "Facebook: high API usage:" in result.log
     assert "Graph error 80004" in result.log and "rate limited: Meta needs about 60 s" in result.log
     assert 60.0 in retry_waits  # Meta's estimate (whole minutes) over the schedule's 5 s

@@ -121,7 +121,7 @@ def test_an_adset_edited_recently_waits_dry_runs_show_it_and_forcing_applies_at_
     first = run_dag({"dry_run": False}, dag_id=campaign.sync_dag_id)
     assert first.state == "success" and writes_per_adset(sandbox) == {a: 1 for a in adset_ids}
     sandbox.set_demand(demand_with({"AK": 4}))  # Alaska wants leads now
-    reads_before = len(sandbox.requests("graph", method="GET"))
+    reads_before = len(sandbox.sync_calls(method="GET"))
 
     for dry_run in (False, True):
         held = run_dag({"dry_run": dry_run}, dag_id=campaign.sync_dag_id)
@@ -137,7 +137,7 @@ def test_an_adset_edited_recently_waits_dry_runs_show_it_and_forcing_applies_at_
 
     assert writes_per_adset(sandbox) == {a: 1 for a in adset_ids} and sandbox.graph_validations() == []
     listings = 2  # one listing per run; no held ad set is read or validated on its own
-    assert len(sandbox.requests("graph", method="GET")) - reads_before == listings
+    assert len(sandbox.sync_calls(method="GET")) - reads_before == listings
 
     forced = run_dag({"dry_run": False, "ignore_learning_phase": True}, dag_id=campaign.sync_dag_id)
 

@@ -20,7 +20,7 @@ from closrads.airflow.audit_trail import targeting_changes
 from closrads.airflow.defaults import DAG_DEFAULTS, dry_run_param
 from closrads.airflow.rollback.tasks import plan_rollback, report_rollback, rollback_adset
 from closrads.airflow.sync.approval_operator import APPROVE_TASK_ID, ChangeApprovalOperator
-from closrads.airflow.sync.tasks import fetch_demand, list_adsets, map_regions, report, update_adset
+from closrads.airflow.sync.tasks import fetch_demand, list_adsets, map_regions, measure_spend, report, update_adset
 from closrads.airflow.xcom import XComKey
 from closrads.core.campaigns import Campaign, load_registry
 from closrads.core.names import FORCE_PARAM, REQUIRE_APPROVAL_PARAM
@@ -39,6 +39,7 @@ campaign to exactly the states that want leads. Every other targeting field is p
 | `list_adsets` | lists the campaign's ad sets (all pages), keeps `effective_status == ACTIVE`, plans each change |
 | `approve_changes` | live runs only: waits for a person when a change is large (the change guard); else passes |
 | `update_adset` | one instance per ad set (labelled *name (id)*): fresh read, set comparison, deep-copied write |
+| `measure_spend` | the campaign's spend per state (Meta's Insights) against demand; never fails the run |
 | `report` | always runs; logs the report (Slack too when configured); fails the run if anything failed |
 
 **Safe by default.** Manual runs follow the `dry_run` param of the trigger form (default: on).
@@ -178,8 +179,11 @@ def sync_dag(campaign: Campaign) -> DAG:
             .partial(order=approval.output[XComKey.WRITE_ORDER])
             .expand(adset=adsets)
         )
+        # Beside the listing, never upstream of a write; after map_regions, so bad demand calls no Facebook at all.
+        spend = measure_spend.override(pool=pool)(demand)
+        mapping >> spend
         report.override(pool=pool)(  # reads what the run wrote, across its tries
-            demand=demand, mapping=mapping, adsets=adsets, outcomes=updates[XComKey.ADSET_OUTCOME]
+            demand=demand, mapping=mapping, adsets=adsets, outcomes=updates[XComKey.ADSET_OUTCOME], spend=spend
         )
 
     return closrads_sync()

@@ -41,6 +41,10 @@ _NEVER_STARTED = {
 }
 
 
+# Tasks that only observe (the spend): how they end never makes a run "aborted"; the report says what they saw.
+OBSERVING_TASKS = frozenset({"measure_spend"})
+
+
 @dataclass(frozen=True)
 class RunTasks:
     """The tasks a report speaks of: the preparation steps, in DAG order, the mapped task (one instance
@@ -57,7 +61,8 @@ class RunTasks:
         upstream = [t for t in context["dag"].tasks if t.task_id in this.get_flat_relative_ids(upstream=True)]
         (adset_task,) = [t.task_id for t in upstream if t.is_mapped]
         states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id]).get(run_id, {})
-        return cls([t.task_id for t in upstream if not t.is_mapped], adset_task, states)
+        steps = [t.task_id for t in upstream if not t.is_mapped and t.task_id not in OBSERVING_TASKS]
+        return cls(steps, adset_task, states)
 
     def state(self, key: str) -> str | None:
         """A task state as plain text (``None``: no state, never started)."""

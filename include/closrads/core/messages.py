@@ -113,6 +113,8 @@ def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[d
             + ([_mrkdwn(f"*Held back:* {report.describe_held()}")] if report.held_state_count else []),
         }
     )
+    if report.spend_line:
+        blocks.append(_section(f":moneybag: {escape(report.spend_line)}"))
     shown = {Outcome.UPDATED, Outcome.WOULD_UPDATE, Outcome.REJECTED, Outcome.HELD, *PROBLEM_OUTCOMES}
     lines = [_adset_line(adset) for adset in report.adsets if adset.outcome in shown or adset.held]
     if len(lines) > MAX_ADSET_LINES:

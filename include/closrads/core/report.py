@@ -14,6 +14,7 @@ from closrads.core.change_guard import ApprovalResult, Decision
 from closrads.core.drift import OutsideChange
 from closrads.core.learning_state import LearningState
 from closrads.core.run_mode import RunMode
+from closrads.core.spend import SpendSummary
 from closrads.core.targeting import render_change
 
 
@@ -257,6 +258,7 @@ class SyncReport:
     api_version: str | None = None  # the Graph API version the Facebook Connection pins (None: unknown)
     api_version_ends: str | None = None  # its announced end date (ISO), when Meta announced one
     notices: list[str] = field(default_factory=list)  # run-level warnings, each said once (the API's clock, ...)
+    spend: dict | None = None  # where the money went (SpendSummary.to_dict), for a sync; None: not measured
 
     @classmethod
     def from_dict(cls, data: dict) -> SyncReport:
@@ -310,6 +312,12 @@ class SyncReport:
         )
 
     @property
+    def spend_line(self) -> str | None:
+        """Where the money went yesterday, in one line (``None``: the run does not measure spend)."""
+        summary = SpendSummary.from_dict(self.spend, self.demand_states)
+        return summary.line() if summary else None
+
+    @property
     def unfinished_steps(self) -> list[StepResult]:
         return [step for step in self.steps if step.status != StepStatus.SUCCEEDED]
 
@@ -343,7 +351,7 @@ class SyncReport:
             Outcome.SKIPPED.value: self.count(Outcome.SKIPPED),
             Outcome.FAILED.value: self.failed_count,
         }
-        for name in ("api_version", "api_version_ends"):
+        for name in ("api_version", "api_version_ends", "spend"):
             if data[name] is None:
                 del data[name]
         if self.learning_phase is None:  # protection off: the report has its usual shape
@@ -387,6 +395,8 @@ class SyncReport:
             f"Skipped: {self.count(Outcome.SKIPPED)} | Failed: {self.failed_count}"
             + (f" | Held back: {self.describe_held()}" if self.held_state_count else "")
         )
+        if self.spend_line:
+            lines.append(self.spend_line)
         lines.extend(f"  - {adset.describe()}" for adset in self.adsets)
         lines.extend(step.describe() for step in self.unfinished_steps)
         if not self.unfinished_steps and not self.failed_count:

@@ -379,7 +379,7 @@ def test_an_answer_in_another_version_is_noted_once_without_quoting_meta(sandbox
     assert hook.served_version == "v27.0"
     warning = (
         "Facebook: Meta answered with Graph API v27.0, not the v26.0 that Connection 'facebook_ads_default' asks "
-        'for (its version-warning header); move its "api_version" to a current version'
+        'for; move its "api_version" to a current version'
     )
     assert logs.text.count(warning) == 1  # once, for four answers
     assert "auto-upgraded" not in logs.text  # Meta's header text is not quoted

@@ -26,6 +26,7 @@ from closrads.airflow.hooks.graph_responses import (
     graph_error,
     refused_field_not_ours,
     reject_non_graph_errors,
+    served_instead,
 )
 from closrads.airflow.masking import mask_secret_forms, redacted
 from closrads.airflow.provider import FACEBOOK_ADS_CONN_TYPE
@@ -49,9 +50,6 @@ LISTING_FIELDS = ("id", "name", "effective_status", "account_id", "targeting", "
 # A listing page of 100 ad sets with their targeting is well under 2 MB; a body past this is not Graph's.
 MAX_GRAPH_BODY_BYTES = 16_000_000
 READ_FIELDS = ("id", "name", "effective_status", "targeting")
-# Meta's answer when it served another version than the one asked for (an ended version, upgraded).
-VERSION_WARNING_HEADER = "x-ad-api-version-warning"
-SERVED_VERSION_HEADER = "facebook-api-version"
 
 
 @dataclass(frozen=True)
@@ -287,22 +285,18 @@ class FacebookAdsHook(BaseHook):
         return response
 
     def _note_served_version(self, response, *args, **kwargs):
-        """``requests`` response hook: Meta served another API version than the Connection asks for (it
-        upgrades calls to an ended version, and says so in a warning header). Logged once per hook; the
-        header's own text is Meta's and is not quoted, only the version it names as served."""
-        served = str(response.headers.get(SERVED_VERSION_HEADER) or "").strip()
-        warned = VERSION_WARNING_HEADER in response.headers
-        if not (warned or (served and served != self.settings.api_version)) or self.served_version:
-            return response
-        self.served_version = served if _API_VERSION.match(served) else "another version"
-        self.log.warning(
-            "Facebook: Meta answered with Graph API %s, not the %s that Connection '%s' asks for%s; move its "
-            '"api_version" to a current version',
-            self.served_version,
-            self.settings.api_version,
-            self.facebook_conn_id,
-            " (its version-warning header)" if warned else "",
-        )
+        """``requests`` response hook: Meta answered in another API version than the Connection asks for
+        (it upgrades calls to a version it has ended); logged once per hook, without Meta's own words."""
+        served = None if self.served_version else served_instead(response.headers, self.settings.api_version)
+        if served:
+            self.served_version = served
+            self.log.warning(
+                "Facebook: Meta answered with Graph API %s, not the %s that Connection '%s' asks for; move its "
+                '"api_version" to a current version',
+                served,
+                self.settings.api_version,
+                self.facebook_conn_id,
+            )
         return response
 
     def _pace(self, what: str) -> None:
@@ -314,10 +308,12 @@ class FacebookAdsHook(BaseHook):
 
     # -- error handling ----------------------------------------------------------------------
 
-    def call(self, what: str, func):
+    def call(self, what: str, func, *, retry: bool = True):
         """Run one Graph call (``func``, through :attr:`api`) as every call of this hook runs: paced by the
-        ad account's usage, transient failures retried, every failure a :class:`GraphError` whose message
-        names ``what`` and never the token."""
+        ad account's usage, transient failures retried (``retry=False``: tried once), every failure a
+        :class:`GraphError` whose message names ``what`` and never the token."""
+        if not retry:
+            return self._translated(what, func)
         return call_with_backoff(
             lambda: self._translated(what, func), delays=GRAPH_BACKOFF, what=f"Facebook: {what}", log=self.log
         )

@@ -9,10 +9,27 @@ waiting helps, how long Meta asks to wait, never the token.
 
 from __future__ import annotations
 
+import re
+
 from closrads.airflow.masking import redacted
 from closrads.core.errors import GraphError, InvalidAccessToken
 from closrads.core.graph_errors import INVALID_TOKEN_CODE, blamed_field, is_transient
 from closrads.core.graph_usage import parse_usage, throttle_wait
+
+# Meta's answer when it served another version than the one asked for (an ended version, upgraded).
+VERSION_WARNING_HEADER = "x-ad-api-version-warning"
+SERVED_VERSION_HEADER = "facebook-api-version"
+_VERSION = re.compile(r"^v\d{1,3}\.\d{1,3}$")
+
+
+def served_instead(headers, asked: str) -> str | None:
+    """The Graph API version Meta answered with when it is not the one ``asked`` for (its version header
+    differs, or its version-warning header says it upgraded the call); ``None`` otherwise. Only a
+    version is taken from the headers, never their text."""
+    served = str(headers.get(SERVED_VERSION_HEADER) or "").strip()
+    if _VERSION.match(served) and served != asked:
+        return served
+    return "another version" if VERSION_WARNING_HEADER in headers and served != asked else None
 
 
 class NonGraphHttpError(Exception):

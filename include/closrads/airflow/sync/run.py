@@ -209,6 +209,7 @@ def report(
     mapping: dict[str, Any] | None,
     adsets: list[dict[str, Any]] | None,
     outcomes: Sequence[dict],
+    spend: dict[str, Any] | None = None,
 ) -> None:
     """:func:`.tasks.report`: assembled and delivered by :mod:`closrads.airflow.run_report`; a live run's
     outcomes include what its earlier tries wrote (the audit trail), and uncertain ones are re-read."""
@@ -234,6 +235,7 @@ def report(
         unmapped_states=(mapping or {}).get("unmapped") or [],
         approval=recorded_approval(run.ti, tasks.steps),
         learning_phase=policy.describe() if policy and (policy.rules.enabled or policy.forced) else None,
+        spend=spend if isinstance(spend, dict) else {"unavailable": _why_no_spend(tasks.state("measure_spend"))},
         **api,
     )
     if result.rejected:
@@ -250,6 +252,12 @@ def report(
         f"{result.failed_count} of {len(result.adsets)} ad set(s) failed"
     ]
     fail_unless_succeeded(result, "CLOSRADS run", problems)
+
+
+def _why_no_spend(state: str | None) -> str:
+    if state in (None, "upstream_failed", "skipped", "scheduled", "queued"):
+        return "not measured (the run stopped before it listed the ad sets: bad demand calls no Facebook)"
+    return f"the measure_spend task ended '{state}' without figures"
 
 
 def run_writes(run: TaskRun, since: str) -> dict[str, list[tuple[int | None, list[str], list[str]]]]:

@@ -45,6 +45,16 @@ def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
     return run.list_adsets(mapping)
 
 
+@task
+def measure_spend(demand: dict[str, Any]) -> dict[str, Any]:
+    """The campaign's spend per US state (yesterday and the last 7 days, from Meta's Insights) against the
+    run's demand, for the report. Beside the listing, never upstream of a write: it changes nothing that
+    is written and never fails the run (spend it cannot read is reported as unavailable, with why)."""
+    from closrads.airflow.sync import spend
+
+    return spend.measure_spend(demand)
+
+
 @task(map_index_template="{{ adset_label }}")
 def update_adset(adset: dict[str, Any], order: dict[str, Any]) -> None:
     """Bring one ad set's regions in line with demand, reading its targeting fresh first; a live write
@@ -61,9 +71,10 @@ def report(
     mapping: dict[str, Any] | None,
     adsets: list[dict[str, Any]] | None,
     outcomes: Sequence[dict],
+    spend: dict[str, Any] | None = None,
 ) -> None:
     """Report what the run did, from what its tasks produced (to the log, XCom, Slack and the run's
     note), then fail if anything failed. Runs whatever happened upstream (``all_done``)."""
     from closrads.airflow.sync import run
 
-    run.report(demand, mapping, adsets, outcomes)
+    run.report(demand, mapping, adsets, outcomes, spend)

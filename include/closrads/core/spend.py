@@ -1,0 +1,181 @@
+"""Where the money went: a campaign's spend per US state, against the states that wanted leads.
+
+Targeting is not spend. ``location_types`` that include people recently in a state, Advantage+
+location expansion, a late sync, a failed ad set or an edit outside CLOSRADS all let money flow to
+states that want no leads. Meta's Insights API breaks a campaign's spend down by region
+(``breakdowns=region``), naming regions by name ("Ohio", "Washington, District of Columbia",
+"Unknown"), not by key. This module maps those names to state codes through the shipped region table
+and sums the spend: in total, in states with no demand (the leakage), per state, and outside the US
+states (other countries, "Unknown"), which is its own figure, never dropped.
+
+Pure logic: :mod:`closrads.airflow.spend` reads Insights and the ad account.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cache
+
+from closrads.core.regions import load_region_keys
+
+WINDOWS = ("yesterday", "last_7_days")
+# How many no-demand states the Slack line names (the biggest spenders first).
+NAMED_STATES = 5
+# Meta's spellings of the District beside the region table's ("Washington D. C.").
+_ALIASES = {
+    "washington district of columbia": "DC",
+    "district of columbia": "DC",
+    "washington dc": "DC",
+    "dc": "DC",
+}
+
+
+def _folded(name: str) -> str:
+    """A region name as compared: accents and punctuation gone, case and spaces folded."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain.lower()).split())
+
+
+@cache
+def _codes_by_name() -> dict[str, str]:
+    names = {_folded(entry["name"]): code for code, entry in load_region_keys().items()}
+    return names | _ALIASES
+
+
+def state_for_region_name(name: object) -> str | None:
+    """The USPS code of a region as Insights names it (``None``: not a US state, or "Unknown")."""
+    return _codes_by_name().get(_folded(str(name))) if isinstance(name, str) else None
+
+
+def amount(value: object) -> Decimal:
+    """Insights' spend (a decimal string, in the account's currency) as a number; anything else is 0."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return Decimal(0)
+    return number if number.is_finite() and number >= 0 else Decimal(0)
+
+
+@dataclass
+class SpendWindow:
+    """One period's spend: in total, in states with no demand, per state, and outside the US states."""
+
+    total: Decimal = Decimal(0)
+    no_demand: Decimal = Decimal(0)
+    by_state: dict[str, Decimal] = field(default_factory=dict)
+    other: Decimal = Decimal(0)
+
+    def add(self, region: object, spent: Decimal, wanted: set[str]) -> None:
+        code = state_for_region_name(region)
+        self.total += spent
+        if code is None:
+            self.other += spent
+            return
+        self.by_state[code] = self.by_state.get(code, Decimal(0)) + spent
+        if code not in wanted:
+            self.no_demand += spent
+
+    @property
+    def no_demand_share(self) -> float | None:
+        """The share of the spend that went to states with no demand, in percent (``None``: nothing spent)."""
+        return float(self.no_demand * 100 / self.total) if self.total else None
+
+    def leaking_states(self, wanted: set[str]) -> list[tuple[str, Decimal]]:
+        """The states with no demand that spent money, the biggest first."""
+        leaks = [(code, spent) for code, spent in self.by_state.items() if code not in wanted and spent > 0]
+        return sorted(leaks, key=lambda leak: (-leak[1], leak[0]))
+
+    def to_dict(self) -> dict:
+        return {
+            "total": _json(self.total),
+            "no_demand": _json(self.no_demand),
+            "by_state": {code: _json(spent) for code, spent in sorted(self.by_state.items())},
+            "other": _json(self.other),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SpendWindow:
+        return cls(
+            amount(data.get("total")),
+            amount(data.get("no_demand")),
+            {str(code): amount(spent) for code, spent in (data.get("by_state") or {}).items()},
+            amount(data.get("other")),
+        )
+
+
+def _json(value: Decimal) -> float:
+    return float(round(value, 2))
+
+
+@dataclass
+class SpendSummary:
+    """A run's spend figures (report field ``spend``), or why there are none (``unavailable``)."""
+
+    currency: str = ""
+    windows: dict[str, SpendWindow] = field(default_factory=dict)
+    wanted: list[str] = field(default_factory=list)  # the states with demand the figures were read against
+    unavailable: str | None = None
+
+    def to_dict(self) -> dict:
+        if self.unavailable is not None:
+            return {"unavailable": self.unavailable}
+        return {"currency": self.currency, **{name: window.to_dict() for name, window in self.windows.items()}}
+
+    @classmethod
+    def from_dict(cls, data: object, wanted: list[str] | None = None) -> SpendSummary | None:
+        if not isinstance(data, dict):
+            return None
+        if data.get("unavailable") is not None:
+            return cls(unavailable=str(data["unavailable"]))
+        windows = {name: SpendWindow.from_dict(data[name]) for name in WINDOWS if isinstance(data.get(name), dict)}
+        return cls(str(data.get("currency") or ""), windows, list(wanted or []))
+
+    def line(self) -> str:
+        """One line for the report and Slack: ``Yesterday $1,204.50 spent, $96.20 (8.0%) in states with no
+        demand: TX $60.00, WA $36.20``, or why spend is unavailable."""
+        if self.unavailable is not None:
+            return f"Spend unavailable: {self.unavailable}"
+        yesterday = self.windows.get("yesterday")
+        if yesterday is None:
+            return "Spend unavailable: Insights returned no figures"
+        if not yesterday.total:
+            return "Yesterday nothing was spent"
+        share = yesterday.no_demand_share or 0.0
+        text = (
+            f"Yesterday {money(yesterday.total, self.currency)} spent, {money(yesterday.no_demand, self.currency)} "
+            f"({share:.1f}%) in states with no demand"
+        )
+        leaks = yesterday.leaking_states(set(self.wanted))
+        if leaks:
+            named = ", ".join(f"{code} {money(spent, self.currency)}" for code, spent in leaks[:NAMED_STATES])
+            more = f" and {len(leaks) - NAMED_STATES} more" if len(leaks) > NAMED_STATES else ""
+            text += f": {named}{more}"
+        if yesterday.other:
+            text += f"; {money(yesterday.other, self.currency)} outside the US states (other regions, unknown)"
+        return text
+
+
+_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£"}
+
+
+def money(value: Decimal, currency: str) -> str:
+    """An amount as the operator reads it: ``$1,204.50`` (USD), ``1,204.50 MXN`` (a currency without a sign here)."""
+    figure = f"{value:,.2f}"
+    symbol = _SYMBOLS.get(currency.upper())
+    return f"{symbol}{figure}" if symbol else f"{figure} {currency.upper()[:3]}".rstrip()
+
+
+def summarize(rows: dict[str, list[dict]], wanted: list[str], currency: str) -> SpendSummary:
+    """The run's figures from Insights rows per window (``{"yesterday": [{region, spend}, ...], ...}``)."""
+    states = set(wanted)
+    windows = {}
+    for name in WINDOWS:
+        window = SpendWindow()
+        for row in rows.get(name) or []:
+            if isinstance(row, dict):
+                window.add(row.get("region"), amount(row.get("spend")), states)
+        windows[name] = window
+    return SpendSummary(currency, windows, sorted(states))

@@ -1,0 +1,67 @@
+"""Where the money went, run for real: the report's spend per state equals the sandbox's, spend in states
+without demand is named, and a failing Insights call changes nothing else and says why."""
+
+from __future__ import annotations
+
+import pytest
+
+from closrads.core.spend import state_for_region_name
+from sandbox.scenario import ACCESS_TOKEN
+from sandbox.server import SPEND_DEFAULTS, daily_spend_by_region
+from tests.helpers import block_texts
+
+pytestmark = pytest.mark.integration
+
+
+def sandbox_spend_by_state(sandbox, days: int = 1) -> dict[str, float]:
+    """``days`` of spend per state, as the sandbox's Insights computes it from the ad sets' targeting now."""
+    daily = daily_spend_by_region(sandbox.state()["adsets"], SPEND_DEFAULTS)
+    return {state_for_region_name(name): round(spent * days, 2) for name, spent in daily.items() if name != "Unknown"}
+
+
+@pytest.mark.parametrize(("page_size", "pages"), [(100, 1), (25, 4)])
+def test_the_reports_spend_per_state_is_the_sandboxs_and_no_demand_states_are_named(sandbox, run_dag, page_size, pages):
+    sandbox.update_scenario(spend={"page_size": page_size})
+    expected, expected_week = sandbox_spend_by_state(sandbox), sandbox_spend_by_state(sandbox, 7)
+    run = run_dag({"dry_run": True})  # a dry run reads spend too (and writes nothing that would move it)
+
+    assert run.state == "success", run.log[-3000:]
+    spend = run.report["spend"]
+    assert spend["currency"] == "USD"
+    yesterday, week = spend["yesterday"], spend["last_7_days"]
+    assert yesterday["by_state"] == pytest.approx(expected)
+    assert week["by_state"] == pytest.approx(expected_week)
+    assert "DC" in yesterday["by_state"]  # Insights says "Washington, District of Columbia"
+    assert yesterday["other"] == pytest.approx(SPEND_DEFAULTS["unknown"])
+    wanted = set(run.report["demand_states"])
+    leaked = {code: spent for code, spent in expected.items() if code not in wanted}
+    assert set(leaked) >= {"AK", "MA", "VT"}  # yesterday's states, still targeted, plus the leak
+    assert yesterday["no_demand"] == pytest.approx(sum(leaked.values()))
+    assert yesterday["total"] == pytest.approx(sum(expected.values()) + SPEND_DEFAULTS["unknown"])
+    line = next(text for text in block_texts(sandbox.slack_messages()[-1]).split("\n") if "Yesterday $" in text)
+    assert "in states with no demand: " in line and "AK $" in line and "VT $" in line
+    insights = sandbox.requests("graph", kind="insights")
+    assert len(insights) == pages and len(sandbox.requests("graph", kind="account")) == 1  # a handful per run
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 503, "body": "<html>down</html>"},
+        {"code": 80004},  # throttled
+        {"code": 100, "message": f"Invalid parameter for token {ACCESS_TOKEN}"},
+    ],
+)
+def test_a_failing_insights_call_changes_nothing_else_and_says_why(sandbox, run_dag, fault):
+    sandbox.add_fault("insights", **fault, times=5)
+
+    run = run_dag({"dry_run": False})
+
+    assert run.state == "success", run.log[-3000:]
+    assert {o["outcome"] for o in run.outcomes().values()} == {"updated", "skipped"}
+    assert len(sandbox.graph_writes()) == 5
+    reason = run.report["spend"]["unavailable"]
+    assert reason.startswith("reading the spend per region of campaign")
+    text = block_texts(sandbox.slack_messages()[-1])
+    assert "Spend unavailable: reading the spend per region of campaign" in text
+    assert ACCESS_TOKEN not in text + reason + run.log
