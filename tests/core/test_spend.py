@@ -1,0 +1,70 @@
+"""Spend per state from Insights rows: region names to codes, the leakage, and the line people read."""
+
+from decimal import Decimal
+
+import pytest
+
+from closrads.core.spend import SpendSummary, money, state_for_region_name, summarize
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Ohio", "OH"),
+        ("washington", "WA"),
+        ("Washington, District of Columbia", "DC"),
+        ("Washington D. C.", "DC"),
+        ("District of Columbia", "DC"),
+        ("New  York", "NY"),
+        ("Unknown", None),
+        ("Ontario", None),
+        (None, None),
+        (42, None),
+    ],
+)
+def test_meta_region_names_map_to_state_codes_through_the_region_table(name, code):
+    assert state_for_region_name(name) == code
+
+
+ROWS = {
+    "yesterday": [
+        {"region": "Ohio", "spend": "60.00"},
+        {"region": "Texas", "spend": "25.50"},
+        {"region": "Washington", "spend": "10.25"},
+        {"region": "Unknown", "spend": "4.25"},
+        {"region": "Ontario", "spend": "not a number"},  # read as 0, never a failure
+    ],
+    "last_7_days": [{"region": "Ohio", "spend": "420"}],
+}
+
+
+def test_the_figures_split_total_no_demand_states_and_other_regions():
+    summary = summarize(ROWS, wanted=["OH"], currency="USD")
+    yesterday = summary.windows["yesterday"]
+    assert (yesterday.total, yesterday.no_demand, yesterday.other) == (
+        Decimal("100.00"),
+        Decimal("35.75"),
+        Decimal("4.25"),
+    )
+    assert yesterday.by_state == {"OH": Decimal("60.00"), "TX": Decimal("25.50"), "WA": Decimal("10.25")}
+    assert summary.to_dict()["yesterday"]["no_demand"] == 35.75
+    assert summary.line() == (
+        "Yesterday $100.00 spent, $35.75 (35.8%) in states with no demand: TX $25.50, WA $10.25; "
+        "$4.25 outside the US states (other regions, unknown)"
+    )
+    again = SpendSummary.from_dict(summary.to_dict(), ["OH"])
+    assert again.line() == summary.line()
+
+
+def test_unavailable_and_nothing_spent_say_so():
+    assert SpendSummary(unavailable="Insights refused").line() == "Spend unavailable: Insights refused"
+    assert SpendSummary.from_dict({"unavailable": "x"}).to_dict() == {"unavailable": "x"}
+    assert summarize({}, ["OH"], "USD").line() == "Yesterday nothing was spent"
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "shown"),
+    [(Decimal("1204.5"), "USD", "$1,204.50"), (Decimal("3"), "EUR", "€3.00"), (Decimal("99.999"), "MXN", "100.00 MXN")],
+)
+def test_amounts_are_shown_in_the_accounts_currency(value, currency, shown):
+    assert money(value, currency) == shown
