@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from closrads.core.spend import SpendSummary, money, state_for_region_name, summarize
+from closrads.core.errors import ClosradsError
+from closrads.core.spend import SpendSummary, money, parse_alert_percent, state_for_region_name, summarize
 
 
 @pytest.mark.parametrize(
@@ -68,3 +69,27 @@ def test_unavailable_and_nothing_spent_say_so():
 )
 def test_amounts_are_shown_in_the_accounts_currency(value, currency, shown):
     assert money(value, currency) == shown
+
+
+def test_the_leak_alert_speaks_only_above_its_threshold():
+    summary = summarize(ROWS, wanted=["OH"], currency="USD")  # 35.75 % of 100.00 to states without demand
+    assert summary.leak_alert() is None  # no threshold: no alert
+    summary.alert_percent = 40
+    assert summary.leak_alert() is None
+    summary.alert_percent = 10
+    assert summary.leak_alert() == (
+        "Spend leak: 35.8% of yesterday's spend ($35.75) went to states with no demand, above this campaign's "
+        "alert threshold of 10%"
+    )
+    assert SpendSummary.from_dict(summary.to_dict(), ["OH"]).leak_alert() == summary.leak_alert()
+
+
+@pytest.mark.parametrize(("raw", "value"), [(None, None), ("", None), ("12.5", 12.5), (0, 0.0), ("100", 100.0)])
+def test_the_threshold_as_written(raw, value):
+    assert parse_alert_percent(raw, source="Variable v") == value
+
+
+@pytest.mark.parametrize("raw", ["lots", "-1", "101", "nan"])
+def test_a_threshold_that_is_not_a_share_is_refused_by_name(raw):
+    with pytest.raises(ClosradsError, match=r"^Variable v must be a share of spend in percent, from 0 to 100"):
+        parse_alert_percent(raw, source="Variable v")

@@ -65,3 +65,29 @@ def test_a_failing_insights_call_changes_nothing_else_and_says_why(sandbox, run_
     text = block_texts(sandbox.slack_messages()[-1])
     assert "Spend unavailable: reading the spend per region of campaign" in text
     assert ACCESS_TOKEN not in text + reason + run.log
+
+
+def test_a_leak_above_the_campaigns_threshold_is_said_plainly_in_slack(sandbox, run_dag, monkeypatch):
+    from airflow.models.variable import Variable
+
+    Variable.set("closrads_spend_leak_alert_percent", "1")
+    try:
+        run = run_dag({"dry_run": True})
+        assert run.state == "success", run.log[-3000:]
+        share = run.report["spend"]["yesterday"]["no_demand"] * 100 / run.report["spend"]["yesterday"]["total"]
+        assert run.report["spend"]["alert_percent"] == 1.0
+        text = block_texts(sandbox.slack_messages()[-1])
+        assert f"Spend leak: {share:.1f}% of yesterday's spend" in text and "alert threshold of 1%" in text
+
+        Variable.set("closrads_spend_leak_alert_percent", "lots")  # costs the alert, never the figures
+        wrong = run_dag({"dry_run": True})
+        assert "total" in wrong.report["spend"]["yesterday"]
+        assert "the spend leak alert is off this run: Variable closrads_spend_leak_alert_percent must be" in (
+            block_texts(sandbox.slack_messages()[-1])
+        )
+    finally:
+        Variable.delete("closrads_spend_leak_alert_percent")
+    unset = run_dag({"dry_run": True})
+    assert "alert_percent" not in unset.report["spend"] and "Spend leak:" not in block_texts(
+        sandbox.slack_messages()[-1]
+    )

@@ -41,6 +41,7 @@ from closrads.core.names import (  # the names every campaign derives its own fr
     ROLLBACK_DAG_ID,
     SEPARATOR,
     SLACK_CONN_ID,
+    SPEND_LEAK_ALERT_VARIABLE,
     SYNC_DAG_ID,
 )
 
@@ -94,6 +95,9 @@ class Campaign(BaseModel):
     # overwrite (report it, apply the demand), hold (leave it alone this run) or approve (a person decides).
     # The campaign's Variable overrides it.
     on_outside_change: Literal["overwrite", "hold", "approve"] = "overwrite"
+    # Slack says so plainly when more than this share (%) of yesterday's spend went to states with no
+    # demand (closrads.core.spend); unset: no alert. The campaign's Variable overrides it.
+    spend_leak_alert_percent: float | None = Field(default=None, ge=0, le=100)
     # The names of a single-campaign deployment (closrads_sync, closrads_dry_run, closrads_adset_<id>, ...):
     # for the campaign a deployment had before it grew a registry, so it keeps its history, its Variables
     # and its undo. At most one entry; the default campaign (no registry) has them too.
@@ -183,6 +187,10 @@ class Campaign(BaseModel):
     @property
     def on_outside_change_variable(self) -> str:
         return self._named(ON_OUTSIDE_CHANGE_VARIABLE)
+
+    @property
+    def spend_leak_alert_variable(self) -> str:
+        return self._named(SPEND_LEAK_ALERT_VARIABLE)
 
     @property
     def demand_history_variable(self) -> str:

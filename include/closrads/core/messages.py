@@ -85,6 +85,8 @@ def report_message(report: SyncReport, run_url: str | None) -> tuple[str, list[d
     if report.status == RunStatus.ABORTED:
         reasons = "\n".join(f"- `{step.name}`: {escape(_step_text(step))}" for step in report.unfinished_steps)
         blocks.append(_section(f"*Nothing was changed on Facebook.*\n{reasons}"))
+    if report.spend_alert:
+        blocks.append(_section(f":rotating_light: *{escape(report.spend_alert)}*"))
     if report.notices:
         blocks.append(_section("\n".join(f":warning: {escape(notice)}" for notice in report.notices[:5])))
     if report.approval:

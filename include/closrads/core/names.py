@@ -17,6 +17,7 @@ AUDIT_ALIAS = "closrads_targeting_changes"
 LEARNING_PHASE_VARIABLE = "closrads_learning_phase"
 DEMAND_HISTORY_VARIABLE = "closrads_demand_history"
 ON_OUTSIDE_CHANGE_VARIABLE = "closrads_on_outside_change"
+SPEND_LEAK_ALERT_VARIABLE = "closrads_spend_leak_alert_percent"
 SLACK_CONN_ID = "closrads_slack"
 DEFAULT_SCHEDULE = "0 13 * * *"  # 13:00 UTC: morning in the US, after CLOSRTECH refreshes its demand
 DEFAULT_APPROVAL_THRESHOLD = 10

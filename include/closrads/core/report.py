@@ -318,6 +318,12 @@ class SyncReport:
         return summary.line() if summary else None
 
     @property
+    def spend_alert(self) -> str | None:
+        """The campaign's spend leak alert, when yesterday's leakage is above its threshold."""
+        summary = SpendSummary.from_dict(self.spend, self.demand_states)
+        return summary.leak_alert() if summary else None
+
+    @property
     def unfinished_steps(self) -> list[StepResult]:
         return [step for step in self.steps if step.status != StepStatus.SUCCEEDED]
 
@@ -382,6 +388,8 @@ class SyncReport:
         if self.status in (RunStatus.ABORTED, RunStatus.REJECTED):
             lines.append("Nothing was changed on Facebook.")
         lines.extend(f"Warning: {notice}" for notice in self.notices)
+        if self.spend_alert:
+            lines.append(f"ALERT: {self.spend_alert}")
         if self.approval:
             lines.append(f"Approval: {self.approval.describe()}")
         if self.shows_demand:

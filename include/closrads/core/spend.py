@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
+from closrads.core.errors import ClosradsError
 from closrads.core.regions import load_region_keys
 
 WINDOWS = ("yesterday", "last_7_days")
@@ -118,11 +119,31 @@ class SpendSummary:
     windows: dict[str, SpendWindow] = field(default_factory=dict)
     wanted: list[str] = field(default_factory=list)  # the states with demand the figures were read against
     unavailable: str | None = None
+    alert_percent: float | None = None  # the campaign's leak alert threshold (spend_leak_alert_percent), if set
+    alert_problem: str | None = None  # why the threshold could not be used this run
 
     def to_dict(self) -> dict:
         if self.unavailable is not None:
             return {"unavailable": self.unavailable}
-        return {"currency": self.currency, **{name: window.to_dict() for name, window in self.windows.items()}}
+        data = {"currency": self.currency, **{name: window.to_dict() for name, window in self.windows.items()}}
+        if self.alert_percent is not None:
+            data["alert_percent"] = self.alert_percent
+        if self.alert_problem is not None:
+            data["alert_problem"] = self.alert_problem
+        return data
+
+    def leak_alert(self) -> str | None:
+        """Said plainly when yesterday's share of spend in states with no demand is above the threshold."""
+        if self.alert_problem:
+            return f"the spend leak alert is off this run: {self.alert_problem}"
+        yesterday = self.windows.get("yesterday")
+        share = yesterday.no_demand_share if yesterday else None
+        if self.alert_percent is None or share is None or share <= self.alert_percent:
+            return None
+        return (
+            f"Spend leak: {share:.1f}% of yesterday's spend ({money(yesterday.no_demand, self.currency)}) went to "
+            f"states with no demand, above this campaign's alert threshold of {self.alert_percent:g}%"
+        )
 
     @classmethod
     def from_dict(cls, data: object, wanted: list[str] | None = None) -> SpendSummary | None:
@@ -131,7 +152,10 @@ class SpendSummary:
         if data.get("unavailable") is not None:
             return cls(unavailable=str(data["unavailable"]))
         windows = {name: SpendWindow.from_dict(data[name]) for name in WINDOWS if isinstance(data.get(name), dict)}
-        return cls(str(data.get("currency") or ""), windows, list(wanted or []))
+        alert = data.get("alert_percent")
+        alert = float(alert) if isinstance(alert, int | float) and not isinstance(alert, bool) else None
+        problem = str(data["alert_problem"]) if data.get("alert_problem") else None
+        return cls(str(data.get("currency") or ""), windows, list(wanted or []), None, alert, problem)
 
     def line(self) -> str:
         """One line for the report and Slack: ``Yesterday $1,204.50 spent, $96.20 (8.0%) in states with no
@@ -166,6 +190,20 @@ def money(value: Decimal, currency: str) -> str:
     figure = f"{value:,.2f}"
     symbol = _SYMBOLS.get(currency.upper())
     return f"{symbol}{figure}" if symbol else f"{figure} {currency.upper()[:3]}".rstrip()
+
+
+def parse_alert_percent(raw: object, *, source: str) -> float | None:
+    """The leak alert threshold as written (a Variable's text, a registry number): unset is no alert;
+    anything but a number from 0 to 100 raises, naming ``source``."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise ClosradsError(f"{source} must be a share of spend in percent, from 0 to 100 (unset: no alert)")
+    return value
 
 
 def summarize(rows: dict[str, list[dict]], wanted: list[str], currency: str) -> SpendSummary:
