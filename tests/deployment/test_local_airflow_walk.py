@@ -219,6 +219,9 @@ def test_an_operator_walks_readme_in_a_real_browser(local_airflow, browser):
     assert fits_in_its_frame(page, ".grid") and fits_in_its_frame(page, '[data-testid="changes"]')
     # Meta's learning state of each ad set, as the run listed it (the sandbox's ad set 2 is learning)
     assert tab.locator('tr[data-adset="120215550000000002"] [data-testid="learning"]').inner_text() == "Meta: LEARNING"
+    # where yesterday's money went: the line, and each state's spend on its tile (spend without demand marked)
+    assert tab.locator('[data-testid="run-spend"]').inner_text().startswith("Yesterday $")
+    assert tab.locator('.tile[data-state="AK"] .spent.leak').inner_text().startswith("\u26a0$")
     page.screenshot(path=str(ARTIFACTS / "walk-run-tab-1024.png"))
 
     # 3. Clear the written ad set's update_adset and report (README's REST command): nothing left to do,

@@ -91,3 +91,17 @@ def test_a_leak_above_the_campaigns_threshold_is_said_plainly_in_slack(sandbox, 
     assert "alert_percent" not in unset.report["spend"] and "Spend leak:" not in block_texts(
         sandbox.slack_messages()[-1]
     )
+
+
+def test_the_runs_map_shows_each_states_spend_and_marks_spend_without_demand(sandbox, run_dag, airflow_api):
+    from urllib.parse import quote
+
+    run = run_dag({"dry_run": True})
+    html = airflow_api.get(f"/closrads/runs/closrads_sync/{quote(run.run_id)}").text
+    yesterday = run.report["spend"]["yesterday"]["by_state"]
+    assert 'data-testid="run-spend">Yesterday $' in html
+    ak = html.split('data-state="AK"', 1)[1].split("</div>", 1)[0]  # no demand, targeted and leaked into
+    assert f'data-spent="${yesterday["AK"]:,.2f}" data-leak="yes"' in ak and "&#9888;$" in ak
+    assert "spent yesterday with no demand" in ak  # the tile's text alternative: readable without colour
+    oh = html.split('data-state="OH"', 1)[1].split("</div>", 1)[0]
+    assert f'data-spent="${yesterday["OH"]:,.2f}" data-leak="no"' in oh and "&#9888;" not in oh

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from closrads.core.report import Outcome, SyncReport
+from closrads.core.spend import SpendSummary, money, money_compact
 from closrads.core.state_grid import TILES
 
 
@@ -61,6 +62,9 @@ class StateOnMap:
     added_to: int  # ad sets this run added the state to (or would, in a dry run)
     removed_from: int
     held_in: int = 0  # ad sets in which learning-phase protection held this state's change back
+    spent: str = ""  # yesterday's spend there, as shown ("$1,204.50"); "": none, or not measured
+    spent_short: str = ""  # the same, short enough for the tile ("$1.2k")
+    leak: bool = False  # money was spent there yesterday although it wants no leads
 
     def describe(self) -> str:
         """The tile's text alternative: ``"OH: 15 leads wanted; added to 2 ad sets"``."""
@@ -69,6 +73,7 @@ class StateOnMap:
             [f"added to {self.added_to} ad set(s)"] * bool(self.added_to)
             + [f"removed from {self.removed_from} ad set(s)"] * bool(self.removed_from)
             + [f"its change held back in {self.held_in} ad set(s)"] * bool(self.held_in)
+            + [f"{self.spent} spent yesterday{' with no demand' if self.leak else ''}"] * bool(self.spent)
         )
         return f"{self.code}: {wanted}" + (f"; {', '.join(changes)}" if changes else "")
 
@@ -111,6 +116,7 @@ class RunMap:
     shows_demand: bool = True  # False for a rollback: it applies no demand, its map shows what it restored
     learning_phase: str | None = None
     notices: list[str] = field(default_factory=list)  # run-level warnings (the API's clock, Meta's learning info)
+    spend: str | None = None  # where yesterday's money went, in one line (None: the run did not measure it)
 
     def state(self, code: str) -> StateOnMap:
         return next(state for state in self.states if state.code == code)
@@ -149,6 +155,9 @@ def run_map(report: dict, demand: dict[str, int] | None) -> RunMap:
         for a in result.adsets
     ]
     applied = [adset for adset in adsets if adset.applied]
+    spend = SpendSummary.from_dict(report.get("spend"), result.demand_states)
+    spent = spend.windows["yesterday"].by_state if spend and "yesterday" in spend.windows else {}
+    currency = spend.currency if spend else ""
     states = [
         StateOnMap(
             tile.code,
@@ -159,6 +168,9 @@ def run_map(report: dict, demand: dict[str, int] | None) -> RunMap:
             sum(tile.code in adset.added for adset in applied),
             sum(tile.code in adset.removed for adset in applied),
             sum(tile.code in adset.held_states for adset in adsets),
+            money(spent[tile.code], currency) if spent.get(tile.code) else "",
+            money_compact(spent[tile.code], currency) if spent.get(tile.code) else "",
+            bool(spent.get(tile.code)) and not wanted.get(tile.code, 0),
         )
         for tile in TILES
     ]
@@ -174,4 +186,5 @@ def run_map(report: dict, demand: dict[str, int] | None) -> RunMap:
         shows_demand=result.shows_demand,
         learning_phase=result.learning_phase,
         notices=list(result.notices),
+        spend=spend.line() if spend else None,
     )

@@ -192,6 +192,13 @@ def money(value: Decimal, currency: str) -> str:
     return f"{symbol}{figure}" if symbol else f"{figure} {currency.upper()[:3]}".rstrip()
 
 
+def money_compact(value: Decimal, currency: str) -> str:
+    """An amount short enough for a map tile: ``$12``, ``$1.2k`` (whole units; the table has the cents)."""
+    symbol = _SYMBOLS.get(currency.upper(), "")
+    figure = f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
+    return f"{symbol}{figure}"
+
+
 def parse_alert_percent(raw: object, *, source: str) -> float | None:
     """The leak alert threshold as written (a Variable's text, a registry number): unset is no alert;
     anything but a number from 0 to 100 raises, naming ``source``."""
