@@ -5,7 +5,7 @@ under a real ``dag.test`` run); here ``Variable`` answers what the Task SDK woul
 
 import pytest
 
-from closrads.airflow.guard_state import read_variable
+from closrads.airflow.guard_state import read_override, read_variable
 from closrads.core.errors import GuardStateUnavailable
 
 
@@ -41,3 +41,13 @@ def test_anything_else_means_cannot_verify(variable, fake, why):
         read_variable("closrads_guard", "the guard")
     assert str(refused.value) == f"could not read the guard, Variable closrads_guard ({why}); not writing without it"
     assert refused.value.transient  # Airflow retries the task
+
+
+def test_an_override_is_the_variable_a_person_set_and_blank_is_unset(variable):
+    variable(by_name={"set": " hold ", "blank": "  "})
+    assert read_override("set", "a setting") == " hold "
+    assert read_override("blank", "a setting") is None
+    assert read_override("unset", "a setting") is None
+    variable(get_error=ConnectionError("API server away"))
+    with pytest.raises(GuardStateUnavailable):  # unreadable is never "unset"
+        read_override("set", "a setting")

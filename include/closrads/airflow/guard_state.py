@@ -40,6 +40,13 @@ def read_variable(name: str, purpose: str, *, deserialize_json: bool = False) ->
     return value
 
 
+def read_override(name: str, purpose: str) -> Any:
+    """A campaign setting's Variable as written, when a person set it (``None``: unset or blank, so the
+    registry's value applies). Fails closed like :func:`read_variable`: unreadable is never "unset"."""
+    raw = read_variable(name, purpose)
+    return raw if raw is not None and str(raw).strip() else None
+
+
 def _unavailable(name: str, purpose: str, why: str) -> GuardStateUnavailable:
     return GuardStateUnavailable(f"could not read {purpose}, Variable {name} ({why}); not writing without it")
 

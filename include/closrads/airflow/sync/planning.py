@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from airflow.sdk import conf
 
 from closrads.airflow.audit_trail import campaign_events, latest_records_of, trusted_record
-from closrads.airflow.guard_state import read_variable, write_variable
+from closrads.airflow.guard_state import read_override, read_variable, write_variable
 from closrads.core.campaigns import Campaign
 from closrads.core.change_guard import PlannedChange
 from closrads.core.drift import (
@@ -50,8 +50,8 @@ def learning_phase_rules(campaign: Campaign) -> LearningPhaseRules:
     """The campaign's learning-phase protection: its Variable when set, else its registry entry (off).
     Fails closed: an unreadable Variable is a transient error; a wrong one fails the run, naming it."""
     variable = campaign.learning_phase_variable
-    raw = read_variable(variable, "the learning-phase setting")
-    if raw is not None and str(raw).strip():
+    raw = read_override(variable, "the learning-phase setting")
+    if raw is not None:
         return LearningPhaseRules.parse(raw, source=f"Variable {variable}")
     return LearningPhaseRules.from_dict(campaign.learning_phase)
 
@@ -148,8 +148,8 @@ def outside_change_choice(campaign: Campaign) -> OnOutsideChange:
     its registry entry (``overwrite`` by default). Fails closed: an unreadable Variable is a transient
     error; a wrong value fails the run, naming it."""
     variable = campaign.on_outside_change_variable
-    raw = read_variable(variable, "the outside-change setting")
-    if raw is not None and str(raw).strip():
+    raw = read_override(variable, "the outside-change setting")
+    if raw is not None:
         return parse_on_outside_change(raw, source=f"Variable {variable}")
     return parse_on_outside_change(campaign.on_outside_change, source="the registry's on_outside_change")
 

@@ -96,7 +96,7 @@ def map_regions(demand: dict[str, Any]) -> dict[str, Any]:
         current = DemandObservation(run.run_id, demand["fetched_at"], dict(demand["states"]))
         policy = run_state_policy(run.campaign, current, mapping.regions, forced=run.flag(FORCE_PARAM))
         choice = outside_change_choice(run.campaign)
-        log.info("An ad set changed outside CLOSRADS since its last write: %s (on_outside_change)", choice.value)
+        log.info("An ad set changed outside CLOSRADS since its last write is handled: %s (on_outside_change)", choice)
         return {
             "regions": mapping.regions,
             "unmapped": mapping.unmapped,

@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow.sdk import get_current_context
 
-from closrads.airflow.guard_state import read_variable
+from closrads.airflow.guard_state import read_override
 from closrads.airflow.hooks.facebook_insights import account_clock, periods, spend_by_region
 from closrads.airflow.masking import redacted
 from closrads.airflow.task_run import TaskRun
@@ -50,7 +50,7 @@ def measure_spend(demand: dict[str, Any] | None) -> dict[str, Any]:
 def leak_alert_percent(run: TaskRun) -> float | None:
     """The campaign's leak alert threshold: its Variable when set, else its registry entry (unset: none)."""
     variable = run.campaign.spend_leak_alert_variable
-    raw = read_variable(variable, "the spend leak alert setting")
-    if raw is not None and str(raw).strip():
+    raw = read_override(variable, "the spend leak alert setting")
+    if raw is not None:
         return parse_alert_percent(raw, source=f"Variable {variable}")
     return parse_alert_percent(run.campaign.spend_leak_alert_percent, source="the registry's spend_leak_alert_percent")
