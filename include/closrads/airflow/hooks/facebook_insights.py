@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from closrads.airflow.hooks.graph_listing import next_cursor
 from closrads.core.errors import GraphError
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ def spend_by_region(hook: FacebookAdsHook, ranges: dict[str, tuple[date, date]])
         "limit": INSIGHTS_PAGE_SIZE,
     }
     rows: dict[str, list[dict]] = {name: [] for name in ranges}
+    seen_cursors: set[str] = set()
     for page in range(1, MAX_INSIGHTS_PAGES + 1):
         response = hook.call(
             f"reading the spend per region of campaign {campaign}",
@@ -88,10 +90,12 @@ def spend_by_region(hook: FacebookAdsHook, ranges: dict[str, tuple[date, date]])
             name = by_range.get((row.get("date_start"), row.get("date_stop"))) if isinstance(row, dict) else None
             if name is not None:
                 rows[name].append(row)
-        paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
-        cursor = (paging.get("cursors") or {}).get("after") if isinstance(paging.get("cursors"), dict) else None
-        if not paging.get("next") or not cursor:
+        cursor = next_cursor(body)
+        if cursor is None:
             return rows
+        if cursor in seen_cursors:
+            raise GraphError(f"the Insights of campaign {campaign} repeated a paging cursor (page {page}); stopped")
+        seen_cursors.add(cursor)
         usage = throttle_percent(response.headers())
         if usage is not None and usage >= THROTTLE_STOP_PERCENT:
             raise GraphError(

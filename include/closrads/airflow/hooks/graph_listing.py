@@ -37,9 +37,8 @@ def all_listing_pages(api, campaign_id: str, fields: tuple[str, ...]) -> list[di
                 )
             seen_ids.add(adset_id)
             rows.append(row)
-        paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
-        cursor = (paging.get("cursors") or {}).get("after") if isinstance(paging.get("cursors"), dict) else None
-        if not paging.get("next") or not cursor:
+        cursor = next_cursor(body)
+        if cursor is None:
             return rows
         if cursor in seen_cursors:
             raise GraphError(
@@ -52,3 +51,10 @@ def all_listing_pages(api, campaign_id: str, fields: tuple[str, ...]) -> list[di
         f"the ad set listing of campaign {campaign_id} did not end within {MAX_LISTING_PAGES} pages of "
         f"{LISTING_PAGE_SIZE}; stopped"
     )
+
+
+def next_cursor(body: dict) -> str | None:
+    """The cursor of the page after this one (Graph's ``paging``), ``None`` on the last page."""
+    paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
+    cursor = (paging.get("cursors") or {}).get("after") if isinstance(paging.get("cursors"), dict) else None
+    return str(cursor) if paging.get("next") and cursor else None
