@@ -105,3 +105,46 @@ def test_the_runs_map_shows_each_states_spend_and_marks_spend_without_demand(san
     assert "spent yesterday with no demand" in ak  # the tile's text alternative: readable without colour
     oh = html.split('data-state="OH"', 1)[1].split("</div>", 1)[0]
     assert f'data-spent="${yesterday["OH"]:,.2f}" data-leak="no"' in oh and "&#9888;" not in oh
+
+
+def test_the_campaigns_page_charts_each_runs_share_and_the_overview_shows_the_latest(
+    sandbox, run_dag, campaign, airflow_api
+):
+    """Leakage falls once CLOSRADS goes live and rises when someone puts a state back in Ads Manager; a
+    run without a figure is a gap, and the overview keeps the last known share."""
+    import re
+
+    dag_id = campaign.sync_dag_id
+    before = run_dag({"dry_run": True}, dag_id=dag_id)  # the ad sets still target AK, MA, VT
+    live = run_dag({"dry_run": False}, dag_id=dag_id)
+    after = run_dag({"dry_run": True}, dag_id=dag_id)  # now only the leak reaches them
+    sandbox.edit_adset(sandbox.active_ids()[0], add=["MA"])  # a person puts a no-demand state back
+    edited = run_dag({"dry_run": True}, dag_id=dag_id)
+    sandbox.add_fault("insights", status=503, body="<html>down</html>", times=5)
+    blind = run_dag({"dry_run": True}, dag_id=dag_id)
+    runs = [before, live, after, edited, blind]
+    assert all(run.state == "success" for run in runs)
+
+    def share(run) -> str:
+        yesterday = run.report["spend"].get("yesterday")
+        return f"{yesterday['no_demand'] * 100 / yesterday['total']:.1f}" if yesterday else ""
+
+    html = airflow_api.get(f"/closrads/dags/{dag_id}").text
+    bars = re.findall(r'class="point" data-run="([^"]+)" data-share="([^"]*)"', html)
+    assert bars == [(run.run_id, share(run)) for run in runs]  # oldest first, as each report says
+    assert float(share(after)) < float(share(before)) and float(share(after)) < float(share(edited))
+    heights = [
+        float(h) for h in re.findall(r'<rect class="bar" x="[^"]+" y="[^"]+" width="[^"]+" height="([^"]+)"', html)
+    ]
+    assert len(heights) == 4 and heights[0] / heights[2] == pytest.approx(
+        float(share(before)) / float(share(after)), 0.05
+    )
+    assert html.count('class="gap"') == 1 and "spend unavailable: reading the spend per region" in html
+    assert 'role="img"' in html and "5 of the last 5 runs" not in html and "4 of the last 5 runs measured spend" in html
+    assert "<script" not in html and not re.search(r'(src|href)="(https?:)?//', html)  # nothing from outside
+    cell = html.split(f'<tr data-run="{after.run_id}">', 1)[1].split("</tr>", 1)[0]
+    assert f">{share(after)}%<" in cell  # the runs table says each share in words too
+
+    overview = airflow_api.get("/closrads/").text.split(f'<tr data-dag="{dag_id}">', 1)[1].split("</tr>", 1)[0]
+    assert f'data-share="{share(edited)}"' in overview and f">{share(edited)}%</a>" in overview
+    assert 'data-testid="leak-missing"' in overview  # the latest run has no figure, and it says so

@@ -7,8 +7,9 @@
   with an undo link to ``/closrads/undo/{dag_id}/{run_id}``: the campaign's rollback trigger form with
   the run (and the ad set) filled in, dry by default. (Airflow 3.3's own trigger form cannot be
   pre-filled from a URL; this form triggers the rollback with the user's own permission to.)
-- ``/closrads/dags/{dag_id}``: a campaign's latest runs, each linking to its map.
-- ``/closrads/``: every campaign the user may read, with its last run.
+- ``/closrads/dags/{dag_id}``: a campaign's latest runs, each linking to its map, and a chart of the
+  last runs' share of spend in states with no demand.
+- ``/closrads/``: every campaign the user may read, with its last run and its latest leakage.
 
 Access is Airflow's own: the same user (the UI's session cookie or a bearer token) and the same rules
 as the REST API (``requires_access_dag``: reading a DAG's runs), so nobody sees a run of a DAG they
@@ -41,12 +42,14 @@ from closrads.airflow.ui.data import (
     recent_runs,
     run_view,
     run_writes,
+    spend_trend,
     unpause,
 )
 from closrads.core.audit import AuditRecord
 from closrads.core.campaigns import Campaign, RegistryError, load_registry
 from closrads.core.regions import state_for_key, us_state_keys
 from closrads.core.run_map import DEMAND_BANDS
+from closrads.core.spend_trend import spend_chart
 from closrads.core.state_grid import COLUMNS
 
 URL_PREFIX = "/closrads"
@@ -91,6 +94,9 @@ class Links:
 
     def run(self, dag_id: str, run_id: str) -> str:
         return f"{self.root}/runs/{quote(dag_id, safe='')}/{quote(run_id, safe='')}"
+
+    def dag(self, dag_id: str) -> str:
+        return f"{self.root}/dags/{quote(dag_id, safe='')}"
 
     def history(self, dag_id: str, adset_id: str) -> str:
         return f"{self.root}/adsets/{quote(dag_id, safe='')}/{quote(adset_id, safe='')}"
@@ -183,14 +189,18 @@ def create_app() -> FastAPI:
     @app.get("/dags/{dag_id}", response_class=HTMLResponse, dependencies=[READ_RUNS])
     def dag_page(dag_id: str, request: Request, session: SessionDep) -> HTMLResponse:
         campaign = _campaign(dag_id, rollback_too=True)
+        rollback = dag_id == campaign.rollback_dag_id
+        points = [] if rollback else spend_trend(session, dag_id)  # a rollback measures no spend
         links = Links(request)
         return _page(
             "dag.html",
             page_title=dag_id,
             dag_id=dag_id,
-            rollback=dag_id == campaign.rollback_dag_id,
+            rollback=rollback,
             campaign=campaign,
             runs=recent_runs(session, dag_id),
+            chart=spend_chart(points),
+            points_by_run={point.run_id: point for point in points},
             run_url=lambda run_id: links.run(dag_id, run_id),
             overview_url=f"{links.root}/",
         )
@@ -262,6 +272,7 @@ def create_app() -> FastAPI:
             page_title="campaigns",
             rows=campaign_rows(session, load_registry().campaigns, readable),
             run_url=links.run,
+            dag_url=links.dag,
         )
 
     return app

@@ -19,6 +19,7 @@ from closrads.airflow.xcom import XComKey
 from closrads.core.audit import AuditRecord
 from closrads.core.campaigns import Campaign
 from closrads.core.run_map import RunMap, run_map
+from closrads.core.spend_trend import TREND_RUNS, SpendPoint, spend_point
 
 # One ad set's history shows at most this many writes, newest first (the audit trail grows daily).
 MAX_HISTORY = 200
@@ -63,6 +64,9 @@ def _waiting_for_approval(session: Session, dag_id: str, run_id: str) -> bool:
     )
     return str(getattr(state, "value", state)) == AWAITING_INPUT
 
+
+# The task whose result is a sync run's spend figures (the report's ``spend``; small, unlike the report).
+SPEND_TASK = "measure_spend"
 
 # The task that pushes each DAG's report (XCom ``closrads_report``).
 REPORT_TASK = {False: "report", True: "report_rollback"}
@@ -164,6 +168,8 @@ class CampaignRow:
     state: str | None
     note: str | None
     waiting: bool
+    spend: SpendPoint | None = None  # the newest share of yesterday's spend in no-demand states
+    spend_missing: SpendPoint | None = None  # the newest run's point, when it has no figure
 
 
 def campaign_rows(session: Session, campaigns: list[Campaign], readable: set[str] | None) -> list[CampaignRow]:
@@ -192,9 +198,51 @@ def campaign_rows(session: Session, campaigns: list[Campaign], readable: set[str
                 str(getattr(run.state, "value", run.state)) if run else None,
                 run.note if run else None,
                 run is not None and _waiting_for_approval(session, dag_id, run.run_id),
+                *latest_spend(session, dag_id),
             )
         )
     return rows
+
+
+def _spend_xcoms(session: Session, dag_id: str, run_ids: list[str] | None = None, limit: int = TREND_RUNS):
+    """``measure_spend``'s results of the DAG's runs (``run_ids``; ``None``: the newest), newest first:
+    (run_id, when it was recorded, the value)."""
+    from airflow.models.xcom import XComModel
+
+    query = select(XComModel).where(
+        XComModel.dag_id == dag_id,
+        XComModel.task_id == SPEND_TASK,
+        XComModel.key == "return_value",
+        XComModel.map_index == -1,
+    )
+    if run_ids is not None:
+        query = query.where(XComModel.run_id.in_(run_ids))
+    rows = session.scalars(query.order_by(XComModel.timestamp.desc()).limit(limit)).all()
+    return [(row.run_id, row.timestamp, XComModel.deserialize_value(row)) for row in rows]
+
+
+def latest_spend(session: Session, dag_id: str) -> tuple[SpendPoint | None, SpendPoint | None]:
+    """The DAG's newest spend figure, and the newest run's point when that run has none (Insights was
+    unavailable): the overview keeps showing the last known leakage, and says the latest run has none."""
+    points = [spend_point(*found) for found in _spend_xcoms(session, dag_id)]
+    measured = next((point for point in points if point.share is not None), None)
+    newest = points[0] if points and points[0] is not measured else None
+    return measured, newest
+
+
+def spend_trend(session: Session, dag_id: str, limit: int = TREND_RUNS) -> list[SpendPoint]:
+    """The leakage of the DAG's last ``limit`` runs, oldest first; a run that recorded no figure is a
+    point without one (a gap on the chart, never a zero)."""
+    from airflow.models.dagrun import DagRun
+
+    runs = session.execute(
+        select(DagRun.run_id, DagRun.run_after)
+        .where(DagRun.dag_id == dag_id)
+        .order_by(DagRun.run_after.desc())
+        .limit(limit)
+    ).all()
+    spent = {run_id: value for run_id, _, value in _spend_xcoms(session, dag_id, [r.run_id for r in runs], limit)}
+    return [spend_point(run.run_id, run.run_after, spent.get(run.run_id)) for run in reversed(runs)]
 
 
 def run_writes(session: Session, campaign: Campaign, run_id: str) -> list[HistoryEntry]:
@@ -240,8 +288,8 @@ class RunRow:
     waiting: bool
 
 
-def recent_runs(session: Session, dag_id: str, limit: int = 25) -> list[RunRow]:
-    """A DAG's latest runs, newest first."""
+def recent_runs(session: Session, dag_id: str, limit: int = TREND_RUNS) -> list[RunRow]:
+    """A DAG's latest runs, newest first (as many as the spend chart draws: each bar has its row)."""
     from airflow.models.dagrun import DagRun
 
     runs = session.scalars(
