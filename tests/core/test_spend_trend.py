@@ -79,3 +79,12 @@ def test_the_alert_line_is_the_newest_threshold():
     chart = spend_chart(points)
     assert chart.alert_percent == 3.0 and chart.alert_y == chart.y_of(3.0)
     assert "Alert threshold: 3%." in chart.description()
+
+
+def test_the_time_axis_names_the_first_and_last_day_only_where_both_fit():
+    def chart_of(days: list[int]):
+        return spend_chart([spend_point(f"r{d}", WHEN.replace(day=d), spend(100.0, 1.0)) for d in days])
+
+    assert [day for _, _, day in chart_of([1, 2, 3, 4, 5, 6, 7, 8]).dates()] == ["2026-12-01", "2026-12-08"]
+    assert [day for _, _, day in chart_of([1, 2]).dates()] == ["2026-12-01"]  # too close: no overlap
+    assert [day for _, _, day in chart_of([6, 6, 6, 6, 6, 6, 6, 6]).dates()] == ["2026-12-06"]

@@ -285,13 +285,64 @@ def test_an_operator_walks_readme_in_a_real_browser(local_airflow, browser):
     assert fits_in_its_frame(page, '[data-testid="changes"]')
     page.screenshot(path=str(ARTIFACTS / "walk-outside-change-1024.png"))
 
-    # 6. The same tab on a wide screen.
+    # 5c. Every campaign's latest share of spend in states with no demand (Browse > CLOSRADS campaigns),
+    #     and the campaign's page from there: one bar per run as each report says, fitting the page at
+    #     1024 px (beside Airflow's grid, the DAG's own row of tabs is wider than such a screen).
+    expected = leak_shares(airflow, "closrads_sync")
+    page.get_by_role("button", name="Browse").click()
+    page.get_by_role("menuitem", name="CLOSRADS campaigns").click()
+    overview = page.frame_locator("iframe")
+    leak = overview.locator('tr[data-dag="closrads_sync"] [data-testid="leak"]')
+    leak.wait_for(timeout=60_000)
+    assert leak.get_attribute("data-share") == expected[-1][1] and len(expected) >= 4
+    page.screenshot(path=str(ARTIFACTS / "walk-overview-1024.png"))
+    overview.locator('tr[data-dag="closrads_sync"] [data-testid="campaign"]').click()
+    tab = page.frame_locator("iframe")
+    tab.locator('[data-testid="spend-chart"]').wait_for(timeout=60_000)
+    assert chart_shares(tab) == expected[-30:]
+    assert fits_in_its_frame(page, '[data-testid="spend-chart"]') and fits_in_its_frame(page, '[data-testid="runs"]')
+    page.screenshot(path=str(ARTIFACTS / "walk-spend-chart-1024.png"))
+    tab.locator(f'a.point[data-run="{drift_run["dag_run_id"]}"]').click()  # a bar opens its run's map
+    tab.locator(f'tr[data-adset="{mobile}"] [data-testid="outside-change"]').wait_for(timeout=60_000)
+
+    # 6. The same tabs on a wide screen.
     wide = logged_in(browser, airflow, WIDE)
     tab = open_tab(wide, airflow, "closrads_sync", run_id)
     tab.locator('.tile[data-state="TX"]').wait_for(timeout=60_000)
     wide.screenshot(path=str(ARTIFACTS / "walk-run-tab-wide.png"))
+    tab = open_dag_tab(wide, airflow, "closrads_sync")  # the DAG's Targeting maps tab
+    assert chart_shares(tab) == expected[-30:] and fits_in_its_frame(wide, '[data-testid="spend-chart"]')
+    wide.screenshot(path=str(ARTIFACTS / "walk-spend-chart-wide.png"))
     wide.close()
     page.close()
+
+
+def open_dag_tab(page, airflow: LocalAirflow, dag_id: str):
+    """The DAG's own "Targeting maps" tab (its runs and the spend chart), as a person clicks to it."""
+    page.goto(f"{airflow.url}/dags/{dag_id}")
+    page.get_by_text("Targeting maps").first.click()
+    tab = page.frame_locator("iframe")
+    tab.locator('[data-testid="spend-chart"]').wait_for(timeout=60_000)
+    return tab
+
+
+def chart_shares(tab) -> list[tuple[str, str]]:
+    """Each bar of the spend chart: its run and the share it draws ("" for a run without a figure)."""
+    bars = tab.locator("a.point")
+    return [
+        (bars.nth(i).get_attribute("data-run"), bars.nth(i).get_attribute("data-share")) for i in range(bars.count())
+    ]
+
+
+def leak_shares(airflow: LocalAirflow, dag_id: str) -> list[tuple[str, str]]:
+    """Every run's share of yesterday's spend in states with no demand, as its report says, oldest first."""
+    runs = airflow.api("GET", f"/api/v2/dags/{dag_id}/dagRuns?order_by=run_after&limit=100")["dag_runs"]
+    shares = []
+    for run in runs:
+        yesterday = airflow.report(dag_id, run["dag_run_id"])["spend"].get("yesterday")
+        share = f"{yesterday['no_demand'] * 100 / yesterday['total']:.1f}" if yesterday else ""
+        shares.append((run["dag_run_id"], share))
+    return shares
 
 
 def test_a_campaign_added_while_airflow_runs_can_run_at_once(local_airflow):

@@ -22,6 +22,8 @@ TREND_RUNS = 30
 # The chart's value axis ends at the first of these (percent) that holds every share and the alert
 # threshold: leakage is mostly a few percent, and a 0-100 axis would flatten it to nothing.
 SCALE_TOPS = (5, 10, 20, 25, 50, 100)
+# The room a "YYYY-MM-DD" label takes on the time axis, in the chart's units (11 px type).
+DATE_LABEL_WIDTH = 70
 NOT_MEASURED = "not measured (the run stopped before measure_spend, or is still running)"
 
 
@@ -151,6 +153,17 @@ class SpendChart:
 
     def ticks(self) -> list[Tick]:
         return [Tick(p, self.y_of(p)) for p in (0, self.scale_top / 2, self.scale_top)]
+
+    def dates(self) -> list[tuple[float, str, str]]:
+        """The time axis's labels, (x, text-anchor, day): the first run's day under its bar, and the last
+        run's under its own where it differs and there is room for both."""
+        bars = self.bars()
+        first, last = bars[0], bars[-1]
+        labels = [(first.x, "start", first.point.day)]
+        room = last.x + last.width - first.x
+        if last.point.day != first.point.day and room >= 2 * DATE_LABEL_WIDTH:
+            labels.append((round(last.x + last.width, 1), "end", last.point.day))
+        return [label for label in labels if label[2]]
 
     @property
     def alert_y(self) -> float | None:
