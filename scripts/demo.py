@@ -3,7 +3,8 @@ run against the sandbox, then what it did.
 
 Starts the sandbox when it is not running (and stops it again afterwards), loads the sandbox
 Connections into the local Airflow, runs ``airflow dags test closrads_sync -c '{"dry_run": false}'``
-and prints the run's report (with Meta's learning state of each ad set) and each ad set's targeting
+and prints the run's report (with Meta's learning state of each ad set and where yesterday's money went:
+spend per state against demand, from the sandbox's Insights) and each ad set's targeting
 before and after. Then it plays a person who edits an ad set in Ads Manager, and a dry run shows the
 change made outside CLOSRADS. When the run waits for
 approval (the change guard trips on the default scenario), the demo plays the operator: it prints
@@ -108,6 +109,8 @@ def show_an_outside_edit(airflow: str, sandbox: SandboxClient, log_file: Path) -
     if report:
         result = SyncReport.from_dict(report)
         print(result.summary())
+        if result.spend_line:
+            print(result.spend_line)  # Alaska wants no leads: the money it draws shows as leakage from tomorrow on
         for outcome in result.adsets:
             if outcome.outside_change:
                 print(f"  - {outcome.describe()}")

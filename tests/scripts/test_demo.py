@@ -29,6 +29,10 @@ def test_make_demo_runs_one_live_sync_and_sandbox_reset_starts_over(tmp_path):
         assert "Status: SUCCESS" in out and "Ad sets processed: 6 | Updated: 5 | Skipped: 1 | Failed: 0" in out
         assert "change: +NE +TX +WV -AK -MA -VT" in out and "DAG run state: success" in out
         assert "| Meta: LEARNING, last significant edit 20" in out  # Meta's learning state of each ad set
+        # where yesterday's money went: before the sync, AK, MA and VT (no demand) still drew money
+        spend = [line for line in out.splitlines() if line.startswith("Yesterday $")]
+        assert len(spend) == 2 and all("in states with no demand: " in line for line in spend), spend
+        assert all(f"{code} $" in spend[0] for code in ("AK", "MA", "VT"))
         assert "A person adds Alaska to Veterans - Core - Broad" in out
         assert "DRY RUN: 1 would update" in out and ": +AK (CLOSRADS wrote it in run manual__" in out
         assert "sandbox reset to the default scenario" in make("sandbox-reset")
