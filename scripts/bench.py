@@ -24,7 +24,8 @@ Printed per N and mode: wall time, ratio to the plain loop, CPU seconds per ad s
 process and its children; for the scheduler modes every Airflow process and what it started),
 execution-API requests per ad set (counted at the in-process API's transport for ``dags-test``, from
 the API server's access log for the scheduler modes), CLOSRTECH and Graph requests against the
-minimum, and the peak RSS of the process that ran the tasks (a task process, under the scheduler).
+minimum, ``measure_spend``'s Insights requests (the ad account and each page) and its task's duration,
+and the peak RSS of the process that ran the tasks (a task process, under the scheduler).
 Figures, not a test: run it on a quiet machine.
 """
 
@@ -180,6 +181,7 @@ def table_row(
         "Graph req (min)": f"{len(graph)} ({pages + 2 * size})" if external else "-",
         "Graph writes": sum(1 for r in graph if r["method"] == "POST") if external else "-",
         "Insights req": len(insights) if external else "-",  # measure_spend: the ad account and the pages
+        "spend task s": round(figures["spend_task_s"], 2) if figures.get("spend_task_s") is not None else "-",
         "peak RSS MB": round(figures["max_rss_kb"] / 1024),
     }
 
@@ -210,9 +212,9 @@ def run_child(mode: str, base_url: str) -> dict:
         os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
     counter = {"n": 0}
     start_wall = time.perf_counter()
+    run = counted = None
     if mode == "plain":
         plain_loop()
-        counted = None
     else:
         count_execution_api_requests(counter)
         from airflow.dag_processing.dagbag import DagBag
@@ -228,7 +230,20 @@ def run_child(mode: str, base_url: str) -> dict:
         "cpu": me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime,
         "api_requests": counted,
         "max_rss_kb": max(me.ru_maxrss, children.ru_maxrss),
+        "spend_task_s": measure_spend_seconds(run.run_id) if run else None,
     }
+
+
+def measure_spend_seconds(run_id: str) -> float | None:
+    """How long the run's ``measure_spend`` took (its task instance's duration)."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return session.scalar(
+            select(TaskInstance.duration).where(TaskInstance.run_id == run_id, TaskInstance.task_id == "measure_spend")
+        )
 
 
 def plain_loop() -> None:

@@ -139,6 +139,10 @@ class SchedulerStack:
             "WHERE run_id = :run_id",
             run_id=run_id,
         )
+        ((spend_task,),) = self._query(
+            "SELECT max(duration) FROM task_instance WHERE run_id = :run_id AND task_id = 'measure_spend'",
+            run_id=run_id,
+        )
         after = self._cpu_by_component()
         by_component = {name: round(after[name] - before.get(name, 0.0), 1) for name in after}
         peak.stop()
@@ -152,6 +156,7 @@ class SchedulerStack:
             "cpu_by_component": by_component,
             "api_requests": len(requests),
             "max_rss_kb": peak.kb,
+            "spend_task_s": spend_task,  # the slowest campaign's measure_spend (None: the DAG has none)
             "state": "success",
         }
 

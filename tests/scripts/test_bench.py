@@ -1,4 +1,5 @@
-"""``make bench`` keeps working: its plain mode runs end to end against a generated sandbox campaign.
+"""``make bench`` keeps working: its plain and dags-test modes run end to end against a generated
+sandbox campaign.
 
 (The figures themselves are not tested: they are for people to read. The DAG modes take minutes.)
 """
@@ -12,7 +13,7 @@ from tests.helpers import ROOT
 
 def test_the_benchmark_prints_its_table_with_the_external_traffic_at_the_minimum():
     result = subprocess.run(
-        [sys.executable, "-m", "scripts.bench", "--sizes", "3", "--modes", "plain", "--latency-ms", "0"],
+        [sys.executable, "-m", "scripts.bench", "--sizes", "3", "--modes", "plain,dags-test", "--latency-ms", "0"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -20,12 +21,17 @@ def test_the_benchmark_prints_its_table_with_the_external_traffic_at_the_minimum
     )
 
     assert result.returncode == 0, result.stderr[-3000:]
-    header, _, row = result.stdout.strip().splitlines()[-3:]
-    cells = dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")], strict=True))
-    assert cells["N"] == "3" and cells["mode"] == "plain"
-    assert cells["CLOSRTECH req (min)"] == "1 (1)"
-    assert cells["Graph req (min)"] == "7 (7)"  # one listing page, then a read and a write per ad set
-    assert cells["Graph writes"] == "3"
+    header, _, *rows = result.stdout.strip().splitlines()[-4:]
+    names = [c.strip() for c in header.split("|")]
+    plain, dag = (dict(zip(names, [c.strip() for c in row.split("|")], strict=True)) for row in rows)
+    for cells in (plain, dag):
+        assert cells["N"] == "3"
+        assert cells["CLOSRTECH req (min)"] == "1 (1)"
+        assert cells["Graph req (min)"] == "7 (7)"  # one listing page, then a read and a write per ad set
+        assert cells["Graph writes"] == "3"
+    assert plain["mode"] == "plain" and plain["Insights req"] == "0" and plain["spend task s"] == "-"
+    # the DAG measures spend: the ad account, then one Insights page; and how long that task took
+    assert dag["mode"] == "dags-test" and dag["Insights req"] == "2" and float(dag["spend task s"]) > 0
 
 
 def test_the_parse_benchmark_compares_a_registry_of_campaigns_with_the_single_campaign():
