@@ -240,9 +240,11 @@ def measure_spend_seconds(run_id: str) -> float | None:
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
+    from closrads.core.names import SPEND_TASK_ID
+
     with create_session() as session:
         return session.scalar(
-            select(TaskInstance.duration).where(TaskInstance.run_id == run_id, TaskInstance.task_id == "measure_spend")
+            select(TaskInstance.duration).where(TaskInstance.run_id == run_id, TaskInstance.task_id == SPEND_TASK_ID)
         )
 
 

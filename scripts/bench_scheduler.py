@@ -26,6 +26,7 @@ from pathlib import Path
 
 import psutil
 
+from closrads.core.names import SPEND_TASK_ID
 from scripts.local_airflow import stop_group
 from scripts.native_topology import Postgres, postgres_reachable, private_airflow_settings, wait_for
 
@@ -140,8 +141,9 @@ class SchedulerStack:
             run_id=run_id,
         )
         ((spend_task,),) = self._query(
-            "SELECT max(duration) FROM task_instance WHERE run_id = :run_id AND task_id = 'measure_spend'",
+            "SELECT max(duration) FROM task_instance WHERE run_id = :run_id AND task_id = :task_id",
             run_id=run_id,
+            task_id=SPEND_TASK_ID,
         )
         after = self._cpu_by_component()
         by_component = {name: round(after[name] - before.get(name, 0.0), 1) for name in after}

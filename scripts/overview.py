@@ -6,10 +6,11 @@
 One line per campaign (each ``closrads_sync`` DAG of the campaign registry): its client, whether it
 is paused, and its last run: when, how it was started, its state and its note, which says the mode
 and the result ("LIVE: 5 updated, 1 failed", "DRY RUN: 6 would update", "LIVE: waiting for approval
-of 5 changes until ..."), and whether it waits for a person's approval now (also without notes). The
-same REST calls serve any other tool (the UI page of the "operator's picture"):
-``GET /api/v2/dags?tags=closrads&dag_id_pattern=closrads_sync``, per DAG
-``GET /api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit=1``, and the open approvals
+of 5 changes until ..."), whether it waits for a person's approval now (also without notes), and its
+share of yesterday's spend that went to states with no demand. The same REST calls serve any other
+tool: ``GET /api/v2/dags?tags=closrads&dag_id_pattern=closrads_sync``, per DAG
+``GET /api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit=1`` and that run's
+``.../taskInstances/measure_spend/xcomEntries/return_value?deserialize=true``, and the open approvals
 ``GET /api/v2/dags/~/dagRuns/~/hitlDetails?task_id=approve_changes&response_received=false``.
 """
 
@@ -26,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from closrads.core.names import SYNC_DAG_ID
+from closrads.core.names import SPEND_TASK_ID, SYNC_DAG_ID
+from closrads.core.spend_trend import spend_point
 from scripts.approvals import OPEN_REQUESTS
 
 Get = Callable[[str], dict]  # GET a REST path, return its JSON
@@ -44,6 +46,7 @@ class CampaignRun:
     run_after: str | None = None
     note: str | None = None
     waiting_for_approval: bool = False
+    leak: str | None = None  # the last run's share of yesterday's spend in states with no demand, or why none
 
     def line(self) -> str:
         paused = " (paused)" if self.paused else ""
@@ -53,6 +56,8 @@ class CampaignRun:
         note = f" | {self.note}" if self.note else ""
         if self.waiting_for_approval and "waiting for approval" not in (self.note or ""):
             note += " | waiting for approval"
+        if self.leak:
+            note += f" | no-demand spend {self.leak}"
         return f"{self.campaign:<24} {self.client:<16} {when} {self.run_type:<9} {self.state:<8}{note}{paused}"
 
 
@@ -86,9 +91,24 @@ def campaign_runs(get: Get) -> list[CampaignRun]:
                 run.get("run_after"),
                 run.get("note"),
                 (dag["dag_id"], run["dag_run_id"]) in waiting,
+                _leak(get, dag["dag_id"], run["dag_run_id"]),
             )
         rows.append(row)
     return rows
+
+
+def _leak(get: Get, dag_id: str, run_id: str) -> str:
+    """The run's share of yesterday's spend in states with no demand, from ``measure_spend``'s result."""
+    path = (
+        f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
+        f"{SPEND_TASK_ID}/xcomEntries/return_value?deserialize=true"
+    )
+    try:
+        value = get(path).get("value")
+        value = json.loads(value) if isinstance(value, str) else value
+    except Exception:  # noqa: BLE001 - an optional figure: a run without it (404, say) shows "no figure"
+        value = None
+    return spend_point(run_id, None, value).share_text
 
 
 def _tag(tags: set[str], prefix: str) -> str | None:

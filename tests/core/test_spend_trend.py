@@ -27,6 +27,7 @@ def test_a_run_without_a_figure_says_why_and_has_no_share():
     nothing = spend_point("r", WHEN, spend(0.0, 0.0))
     assert nothing.share is None and nothing.text == "nothing was spent yesterday"
     assert spend_point("r", None, ["not", "a", "dict"]).share is None
+    assert len(spend_point("r", WHEN, {"unavailable": "x" * 100_000}).text) < 400  # a tooltip, not a dump
 
 
 def test_hostile_figures_never_make_a_share_above_100_or_below_0():

@@ -207,3 +207,6 @@ def test_every_campaigns_last_run_is_one_rest_read_away(sandbox, run_dag, two_ca
     assert (rows["client_02"].run_id, rows["client_02"].state) == (second.run_id, "success")
     assert rows["client_01"].client == "client 01" and rows["client_01"].dag_id == north.sync_dag_id
     assert "client_01" in rows["client_01"].line() and "success" in rows["client_01"].line()
+    yesterday = first.report["spend"]["yesterday"]  # and its share of spend in states with no demand
+    share = f"{yesterday['no_demand'] * 100 / yesterday['total']:.1f}%"
+    assert rows["client_01"].leak == share and f"| no-demand spend {share}" in rows["client_01"].line()

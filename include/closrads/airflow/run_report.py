@@ -24,6 +24,7 @@ from closrads.core.api_versions import current_versions
 from closrads.core.change_guard import ApprovalResult
 from closrads.core.errors import ClosradsError
 from closrads.core.messages import report_message
+from closrads.core.names import SPEND_TASK_ID
 from closrads.core.report import AdSetOutcome, Outcome, StepResult, StepStatus, SyncReport
 from closrads.core.run_mode import RunMode
 from closrads.core.timestamps import utc_stamp
@@ -42,7 +43,7 @@ _NEVER_STARTED = {
 
 
 # Tasks that only observe (the spend): how they end never makes a run "aborted"; the report says what they saw.
-OBSERVING_TASKS = frozenset({"measure_spend"})
+OBSERVING_TASKS = frozenset({SPEND_TASK_ID})
 
 
 @dataclass(frozen=True)

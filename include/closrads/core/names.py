@@ -24,6 +24,9 @@ DEFAULT_APPROVAL_THRESHOLD = 10
 DEFAULT_APPROVAL_TIMEOUT_MINUTES = 60
 SEPARATOR = "__"  # between a base name and a campaign's slug: closrads_sync__acme_roofing
 
+# The sync's task whose result is the run's spend figures, read by the report, the pages and tools.
+SPEND_TASK_ID = "measure_spend"
+
 
 # The sync's trigger-form params that the rules read.
 FORCE_PARAM = "ignore_learning_phase"  # apply every change now: learning-phase protection is ignored

@@ -24,6 +24,8 @@ TREND_RUNS = 30
 SCALE_TOPS = (5, 10, 20, 25, 50, 100)
 # The room a "YYYY-MM-DD" label takes on the time axis, in the chart's units (11 px type).
 DATE_LABEL_WIDTH = 70
+# How much of a recorded "unavailable" reason a tooltip repeats (the run's map has it whole).
+REASON_LIMIT = 300
 NOT_MEASURED = "not measured (the run stopped before measure_spend, or is still running)"
 
 
@@ -53,7 +55,7 @@ def spend_point(run_id: str, when: datetime | None, spend: object) -> SpendPoint
     if summary is None:
         return SpendPoint(run_id, day, None, NOT_MEASURED)
     if summary.unavailable is not None:
-        return SpendPoint(run_id, day, None, f"spend unavailable: {summary.unavailable}")
+        return SpendPoint(run_id, day, None, f"spend unavailable: {summary.unavailable[:REASON_LIMIT]}")
     yesterday = summary.windows.get("yesterday")
     if yesterday is None:
         return SpendPoint(run_id, day, None, "spend unavailable: Insights returned no figures")

@@ -47,6 +47,7 @@ from closrads.core.drift import OnOutsideChange
 from closrads.core.errors import DemandDataError
 from closrads.core.learning_phase import FORCE_PARAM, DemandObservation, policy_of
 from closrads.core.learning_state import LearningState, missing_learning_notice
+from closrads.core.names import SPEND_TASK_ID
 from closrads.core.regions import map_states
 from closrads.core.report import AdSetOutcome, Outcome
 from closrads.core.targeting import plan_geo_update, render_change, targeting_with_regions, usable_targeting
@@ -235,7 +236,7 @@ def report(
         unmapped_states=(mapping or {}).get("unmapped") or [],
         approval=recorded_approval(run.ti, tasks.steps),
         learning_phase=policy.describe() if policy and (policy.rules.enabled or policy.forced) else None,
-        spend=spend if isinstance(spend, dict) else {"unavailable": _why_no_spend(tasks.state("measure_spend"))},
+        spend=spend if isinstance(spend, dict) else {"unavailable": _why_no_spend(tasks.state(SPEND_TASK_ID))},
         **api,
     )
     if result.rejected:

@@ -14,6 +14,8 @@ from typing import Any
 
 from airflow.sdk import TriggerRule, task
 
+from closrads.core.names import SPEND_TASK_ID
+
 
 @task(multiple_outputs=False)
 def fetch_demand() -> dict[str, Any]:
@@ -45,7 +47,7 @@ def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
     return run.list_adsets(mapping)
 
 
-@task
+@task(task_id=SPEND_TASK_ID)
 def measure_spend(demand: dict[str, Any]) -> dict[str, Any]:
     """The campaign's spend per US state (yesterday and the last 7 days, from Meta's Insights) against the
     run's demand, for the report. Beside the listing, never upstream of a write: it changes nothing that

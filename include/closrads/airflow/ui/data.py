@@ -18,6 +18,7 @@ from closrads.airflow.sync.approval_operator import APPROVE_TASK_ID
 from closrads.airflow.xcom import XComKey
 from closrads.core.audit import AuditRecord
 from closrads.core.campaigns import Campaign
+from closrads.core.names import SPEND_TASK_ID
 from closrads.core.run_map import RunMap, run_map
 from closrads.core.spend_trend import TREND_RUNS, SpendPoint, spend_point
 
@@ -64,9 +65,6 @@ def _waiting_for_approval(session: Session, dag_id: str, run_id: str) -> bool:
     )
     return str(getattr(state, "value", state)) == AWAITING_INPUT
 
-
-# The task whose result is a sync run's spend figures (the report's ``spend``; small, unlike the report).
-SPEND_TASK = "measure_spend"
 
 # The task that pushes each DAG's report (XCom ``closrads_report``).
 REPORT_TASK = {False: "report", True: "report_rollback"}
@@ -211,7 +209,7 @@ def _spend_xcoms(session: Session, dag_id: str, run_ids: list[str] | None = None
 
     query = select(XComModel).where(
         XComModel.dag_id == dag_id,
-        XComModel.task_id == SPEND_TASK,
+        XComModel.task_id == SPEND_TASK_ID,  # its result is small; a report is not
         XComModel.key == "return_value",
         XComModel.map_index == -1,
     )
