@@ -33,7 +33,7 @@ ROWS = {
         {"region": "Texas", "spend": "25.50"},
         {"region": "Washington", "spend": "10.25"},
         {"region": "Unknown", "spend": "4.25"},
-        {"region": "Ontario", "spend": "not a number"},  # read as 0, never a failure
+        {"region": "Ontario"},  # Insights leaves out a metric without a value: 0
     ],
     "last_7_days": [{"region": "Ohio", "spend": "420"}],
 }
@@ -93,3 +93,17 @@ def test_the_threshold_as_written(raw, value):
 def test_a_threshold_that_is_not_a_share_is_refused_by_name(raw):
     with pytest.raises(ClosradsError, match=r"^Variable v must be a share of spend in percent, from 0 to 100"):
         parse_alert_percent(raw, source="Variable v")
+
+
+@pytest.mark.parametrize("spend", ["abc", "", True, "-3.00", "NaN", "Infinity", "1e30", [1], {"v": 1}])
+def test_a_spend_that_is_not_an_amount_is_refused_by_row_never_counted_as_zero(spend):
+    rows = {"yesterday": [{"region": "Ohio", "spend": "1.00"}, {"region": "Texas", "spend": spend}]}
+    with pytest.raises(ClosradsError, match=r"Insights sent a spend that is not an amount \(yesterday, row 2\)"):
+        summarize(rows, ["OH"], "USD")
+
+
+def test_a_row_that_is_not_an_object_is_refused_and_an_odd_region_is_other():
+    with pytest.raises(ClosradsError, match=r"a row that is not an object \(last_7_days, row 1\)"):
+        summarize({"last_7_days": ["Ohio"]}, ["OH"], "USD")
+    summary = summarize({"yesterday": [{"region": 42, "spend": "2"}, {"spend": 3}]}, ["OH"], "USD")
+    assert summary.windows["yesterday"].other == 5 and summary.windows["yesterday"].total == 5

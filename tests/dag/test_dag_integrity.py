@@ -126,6 +126,8 @@ def test_schedule_and_concurrency(dag):
         assert task.retries == 2, task.task_id
         assert task.retry_delay == timedelta(seconds=20), task.task_id
         assert task.retry_exponential_backoff == 2.0, task.task_id  # 20 s, then 40 s
+    # the spend step holds back only the report, and never for long (its requests have their own bounds)
+    assert dag.get_task("measure_spend").execution_timeout == timedelta(minutes=3)
 
 
 def test_params_dry_run_by_default_approval_and_ignoring_the_learning_phase_on_request(dag):

@@ -3,6 +3,9 @@ without demand is named, and a failing Insights call changes nothing else and sa
 
 from __future__ import annotations
 
+import json
+from datetime import date, timedelta
+
 import pytest
 
 from closrads.core.spend import state_for_region_name
@@ -11,6 +14,9 @@ from sandbox.server import SPEND_DEFAULTS, daily_spend_by_region
 from tests.helpers import block_texts
 
 pytestmark = pytest.mark.integration
+# The days Insights is asked about, in the sandbox ad account's calendar (New York): a run near midnight
+# UTC may see another day there, so a hostile row is sent for each that could be yesterday.
+DAYS = [(date.today() - timedelta(days=n)).isoformat() for n in (0, 1, 2)]
 
 
 def sandbox_spend_by_state(sandbox, days: int = 1) -> dict[str, float]:
@@ -44,15 +50,24 @@ def test_the_reports_spend_per_state_is_the_sandboxs_and_no_demand_states_are_na
     assert len(insights) == pages and len(sandbox.requests("graph", kind="account")) == 1  # a handful per run
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        {"status": 503, "body": "<html>down</html>"},
-        {"code": 80004},  # throttled
-        {"code": 100, "message": f"Invalid parameter for token {ACCESS_TOKEN}"},
-    ],
+HOSTILE_ROWS = json.dumps(
+    {"data": [{"date_start": day, "date_stop": day, "region": "Ohio", "spend": f"NaN {ACCESS_TOKEN}"} for day in DAYS]}
 )
-def test_a_failing_insights_call_changes_nothing_else_and_says_why(sandbox, run_dag, fault):
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [
+        ({"status": 503, "body": "<html>down</html>"}, "reading the spend per region of campaign"),
+        ({"code": 80004}, "reading the spend per region of campaign"),  # throttled
+        ({"code": 100, "message": f"Invalid parameter for token {ACCESS_TOKEN}"}, "reading the spend per region"),
+        ({"delay": 3}, "reading the spend per region of campaign"),  # past the step's timeout (here 1 s), once
+        ({"status": 200, "body": HOSTILE_ROWS, "content_type": "application/json"},
+         "Insights sent a spend that is not an amount (yesterday, row 1)"),
+    ],
+)  # fmt: skip
+def test_a_failing_insights_call_changes_nothing_else_and_says_why(sandbox, run_dag, monkeypatch, fault, why):
+    monkeypatch.setattr("closrads.airflow.sync.spend.SPEND_REQUEST_TIMEOUT_SECONDS", 1.0)  # shipped: 30
     sandbox.add_fault("insights", **fault, times=5)
 
     run = run_dag({"dry_run": False})
@@ -61,10 +76,11 @@ def test_a_failing_insights_call_changes_nothing_else_and_says_why(sandbox, run_
     assert {o["outcome"] for o in run.outcomes().values()} == {"updated", "skipped"}
     assert len(sandbox.graph_writes()) == 5
     reason = run.report["spend"]["unavailable"]
-    assert reason.startswith("reading the spend per region of campaign")
+    assert reason.startswith(why)
     text = block_texts(sandbox.slack_messages()[-1])
-    assert "Spend unavailable: reading the spend per region of campaign" in text
+    assert f"Spend unavailable: {why}" in text
     assert ACCESS_TOKEN not in text + reason + run.log
+    assert len(sandbox.requests("graph", kind="insights")) == 1  # tried once: never a wait for a figure
 
 
 def test_a_leak_above_the_campaigns_threshold_is_said_plainly_in_slack(sandbox, run_dag, monkeypatch):

@@ -81,12 +81,14 @@ class TaskRun:
         """A boolean param of the trigger form, as Airflow validated it (absent: off)."""
         return self.params.get(name) is True
 
-    def facebook_hook(self) -> FacebookAdsHook:
-        """The campaign's Graph hook: its Connection, held to the ad account the registry names."""
+    def facebook_hook(self, timeout: float | None = None) -> FacebookAdsHook:
+        """The campaign's Graph hook: its Connection, held to the ad account the registry names
+        (``timeout``: seconds per request, where not the hook's default)."""
         from closrads.airflow.hooks.facebook_ads import FacebookAdsHook  # run time only: DAG files import this
 
+        extra = {"timeout": timeout} if timeout is not None else {}
         return FacebookAdsHook(
-            facebook_conn_id=self.campaign.facebook_conn_id, ad_account_id=self.campaign.ad_account_id
+            facebook_conn_id=self.campaign.facebook_conn_id, ad_account_id=self.campaign.ad_account_id, **extra
         )
 
     def closrtech_hook(self) -> ClosrtechHook:

@@ -51,13 +51,34 @@ def state_for_region_name(name: object) -> str | None:
     return _codes_by_name().get(_folded(str(name))) if isinstance(name, str) else None
 
 
+# No campaign spends this much in a day or a week: a figure above it is not a spend (and would overflow
+# the cents the report keeps).
+MAX_AMOUNT = Decimal(10) ** 12
+
+
 def amount(value: object) -> Decimal:
-    """Insights' spend (a decimal string, in the account's currency) as a number; anything else is 0."""
+    """A recorded amount (the report's own figures) as a number; anything else is 0."""
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return Decimal(0)
-    return number if number.is_finite() and number >= 0 else Decimal(0)
+    return number if number.is_finite() and 0 <= number < MAX_AMOUNT else Decimal(0)
+
+
+def insights_amount(value: object, where: str) -> Decimal:
+    """Insights' spend (a decimal string, in the account's currency) as a number. Missing is 0 (Insights
+    leaves out a metric that has no value); anything else makes the figures wrong, so it is refused by
+    ``where`` (the answer itself is never quoted)."""
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        try:
+            number = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            number = None
+        if number is not None and number.is_finite() and 0 <= number < MAX_AMOUNT:
+            return number
+    raise ClosradsError(f"Insights sent a spend that is not an amount ({where}); the figures would be wrong")
 
 
 @dataclass
@@ -219,8 +240,9 @@ def summarize(rows: dict[str, list[dict]], wanted: list[str], currency: str) -> 
     windows = {}
     for name in WINDOWS:
         window = SpendWindow()
-        for row in rows.get(name) or []:
-            if isinstance(row, dict):
-                window.add(row.get("region"), amount(row.get("spend")), states)
+        for number, row in enumerate(rows.get(name) or [], start=1):
+            if not isinstance(row, dict):
+                raise ClosradsError(f"Insights sent a row that is not an object ({name}, row {number})")
+            window.add(row.get("region"), insights_amount(row.get("spend"), f"{name}, row {number}"), states)
         windows[name] = window
     return SpendSummary(currency, windows, sorted(states))

@@ -42,6 +42,14 @@ def test_a_reading_near_the_insights_limit_stops_before_the_next_page(sandbox):
     assert len(sandbox.requests("graph", kind="insights")) == 1
 
 
+def test_insights_that_take_too_long_stop_before_the_next_page(sandbox, monkeypatch):
+    monkeypatch.setattr(facebook_insights, "INSIGHTS_BUDGET_SECONDS", 0.0)  # shipped: 90 s for every page
+    sandbox.update_scenario(spend={"page_size": 25})
+    with pytest.raises(GraphError, match="took longer than 0 s; stopped before page 2"):
+        spend_by_region(FacebookAdsHook(), periods(date(2026, 12, 7)))
+    assert len(sandbox.requests("graph", kind="insights")) == 1
+
+
 def test_a_refused_call_is_tried_once(sandbox, retry_waits):
     sandbox.add_fault("insights", code=2, times=5)  # transient for the writes; spend does not wait for it
     with pytest.raises(GraphError, match="reading the spend per region of campaign"):
@@ -59,3 +67,40 @@ def test_a_refused_call_is_tried_once(sandbox, retry_waits):
 )
 def test_the_throttle_header_is_read_or_ignored(header, percent):
     assert throttle_percent({facebook_insights.THROTTLE_HEADER: header}) == percent
+
+
+def _insights_page(rows, after: str | None = None) -> str:
+    import json
+
+    body = {"data": rows}
+    if after:
+        body["paging"] = {"cursors": {"after": after}, "next": "http://sandbox/next"}
+    return json.dumps(body)
+
+
+YESTERDAY = {"date_start": "2026-12-06", "date_stop": "2026-12-06"}
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ({"status": 200, "body": "<html>not json</html>", "content_type": "text/html"},
+         "a body that is not Graph JSON"),
+        ({"status": 200, "body": '{"data": {"region": "Ohio"}}', "content_type": "application/json"},
+         "has no data list"),
+        ({"status": 200, "body": _insights_page([{"id": str(n)} for n in range(200)])},
+         "a body larger than 1000 bytes"),
+        ({"cut": 30, "body": _insights_page([YESTERDAY | {"region": "Ohio", "spend": "1.00"}] * 3)},
+         "an answer that ended after 30 bytes"),
+        ({"content_encoding": "gzip", "body": _insights_page([])}, "a body that cannot be decoded"),
+        ({"drip": 0.2, "body": _insights_page([])}, "still sending its body at the deadline"),
+        ({"delay": 2.5}, "reading the spend per region of campaign"),
+    ],
+)  # fmt: skip
+def test_a_hostile_insights_answer_is_refused_once_by_name(sandbox, retry_waits, monkeypatch, fault, message):
+    monkeypatch.setattr("closrads.airflow.hooks.facebook_ads.MAX_GRAPH_BODY_BYTES", 1000)
+    sandbox.add_fault("insights", times=5, **fault)
+    with pytest.raises(GraphError) as refused:
+        spend_by_region(FacebookAdsHook(timeout=1.0), periods(date(2026, 12, 7)))
+    assert message in str(refused.value)
+    assert retry_waits == [] and len(sandbox.requests("graph", kind="insights")) == 1  # tried once, no wait

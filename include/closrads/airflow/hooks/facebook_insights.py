@@ -10,6 +10,7 @@ spend is a report's figure, never worth a wait the writes might need (docs/desig
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -28,6 +29,9 @@ MAX_INSIGHTS_PAGES = 10
 THROTTLE_HEADER = "x-fb-ads-insights-throttle"
 # At this share of either Insights limit (the app's, the ad account's), no further Insights request is sent.
 THROTTLE_STOP_PERCENT = 90
+# Past this many seconds since the first page was asked for, no further page is: a slow Insights costs
+# the report its spend line, never its time (each request has its own timeout besides).
+INSIGHTS_BUDGET_SECONDS = 90.0
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,13 @@ def spend_by_region(hook: FacebookAdsHook, ranges: dict[str, tuple[date, date]])
     }
     rows: dict[str, list[dict]] = {name: [] for name in ranges}
     seen_cursors: set[str] = set()
+    started = time.monotonic()
     for page in range(1, MAX_INSIGHTS_PAGES + 1):
+        if page > 1 and time.monotonic() - started > INSIGHTS_BUDGET_SECONDS:
+            raise GraphError(
+                f"the Insights of campaign {campaign} took longer than {INSIGHTS_BUDGET_SECONDS:g} s; "
+                f"stopped before page {page}"
+            )
         response = hook.call(
             f"reading the spend per region of campaign {campaign}",
             lambda params=params: hook.api.call("GET", (campaign, "insights"), params=params),

@@ -21,6 +21,10 @@ from closrads.core.spend import SpendSummary, parse_alert_percent, summarize
 
 log = logging.getLogger(__name__)
 
+# Seconds per Graph request of this step (the writes' hook allows 60): a spend figure is never worth
+# holding the run's report and a slot of the campaign's Graph pool for long.
+SPEND_REQUEST_TIMEOUT_SECONDS = 30.0
+
 
 def measure_spend(demand: dict[str, Any] | None) -> dict[str, Any]:
     """:func:`.tasks.measure_spend`: the report's ``spend`` field (figures, or ``unavailable``)."""
@@ -33,7 +37,7 @@ def measure_spend(demand: dict[str, Any] | None) -> dict[str, Any]:
         alert_problem = str(exc) if isinstance(exc, ClosradsError) else redacted(f"{type(exc).__name__}: {exc}")[:300]
         log.warning("Spend leak alert: %s", alert_problem)
     try:
-        hook = run.facebook_hook()
+        hook = run.facebook_hook(timeout=SPEND_REQUEST_TIMEOUT_SECONDS)
         clock = account_clock(hook)
         summary = summarize(spend_by_region(hook, periods(clock.today)), wanted, clock.currency)
         summary.alert_percent, summary.alert_problem = alert, alert_problem

@@ -10,6 +10,7 @@ bench-parse`` measures it).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import TriggerRule, task
@@ -47,7 +48,9 @@ def list_adsets(mapping: dict[str, Any]) -> list[dict[str, Any]]:
     return run.list_adsets(mapping)
 
 
-@task(task_id=SPEND_TASK_ID)
+# Its requests are tried once and bounded (30 s each, 90 s for all pages); should the task hang beyond
+# that anyway, Airflow stops it: the report waits for it, and its figure never changes a write.
+@task(task_id=SPEND_TASK_ID, execution_timeout=timedelta(minutes=3))
 def measure_spend(demand: dict[str, Any]) -> dict[str, Any]:
     """The campaign's spend per US state (yesterday and the last 7 days, from Meta's Insights) against the
     run's demand, for the report. Beside the listing, never upstream of a write: it changes nothing that
