@@ -161,6 +161,10 @@ def test_the_campaigns_page_charts_each_runs_share_and_the_overview_shows_the_la
     cell = html.split(f'<tr data-run="{after.run_id}">', 1)[1].split("</tr>", 1)[0]
     assert f">{share(after)}%<" in cell  # the runs table says each share in words too
 
+    shown = airflow_api.get(f"/closrads/api/dags/{dag_id}/spend").json()["runs"]  # the same figures for tools
+    assert [(p["run_id"], f"{p['share']:.1f}" if p["share"] is not None else "") for p in shown] == bars
+    assert shown[-1]["text"].startswith("spend unavailable: reading the spend per region of campaign")
+
     overview = airflow_api.get("/closrads/").text.split(f'<tr data-dag="{dag_id}">', 1)[1].split("</tr>", 1)[0]
     assert f'data-share="{share(edited)}"' in overview and f">{share(edited)}%</a>" in overview
     assert 'data-testid="leak-missing"' in overview  # the latest run has no figure, and it says so

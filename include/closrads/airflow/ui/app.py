@@ -8,7 +8,8 @@
   the run (and the ad set) filled in, dry by default. (Airflow 3.3's own trigger form cannot be
   pre-filled from a URL; this form triggers the rollback with the user's own permission to.)
 - ``/closrads/dags/{dag_id}``: a campaign's latest runs, each linking to its map, and a chart of the
-  last runs' share of spend in states with no demand.
+  last runs' share of spend in states with no demand; ``/closrads/api/dags/{dag_id}/spend`` the
+  chart's figures as JSON.
 - ``/closrads/``: every campaign the user may read, with its last run and its latest leakage.
 
 Access is Airflow's own: the same user (the UI's session cookie or a bearer token) and the same rules
@@ -145,6 +146,14 @@ def create_app() -> FastAPI:
     @app.get("/api/runs/{dag_id}/{run_id}", dependencies=[READ_RUNS])
     def run_json(dag_id: str, run_id: str, session: SessionDep) -> dict:
         return json.loads(json.dumps(asdict(run_or_404(session, dag_id, run_id)), default=str))
+
+    @app.get("/api/dags/{dag_id}/spend", dependencies=[READ_RUNS])
+    def spend_json(dag_id: str, session: SessionDep) -> dict:
+        """The campaign's chart as data: each of its last runs' share of yesterday's spend in states with
+        no demand, oldest first (``share`` null: no figure, ``text`` says why)."""
+        _sync_campaign(dag_id)
+        points = spend_trend(session, dag_id)
+        return {"dag_id": dag_id, "runs": [asdict(point) | {"above_alert": point.above_alert} for point in points]}
 
     @app.get("/runs/{dag_id}/{run_id}", response_class=HTMLResponse, dependencies=[READ_RUNS])
     def run_page(
