@@ -166,7 +166,7 @@ class CampaignRow:
     state: str | None
     note: str | None
     waiting: bool
-    spend: SpendPoint | None = None  # the newest share of yesterday's spend in no-demand states
+    spend: SpendPoint | None = None  # the newest point with a share (of spend in no-demand states)
     spend_missing: SpendPoint | None = None  # the newest run's point, when it has no figure
 
 
